@@ -1,0 +1,82 @@
+"""Canonical column names (the NHSA 3505/3506 field names) and the header spellings we accept."""
+
+from __future__ import annotations
+
+#: Every canonical input column, in the order exports use.
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "fixmedins_code",
+    "fixmedins_name",
+    "med_list_codg",
+    "fixmedins_hilist_id",
+    "fixmedins_hilist_name",
+    "fixmedins_bchno",
+    "rtal_docno",
+    "medins_prod_sel_no",
+    "setl_id",
+    "mdtrt_sn",
+    "psn_no",
+    "mdtrt_setl_type",
+    "manu_lotnum",
+    "manu_date",
+    "expy_end",
+    "trdn_flag",
+    "sel_retn_cnt",
+    "sel_retn_time",
+    "drug_trac_codg",
+    "price",
+)
+
+#: Columns an input must have (after header mapping).
+REQUIRED_COLUMNS: tuple[str, ...] = ("fixmedins_code", "rtal_docno", "drug_trac_codg", "sel_retn_time")
+
+#: Chinese headers as they appear in pharmacy and bureau exports (first one is what we write).
+CHINESE_HEADERS: dict[str, tuple[str, ...]] = {
+    "fixmedins_code": ("定点医药机构编号", "定点医药机构编码", "机构编码", "药店编码"),
+    "fixmedins_name": ("定点医药机构名称", "机构名称", "药店名称"),
+    "med_list_codg": ("医疗目录编码", "医保目录编码", "医保编码"),
+    "fixmedins_hilist_id": ("定点医药机构目录编号", "机构目录编号", "商品编码"),
+    "fixmedins_hilist_name": ("定点医药机构目录名称", "机构目录名称", "商品名称", "药品名称"),
+    "fixmedins_bchno": ("定点医药机构批次流水号", "批次流水号", "流水号"),
+    "rtal_docno": ("零售单据号", "单据号", "销售单号"),
+    "medins_prod_sel_no": ("医药机构商品销售流水号", "原销售单据号", "商品销售流水号"),
+    "setl_id": ("结算ID", "结算id", "结算编号"),
+    "mdtrt_sn": ("就医流水号", "就诊流水号"),
+    "psn_no": ("人员编号", "参保人编号"),
+    "mdtrt_setl_type": ("就诊结算类型", "结算类型"),
+    "manu_lotnum": ("生产批号", "批号"),
+    "manu_date": ("生产日期",),
+    "expy_end": ("有效期止", "有效期"),
+    "trdn_flag": ("拆零标志", "拆零"),
+    "sel_retn_cnt": ("销售/退货数量", "销售数量", "退货数量", "数量"),
+    "sel_retn_time": ("销售/退货时间", "销售时间", "退货时间", "时间"),
+    "drug_trac_codg": ("追溯码", "药品追溯码", "追溯码信息"),
+    "price": ("单价", "价格"),
+}
+
+#: Chinese label of each output column (for --headers zh).
+LABELS_ZH: dict[str, str] = {col: names[0] for col, names in CHINESE_HEADERS.items()}
+
+
+def _header_key(header: str) -> str:
+    return "".join(header.split()).strip("\ufeff\"'").lower()
+
+
+_LOOKUP: dict[str, str] = {}
+for _col in CANONICAL_COLUMNS:
+    _LOOKUP[_header_key(_col)] = _col
+for _col, _names in CHINESE_HEADERS.items():
+    for _name in _names:
+        _LOOKUP.setdefault(_header_key(_name), _col)
+
+
+def canonical_name(header: str, extra: dict[str, str] | None = None) -> str | None:
+    """Return the canonical column for an input header, or None when it is not one we know.
+
+    ``extra`` maps more header spellings (from ``--columns``) to canonical names; it wins.
+    """
+    key = _header_key(header)
+    if extra:
+        for spelling, col in extra.items():
+            if _header_key(spelling) == key:
+                return col
+    return _LOOKUP.get(key)
