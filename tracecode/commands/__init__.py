@@ -1,0 +1,1 @@
+"""Click commands, one module per area; ``tracecode.cli`` adds them to the group."""

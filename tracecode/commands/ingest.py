@@ -1,0 +1,118 @@
+"""ingest, status, synth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tracecode.commands.options import db_option, memory_option, quiet_option, show_progress
+from tracecode.ingest import KINDS, FileResult, ingest_files, load_column_mapping
+from tracecode.status import store_status
+from tracecode.store import open_store
+from tracecode.textout import format_table
+
+
+@click.command()
+@db_option
+@click.option("--kind", type=click.Choice(KINDS), default="auto", show_default=True,
+              help="sale = 3505 销售, return = 3506 退货. auto: JSON messages say it themselves (infno); "
+                   "other files are returns when their name contains 'return', 'retn' or '退', else sales.")
+@click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Header mapping for other spellings: TOML (\"店号\" = \"fixmedins_code\") or CSV (header,canonical).")
+@memory_option
+@quiet_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def ingest(db_path: str, kind: str, columns_file: Path | None, memory_limit: str | None, quiet: bool,
+           files: tuple[Path, ...]) -> None:
+    """Load sale (3505) or return (3506) uploads into the database.
+
+    FILES are CSV (UTF-8 or GBK, NHSA field names or Chinese headers such as
+    定点医药机构编号, 零售单据号, 追溯码, 销售/退货时间), Excel .xlsx, NHSA JSON messages
+    (.json / .jsonl) or Parquet. Each file is loaded in one transaction; a file
+    loaded before (same content) adds nothing. Unreadable records go to the
+    rejects table with file, line, field and reason.
+
+    \b
+    Example:
+      tracecode ingest --db city.duckdb uploads/2026-10/*.csv
+      tracecode ingest --db city.duckdb --kind return returns_2026-10.csv
+    """
+    mapping = load_column_mapping(columns_file)
+    con = open_store(db_path, memory_limit=memory_limit)
+    try:
+        ingest_files(con, files, kind=kind, columns=mapping, progress=show_progress(quiet), on_result=_report_file)
+    finally:
+        con.close()
+
+
+def _report_file(result: FileResult) -> None:
+    if result.status == "skipped":
+        click.echo(f"{result.path}: {result.message}", err=True)
+        return
+    rejected = f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""
+    click.echo(
+        f"{result.path}: {result.rows_read:,} {result.kind} records ({result.format}"
+        f"{', ' + result.encoding if result.encoding else ''}) -> {result.events:,} code rows{rejected}",
+        err=True)
+
+
+@click.command()
+@db_option
+def status(db_path: str) -> None:
+    """Show what the database holds: files, months, rows per kind, codes, pharmacies, rejects.
+
+    \b
+    Example:
+      tracecode status --db city.duckdb
+    """
+    con = open_store(db_path, read_only=True)
+    try:
+        st = store_status(con)
+    finally:
+        con.close()
+    click.echo(f"Database: {db_path}")
+    click.echo(f"Code rows: {st.events:,} ({', '.join(f'{k}: {v:,}' for k, v in st.kinds.items()) or 'none'})")
+    click.echo(f"Distinct valid codes: {st.distinct_codes:,}   invalid code rows: {st.invalid_codes:,}")
+    click.echo(f"Pharmacies: {st.pharmacies:,}   records read: {st.rows_read:,}   stored: {st.rows_stored:,}   "
+               f"rejected: {st.rejects:,}")
+    click.echo("")
+    click.echo("Months")
+    click.echo(format_table(["month", "sales", "returns"], [[m["month"], m["sales"], m["returns"]] for m in st.months]))
+    click.echo("")
+    click.echo("Files")
+    click.echo(format_table(
+        ["#", "name", "kind", "format", "bytes", "records", "stored", "rejected", "code rows", "fingerprint", "loaded"],
+        [[f["file_id"], f["name"], f["kind"], f["format"], f["size"], f["rows_read"], f["rows_stored"],
+          f["rows_rejected"], f["events"], f["fingerprint"][:12], f"{f['loaded_at']:%Y-%m-%d %H:%M}"] for f in st.files]))
+
+
+@click.command()
+@click.option("--rows", required=True, help="Sale rows to write, e.g. 5000, 100k, 10M.")
+@click.option("--months", default=2, show_default=True, type=click.IntRange(1, 120))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--start-month", default="2026-01", show_default=True, help="First month, YYYY-MM.")
+@click.option("--formats", type=click.Choice(["all", "csv"]), default="all", show_default=True,
+              help="all: every input format (CSV UTF-8/GBK, xlsx, JSON, Parquet); csv: UTF-8 CSV only (benchmarks).")
+@quiet_option
+def synth(rows: str, months: int, out_dir: Path, seed: int, start_month: str, formats: str, quiet: bool) -> None:
+    """Write realistic synthetic uploads with every rule's cases injected, a catalogue
+    (catalog.csv) and the ground truth (truth.csv).
+
+    \b
+    Example:
+      tracecode synth --rows 5000 --months 2 --out data/sample
+    """
+    from tracecode.synth import generate, parse_count
+
+    try:
+        count = parse_count(rows)
+    except ValueError:
+        raise click.BadParameter(f"{rows!r} is not a row count such as 5000, 100k or 10M", param_hint="--rows")
+    summary = generate(out_dir, count, months=months, seed=seed, start_month=start_month, formats=formats,
+                       progress=show_progress(quiet))
+    click.echo(f"Wrote {len(summary.files)} files to {out_dir}", err=True)
+
+
+COMMANDS = [ingest, status, synth]

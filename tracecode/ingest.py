@@ -1,0 +1,239 @@
+"""Load upload files into the store: read, explode multi-code cells, normalise and hash the
+codes, type and check every record, and write it all in one transaction per file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+from tqdm import tqdm
+
+from tracecode.columns import CANONICAL_COLUMNS
+from tracecode.errors import ColumnMappingError, InputFileError, TracecodeError
+from tracecode.hashing import code_keys
+from tracecode.normalize import explode_codes, normalize_array
+from tracecode.readers import READERS, NeedExactReader, Source, check_readable, detect_format
+from tracecode.sqlfiles import read_sql
+
+KINDS = ("auto", "sale", "return")
+
+_STAGE_COLUMNS = """
+    event_id BIGINT, code_key BIGINT, drug_trac_codg VARCHAR, code_raw VARCHAR, code_status VARCHAR,
+    code_scheme VARCHAR, invalid_reason VARCHAR, product_id VARCHAR, kind VARCHAR,
+    fixmedins_code VARCHAR, fixmedins_name VARCHAR, med_list_codg VARCHAR, fixmedins_hilist_id VARCHAR,
+    fixmedins_hilist_name VARCHAR, fixmedins_bchno VARCHAR, rtal_docno VARCHAR, medins_prod_sel_no VARCHAR,
+    setl_id VARCHAR, mdtrt_sn VARCHAR, psn_no VARCHAR, mdtrt_setl_type VARCHAR, manu_lotnum VARCHAR,
+    manu_date VARCHAR, expy_end VARCHAR, trdn_flag SMALLINT, sel_retn_cnt DOUBLE, qty DOUBLE,
+    codes_in_line INTEGER, price DOUBLE, sel_retn_time TIMESTAMP, ts BIGINT, month VARCHAR,
+    insured BOOLEAN, file_id INTEGER, src_line BIGINT, rec BIGINT, piece INTEGER,
+    reject_field VARCHAR, reject_reason VARCHAR, reject_value VARCHAR, raw_record VARCHAR
+"""
+
+EVENT_COLUMNS = (
+    "event_id, code_key, drug_trac_codg, code_raw, code_status, code_scheme, invalid_reason, product_id, kind, "
+    "fixmedins_code, fixmedins_name, med_list_codg, fixmedins_hilist_id, fixmedins_hilist_name, fixmedins_bchno, "
+    "rtal_docno, medins_prod_sel_no, setl_id, mdtrt_sn, psn_no, mdtrt_setl_type, manu_lotnum, manu_date, expy_end, "
+    "trdn_flag, sel_retn_cnt, qty, codes_in_line, price, sel_retn_time, ts, month, insured, file_id, src_line"
+)
+
+
+@dataclass
+class FileResult:
+    """What ingesting one file did."""
+
+    path: Path
+    status: str  # loaded | skipped
+    file_id: int | None = None
+    kind: str = ""
+    format: str = ""
+    encoding: str | None = None
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_rejected: int = 0
+    events: int = 0
+    message: str = ""
+
+
+def load_column_mapping(path: Path | None) -> dict[str, str] | None:
+    """Read a --columns file: TOML (``"header" = "canonical"``, optionally under [columns]) or
+    a two-column CSV (header, canonical)."""
+    if path is None:
+        return None
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+            data = data.get("columns", data)
+            mapping = {str(k): str(v) for k, v in data.items()}
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+            if rows and [c.strip().lower() for c in rows[0][:2]] in (["header", "column"], ["header", "canonical"]):
+                rows = rows[1:]
+            mapping = {r[0].strip(): r[1].strip() for r in rows if len(r) >= 2}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ColumnMappingError(f"{path}: cannot read the column mapping: {exc}") from None
+    unknown = sorted({v for v in mapping.values() if v not in CANONICAL_COLUMNS})
+    if unknown:
+        raise ColumnMappingError(
+            f"{path}: unknown target column(s) {', '.join(unknown)}",
+            hint="targets must be NHSA field names such as fixmedins_code, rtal_docno, drug_trac_codg, sel_retn_time",
+        )
+    return mapping
+
+
+def fingerprint(path: Path) -> str:
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 23):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def guess_kind(path: Path, kind: str) -> str:
+    """--kind auto: a file whose name says return (return, retn, 退货) holds returns."""
+    if kind != "auto":
+        return kind
+    name = path.name.lower()
+    return "return" if ("return" in name or "retn" in name or "退" in name) else "sale"
+
+
+def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int) -> pa.Table:
+    """One row per code: explode multi-code cells, normalise and hash each code."""
+    n = batch.num_rows
+    columns = {name: batch.column(name) for name in batch.schema.names}
+    for name in CANONICAL_COLUMNS:
+        if name not in columns:
+            columns[name] = pa.array([""] * n, pa.string())
+    parents, pieces = explode_codes(columns["drug_trac_codg"])
+    parents_np = parents.to_numpy(zero_copy_only=False)
+    counts = np.bincount(parents_np, minlength=n)
+    first_of_parent = np.r_[0, np.cumsum(counts)[:-1]]
+    piece_index = np.arange(len(parents_np)) - first_of_parent[parents_np]
+    table = pa.table({k: v for k, v in columns.items()})
+    if len(parents_np) != n or not np.array_equal(parents_np, np.arange(n)):
+        table = table.take(parents)
+    normal = normalize_array(pieces)
+    keys = code_keys(normal.column("code"))
+    extra = {
+        "__rec": pa.array(first_rec + parents_np, pa.int64()),
+        "__seq": pa.array(first_seq + np.arange(len(parents_np)), pa.int64()),
+        "__piece": pa.array(piece_index, pa.int32()),
+        "__codes_in_line": pa.array(np.maximum(counts[parents_np], 1), pa.int32()),
+        "__code_piece": pieces,
+        "__code": normal.column("code"),
+        "__code_status": normal.column("status"),
+        "__code_scheme": normal.column("scheme"),
+        "__code_reason": normal.column("reason"),
+        "__product_id": normal.column("product_id"),
+        "__code_key": keys,
+    }
+    for name, array in extra.items():
+        table = table.append_column(name, array)
+    return table
+
+
+class Ingestor:
+    """Loads files into an open store, one transaction per file."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, columns: dict[str, str] | None = None,
+                 progress: bool = False, on_parquet_batch: Callable[[pa.Table], None] | None = None):
+        self.con = con
+        self.columns = columns
+        self.progress = progress
+        self.on_parquet_batch = on_parquet_batch
+
+    def ingest_file(self, path: Path, kind: str = "auto") -> FileResult:
+        path = Path(path)
+        check_readable(path)
+        fmt = detect_format(path)
+        digest = fingerprint(path)
+        known = self.con.execute(
+            "SELECT file_id, name, loaded_at FROM files WHERE fingerprint = ?", [digest]).fetchone()
+        if known:
+            return FileResult(path, "skipped", file_id=known[0], format=fmt,
+                              message=f"already loaded as file #{known[0]} ({known[1]}, {known[2]:%Y-%m-%d %H:%M}); nothing added")
+        try:
+            return self._load(path, fmt, digest, guess_kind(path, kind), exact=False)
+        except NeedExactReader:
+            return self._load(path, fmt, digest, guess_kind(path, kind), exact=True)
+
+    def _load(self, path: Path, fmt: str, digest: str, kind: str, exact: bool) -> FileResult:
+        con = self.con
+        source = Source(path, fmt)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stage ({_STAGE_COLUMNS})")
+            stage_sql = read_sql("ingest/stage_batch.sql")
+            reader = READERS[fmt]
+            batches = reader(path, self.columns, source, exact=exact) if fmt == "csv" else reader(path, self.columns, source)
+            rec = seq = 0
+            with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
+                for batch in batches:
+                    if batch.num_rows == 0:
+                        continue
+                    rows = explode_batch(batch, rec, seq)
+                    rec += batch.num_rows
+                    seq += rows.num_rows
+                    con.register("batch_rows", rows)
+                    con.execute(stage_sql, {"file_id": file_id, "kind": kind})
+                    con.unregister("batch_rows")
+                    bar.update(batch.num_rows)
+            result = self._commit_stage(path, fmt, digest, kind, file_id, source)
+            con.execute("DROP TABLE stage")
+            con.execute("COMMIT")
+            return result
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _commit_stage(self, path: Path, fmt: str, digest: str, kind: str, file_id: int, source: Source) -> FileResult:
+        con = self.con
+        con.execute(f"INSERT INTO events SELECT {EVENT_COLUMNS} FROM stage WHERE reject_field IS NULL ORDER BY code_key")
+        con.execute(
+            """INSERT INTO rejects
+               SELECT file_id, src_line, reject_field, reject_reason, reject_value, raw_record
+               FROM stage WHERE reject_field IS NOT NULL AND piece = 0 ORDER BY rec""")
+        for bad in source.bad_records:
+            con.execute("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+                        [file_id, bad.line, bad.field, bad.reason, bad.raw, None])
+        stored, rejected, events = con.execute(
+            """SELECT count(DISTINCT rec) FILTER (WHERE reject_field IS NULL),
+                      count(DISTINCT rec) FILTER (WHERE reject_field IS NOT NULL),
+                      count(*) FILTER (WHERE reject_field IS NULL)
+               FROM stage""").fetchone()
+        rejected += len(source.bad_records)
+        if stored + rejected != source.records:
+            raise TracecodeError(f"{path}: internal accounting error: read {source.records}, stored {stored}, rejected {rejected}")
+        kinds = {r[0] for r in con.execute("SELECT DISTINCT kind FROM stage").fetchall()}
+        file_kind = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else kind)
+        con.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [file_id, str(path.resolve()), path.name, path.stat().st_size, digest, file_kind, fmt, source.encoding,
+             source.records, stored, rejected, events, dt.datetime.now().replace(microsecond=0)])
+        return FileResult(path, "loaded", file_id, file_kind, fmt, source.encoding, source.records, stored, rejected, events)
+
+
+def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind: str = "auto",
+                 columns: dict[str, str] | None = None, progress: bool = False,
+                 on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Ingest each file in its own transaction. A file that cannot be read raises
+    InputFileError after the files before it were committed; nothing of it is written."""
+    ingestor = Ingestor(con, columns=columns, progress=progress)
+    results = []
+    for path in paths:
+        result = ingestor.ingest_file(Path(path), kind)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results

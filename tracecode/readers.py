@@ -1,0 +1,438 @@
+"""Read upload files of every supported format into Arrow batches of canonical text columns.
+
+Every batch holds the canonical columns found in the file (as strings), ``__line`` (the line,
+sheet row or record number of each record) and ``__kind`` ('sale', 'return' or null when the
+file does not say). Readers stream: memory does not grow with the file size, except for
+Excel files and JSON arrays, which are parsed whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from tracecode.columns import REQUIRED_COLUMNS, canonical_name
+from tracecode.errors import InputFileError
+
+BATCH_ROWS = 200_000
+SNIFF_BYTES = 1 << 20
+
+
+@dataclass
+class BadRecord:
+    """A record the reader could not turn into columns (wrong field count, broken JSON, …)."""
+
+    line: int
+    field: str
+    reason: str
+    raw: str
+
+
+@dataclass
+class Source:
+    """What a reader found out about a file, filled while reading."""
+
+    path: Path
+    format: str
+    encoding: str | None = None
+    columns: list[str] = field(default_factory=list)  # canonical columns found
+    bad_records: list[BadRecord] = field(default_factory=list)
+    records: int = 0  # records read, bad ones included
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return "json"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise InputFileError(
+        f"{path}: unknown file type {suffix or '(none)'}",
+        hint="tracecode reads .csv, .xlsx, .json/.jsonl (NHSA messages) and .parquet",
+    )
+
+
+def check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+
+
+def map_columns(path: Path, headers: list[str], extra: dict[str, str] | None) -> dict[str, str]:
+    """Map input headers to canonical names; fail clearly when a required column is missing."""
+    mapping: dict[str, str] = {}
+    for header in headers:
+        col = canonical_name(header, extra)
+        if col and col not in mapping.values():
+            mapping[header] = col
+    found = set(mapping.values())
+    if "medins_prod_sel_no" in found:  # a return (3506) names its sale's receipt instead
+        found.add("rtal_docno")
+    missing = [c for c in REQUIRED_COLUMNS if c not in found]
+    if missing:
+        shown = ", ".join(h for h in headers[:30] if h) or "(none)"
+        raise InputFileError(
+            f"{path}: missing required column(s) {', '.join(missing)}; columns found: {shown}",
+            hint="name the columns with NHSA field names or Chinese headers, or give a --columns mapping file",
+        )
+    return mapping
+
+
+# ---------------------------------------------------------------- encodings
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the start decodes as UTF-8, else GB18030 (a superset of
+    GBK), else charset-normalizer's best guess."""
+    with open(path, "rb") as fh:
+        sample = fh.read(SNIFF_BYTES)
+    if b"\x00" in sample[:4096] and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputFileError(f"{path}: looks like a binary file, not text", hint="export the data as CSV or .xlsx")
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(sample, final=len(sample) < SNIFF_BYTES)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise InputFileError(f"{path}: cannot tell the text encoding", hint="save the file as UTF-8 or GBK")
+    return best.encoding
+
+
+# ---------------------------------------------------------------- CSV
+
+def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise InputFileError(f"{path}: the first line is empty; expected a header line")
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    headers = next(csv.reader([first], delimiter=delimiter))
+    return [h.strip().lstrip("\ufeff") for h in headers], delimiter
+
+
+class NeedExactReader(Exception):
+    """Raised by the fast CSV reader when a record is malformed: Arrow cannot tell its line,
+    so the caller rolls back and reads the file again with the exact (slower) reader."""
+
+
+def read_csv(path: Path, extra: dict[str, str] | None, source: Source, exact: bool = False) -> Iterator[pa.RecordBatch]:
+    encoding = detect_encoding(path)
+    source.encoding = encoding
+    headers, delimiter = _read_header(path, encoding)
+    mapping = map_columns(path, headers, extra)
+    source.columns = list(mapping.values())
+    if exact or len(set(headers)) != len(headers):
+        yield from _read_csv_python(path, encoding, headers, delimiter, mapping, source)
+    else:
+        yield from _read_csv_arrow(path, encoding, headers, delimiter, mapping, source)
+
+
+def _arrow_encoding(encoding: str) -> str:
+    return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+
+
+def _read_csv_arrow(path, encoding, headers, delimiter, mapping, source) -> Iterator[pa.RecordBatch]:
+    bad_rows: list[str] = []
+
+    def on_bad_row(row) -> str:
+        bad_rows.append(row.text)
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=_arrow_encoding(encoding), block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False, invalid_row_handler=on_bad_row),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in headers},
+                include_columns=list(mapping.keys()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        line = 2
+        for batch in reader:
+            if bad_rows:
+                raise NeedExactReader()
+            n = batch.num_rows
+            yield _canonical_batch(batch, mapping, pa.array(range(line, line + n), pa.int64()))
+            line += n
+            source.records += n
+        if bad_rows:
+            raise NeedExactReader()
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise InputFileError(
+            f"{path}: cannot read as {encoding} CSV: {str(exc).splitlines()[0]}",
+            hint="check the file is CSV text in one encoding (UTF-8 or GBK), one record per line",
+        ) from None
+
+
+def _read_csv_python(path, encoding, headers, delimiter, mapping, source) -> Iterator[pa.RecordBatch]:
+    wanted = [(i, h) for i, h in enumerate(headers) if h in mapping]
+    columns: dict[str, list[str]] = {mapping[h]: [] for _, h in wanted}
+    lines: list[int] = []
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            next(reader, None)
+            for record in reader:
+                line = reader.line_num
+                source.records += 1
+                if len(record) != len(headers) and not (len(record) == 0):
+                    source.bad_records.append(BadRecord(
+                        line, "(record)", f"expected {len(headers)} fields, found {len(record)}",
+                        delimiter.join(record)[:500]))
+                    continue
+                if not record:
+                    record = [""] * len(headers)
+                for i, h in wanted:
+                    columns[mapping[h]].append(record[i])
+                lines.append(line)
+                if len(lines) >= BATCH_ROWS:
+                    yield _batch_from_lists(columns, lines)
+                    columns = {k: [] for k in columns}
+                    lines = []
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path}: not valid {encoding} text at byte {exc.start}",
+            hint="save the file as UTF-8 or GBK (one encoding for the whole file)",
+        ) from None
+    except csv.Error as exc:
+        raise InputFileError(f"{path}: malformed CSV: {exc}") from None
+    if lines:
+        yield _batch_from_lists(columns, lines)
+
+
+def _batch_from_lists(columns: dict[str, list[str]], lines: list[int]) -> pa.RecordBatch:
+    arrays = [pa.array(v, pa.string()) for v in columns.values()]
+    names = list(columns.keys())
+    arrays.append(pa.array(lines, pa.int64()))
+    names.append("__line")
+    arrays.append(pa.nulls(len(lines), pa.string()))
+    names.append("__kind")
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _canonical_batch(batch: pa.RecordBatch, mapping: dict[str, str], lines: pa.Array) -> pa.RecordBatch:
+    names = [mapping[n] for n in batch.schema.names]
+    arrays = list(batch.columns) + [lines, pa.nulls(batch.num_rows, pa.string())]
+    return pa.RecordBatch.from_arrays(arrays, names=names + ["__line", "__kind"])
+
+
+# ---------------------------------------------------------------- Excel
+
+def _excel_text(value, column: str | None) -> str:
+    """Render an Excel cell as the text a user sees; numbers in the code column keep Excel's
+    15-digit display so that a code mangled into a number is caught as invalid."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (int, float)):
+        if column == "drug_trac_codg":
+            text = "%.15G" % value
+            return text if "E" in text or "." in text or len(text) < 16 else text + ".0"
+        if column == "sel_retn_time" and 20000 < value < 80000:
+            return (dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))).strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    return str(value)
+
+
+def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise InputFileError(f"{path}: cannot open as an Excel .xlsx workbook ({type(exc).__name__})") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header_row = next(rows, None)
+        if header_row is None:
+            raise InputFileError(f"{path}: the first sheet is empty")
+        headers = [str(h).strip() if h is not None else "" for h in header_row]
+        mapping = map_columns(path, headers, extra)
+        source.columns = list(mapping.values())
+        wanted = [(i, mapping[h]) for i, h in enumerate(headers) if h in mapping]
+        columns: dict[str, list[str]] = {c: [] for _, c in wanted}
+        lines: list[int] = []
+        for row_number, row in enumerate(rows, start=2):
+            if row is None or all(v is None for v in row):
+                continue  # Excel reports trailing formatted-but-empty rows; they hold nothing
+            source.records += 1
+            for i, col in wanted:
+                columns[col].append(_excel_text(row[i] if i < len(row) else None, col))
+            lines.append(row_number)
+            if len(lines) >= BATCH_ROWS:
+                yield _batch_from_lists(columns, lines)
+                columns = {k: [] for k in columns}
+                lines = []
+        if lines:
+            yield _batch_from_lists(columns, lines)
+    finally:
+        book.close()
+
+
+# ---------------------------------------------------------------- NHSA JSON messages
+
+_KINDS = {"3505": "sale", "3506": "return"}
+
+
+def _json_records(path: Path, source: Source) -> Iterator[tuple[int, object]]:
+    encoding = detect_encoding(path)
+    source.encoding = encoding
+    with open(path, encoding=encoding, errors="strict") as fh:
+        try:
+            head = fh.read(4096)
+        except UnicodeDecodeError:
+            raise InputFileError(f"{path}: not valid {encoding} text") from None
+        fh.seek(0)
+        if head.lstrip().startswith("["):
+            try:
+                messages = json.load(fh)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise InputFileError(f"{path}: not valid JSON: {exc}") from None
+            for number, message in enumerate(messages, start=1):
+                yield number, message
+            return
+        try:
+            for number, text in enumerate(fh, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    yield number, json.loads(text)
+                except json.JSONDecodeError as exc:
+                    yield number, BadRecord(number, "(record)", f"invalid JSON: {exc.msg}", text[:500])
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
+
+
+def read_json(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
+    from tracecode.columns import CANONICAL_COLUMNS
+
+    columns: dict[str, list[str]] = {c: [] for c in CANONICAL_COLUMNS}
+    lines: list[int] = []
+    kinds: list[str | None] = []
+
+    def flush() -> pa.RecordBatch:
+        arrays = [pa.array(v, pa.string()) for v in columns.values()]
+        arrays += [pa.array(lines, pa.int64()), pa.array(kinds, pa.string())]
+        return pa.RecordBatch.from_arrays(arrays, names=list(columns) + ["__line", "__kind"])
+
+    source.columns = list(CANONICAL_COLUMNS)
+    for number, message in _json_records(path, source):
+        if isinstance(message, BadRecord):
+            source.records += 1
+            source.bad_records.append(message)
+            continue
+        if not isinstance(message, dict):
+            source.records += 1
+            source.bad_records.append(BadRecord(number, "(record)", "not a JSON object", str(message)[:500]))
+            continue
+        infno = str(message.get("infno", "")).strip()
+        body = message.get("input") if isinstance(message.get("input"), dict) else {}
+        items = body.get("selinfo", body.get("data"))
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list) or not items:
+            source.records += 1
+            source.bad_records.append(BadRecord(number, "input.selinfo", "no selinfo record in the message", json.dumps(message, ensure_ascii=False)[:500]))
+            continue
+        if infno not in _KINDS:
+            source.records += len(items)
+            for _ in items:
+                source.bad_records.append(BadRecord(number, "infno", f"unsupported infno {infno or '(missing)'}; expected 3505 or 3506", json.dumps(message, ensure_ascii=False)[:500]))
+            continue
+        for item in items:
+            source.records += 1
+            if not isinstance(item, dict):
+                source.bad_records.append(BadRecord(number, "input.selinfo", "selinfo item is not an object", str(item)[:500]))
+                continue
+            merged = {k: v for k, v in message.items() if not isinstance(v, (dict, list))}
+            merged.update({k: v for k, v in item.items() if k != "drugtracinfo"})
+            codes = item.get("drugtracinfo")
+            if isinstance(codes, list):
+                found = [str(c.get("drug_trac_codg", "")) if isinstance(c, dict) else str(c) for c in codes]
+                merged["drug_trac_codg"] = ",".join(c for c in found if c)
+            elif isinstance(codes, dict):
+                merged["drug_trac_codg"] = str(codes.get("drug_trac_codg", ""))
+            canonical = {}
+            for key, value in merged.items():
+                col = canonical_name(str(key), extra)
+                if col and col not in canonical:
+                    canonical[col] = "" if value is None else str(value)
+            for col in columns:
+                columns[col].append(canonical.get(col, ""))
+            lines.append(number)
+            kinds.append(_KINDS[infno])
+            if len(lines) >= BATCH_ROWS:
+                yield flush()
+                for v in columns.values():
+                    v.clear()
+                lines.clear()
+                kinds.clear()
+    if lines:
+        yield flush()
+
+
+# ---------------------------------------------------------------- Parquet
+
+def read_parquet(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
+    try:
+        pfile = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFileError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    headers = pfile.schema_arrow.names
+    mapping = map_columns(path, headers, extra)
+    source.columns = list(mapping.values())
+    kind_column = "kind" if "kind" in headers else None
+    wanted = list(mapping.keys()) + ([kind_column] if kind_column else [])
+    line = 1
+    for batch in pfile.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
+        n = batch.num_rows
+        arrays, names = [], []
+        for header in mapping:
+            col = batch.column(header)
+            arrays.append(col.cast(pa.string()).fill_null(""))
+            names.append(mapping[header])
+        arrays.append(pa.array(range(line, line + n), pa.int64()))
+        names.append("__line")
+        arrays.append(batch.column(kind_column).cast(pa.string()) if kind_column else pa.nulls(n, pa.string()))
+        names.append("__kind")
+        source.records += n
+        line += n
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+READERS = {"csv": read_csv, "xlsx": read_xlsx, "json": read_json, "parquet": read_parquet}
