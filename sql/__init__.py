@@ -1,0 +1,1 @@
+"""The rule SQL files, shipped inside the package as tracecode.sql."""
