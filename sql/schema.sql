@@ -67,3 +67,11 @@ CREATE TABLE IF NOT EXISTS rejects (
     raw_value  VARCHAR,
     raw_record VARCHAR                       -- the whole input record, as JSON
 );
+
+-- Sorted runs of (code_key, event_id), one run per ingest command, so that one code's
+-- events are found by zone-map pruning in milliseconds (`tracecode trace`). Events of files
+-- newer than meta.indexed_file_id are not in it yet and are scanned directly.
+CREATE TABLE IF NOT EXISTS code_index (
+    code_key BIGINT NOT NULL,
+    event_id BIGINT NOT NULL
+);

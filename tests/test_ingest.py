@@ -42,7 +42,7 @@ def test_csv_chinese_headers_any_encoding(db, tmp_path, encoding):
                   header=header, encoding=encoding)
     [res] = ingest_files(db, [f])
     assert res.rows_stored == 1
-    assert db.execute("SELECT fixmedins_name, sel_retn_time FROM events").fetchone() == (
+    assert db.execute("SELECT fixmedins_name, sel_retn_time FROM events").fetchall()[0] == (
         "仁和大药房", dt.datetime(2026, 1, 5, 9, 3))
 
 
@@ -52,7 +52,7 @@ def test_missing_required_column_names_file_and_found_columns(db, tmp_path):
         ingest_files(db, [f])
     msg = str(err.value)
     assert "bad.csv" in msg and "rtal_docno" in msg and "drug_trac_codg" in msg and "whatever" in msg
-    assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM files").fetchall()[0] == (0,)
 
 
 @pytest.mark.parametrize("suffix", [".toml", ".csv"])
@@ -102,7 +102,7 @@ def test_rejects_name_file_line_field_and_reason(db, tmp_path):
                                             (6, "sel_retn_cnt"), (7, "trdn_flag"), (8, "sel_retn_cnt")]
     assert got[0][2].startswith("unreadable sale/return time") and got[0][3] == "yesterday"
     assert got[3][2].startswith("quantity is not a number")
-    assert json.loads(db.execute("SELECT raw_record FROM rejects WHERE src_line = 3").fetchone()[0])["rtal_docno"] == "R2"
+    assert json.loads(db.execute("SELECT raw_record FROM rejects WHERE src_line = 3").fetchall()[0][0])["rtal_docno"] == "R2"
     accounting_holds(db)
 
 
@@ -189,10 +189,10 @@ def test_same_file_twice_adds_nothing_but_same_record_in_two_files_is_kept(db, t
     results = ingest_files(db, [a, a, b])
     assert [r.status for r in results] == ["loaded", "skipped", "loaded"]
     assert "already loaded" in results[1].message
-    assert db.execute("SELECT count(*) FROM events WHERE drug_trac_codg = ?", [CODE]).fetchone() == (2,)
+    assert db.execute("SELECT count(*) FROM events WHERE drug_trac_codg = ?", [CODE]).fetchall()[0] == (2,)
     again = ingest_files(db, [tmp_path / "a.csv"])
     assert again[0].status == "skipped"
-    assert db.execute("SELECT count(*), count(DISTINCT file_id) FROM events").fetchone() == (3, 2)
+    assert db.execute("SELECT count(*), count(DISTINCT file_id) FROM events").fetchall()[0] == (3, 2)
 
 
 def test_kind_from_option_and_from_file_name(db, tmp_path):
@@ -213,7 +213,7 @@ def test_unreadable_files(db, tmp_path, content, expected):
     f.write_bytes(content)
     with pytest.raises(InputFileError, match=expected):
         ingest_files(db, [f])
-    assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM files").fetchall()[0] == (0,)
 
 
 def test_unknown_extension_and_missing_file(db, tmp_path):
@@ -231,5 +231,5 @@ def test_encoding_that_changes_mid_file_fails_cleanly(db, tmp_path):
     f.write_bytes(head + good * 80_000 + ",".join(sale(name="仁和大药房")).encode("gbk") + b"\n")
     with pytest.raises(InputFileError, match="s.csv"):
         ingest_files(db, [f])
-    assert db.execute("SELECT count(*) FROM events").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM events").fetchall()[0] == (0,)
+    assert db.execute("SELECT count(*) FROM files").fetchall()[0] == (0,)

@@ -26,18 +26,7 @@ from tracecode.readers import READERS, NeedExactReader, Source, check_readable, 
 from tracecode.sqlfiles import read_sql
 
 KINDS = ("auto", "sale", "return")
-
-_STAGE_COLUMNS = """
-    event_id BIGINT, code_key BIGINT, drug_trac_codg VARCHAR, code_raw VARCHAR, code_status VARCHAR,
-    code_scheme VARCHAR, invalid_reason VARCHAR, product_id VARCHAR, kind VARCHAR,
-    fixmedins_code VARCHAR, fixmedins_name VARCHAR, med_list_codg VARCHAR, fixmedins_hilist_id VARCHAR,
-    fixmedins_hilist_name VARCHAR, fixmedins_bchno VARCHAR, rtal_docno VARCHAR, medins_prod_sel_no VARCHAR,
-    setl_id VARCHAR, mdtrt_sn VARCHAR, psn_no VARCHAR, mdtrt_setl_type VARCHAR, manu_lotnum VARCHAR,
-    manu_date VARCHAR, expy_end VARCHAR, trdn_flag SMALLINT, sel_retn_cnt DOUBLE, qty DOUBLE,
-    codes_in_line INTEGER, price DOUBLE, sel_retn_time TIMESTAMP, ts BIGINT, month VARCHAR,
-    insured BOOLEAN, file_id INTEGER, src_line BIGINT, rec BIGINT, piece INTEGER,
-    reject_field VARCHAR, reject_reason VARCHAR, reject_value VARCHAR, raw_record VARCHAR
-"""
+INSERT_CHUNK_ROWS = 1_000_000
 
 EVENT_COLUMNS = (
     "event_id, code_key, drug_trac_codg, code_raw, code_status, code_scheme, invalid_reason, product_id, kind, "
@@ -158,7 +147,8 @@ class Ingestor:
         fmt = detect_format(path)
         digest = fingerprint(path)
         known = self.con.execute(
-            "SELECT file_id, name, loaded_at FROM files WHERE fingerprint = ?", [digest]).fetchone()
+            "SELECT file_id, name, loaded_at FROM files WHERE fingerprint = ?", [digest]).fetchall()
+        known = known[0] if known else None
         if known:
             return FileResult(path, "skipped", file_id=known[0], format=fmt,
                               message=f"already loaded as file #{known[0]} ({known[1]}, {known[2]:%Y-%m-%d %H:%M}); nothing added")
@@ -172,12 +162,30 @@ class Ingestor:
         source = Source(path, fmt)
         con.execute("BEGIN TRANSACTION")
         try:
-            file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
-            con.execute(f"CREATE OR REPLACE TEMP TABLE stage ({_STAGE_COLUMNS})")
-            stage_sql = read_sql("ingest/stage_batch.sql")
+            file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchall()[0][0]
+            parse_sql = read_sql("ingest/parse_batch.sql")
+            to_events = f"INSERT INTO events SELECT {EVENT_COLUMNS} FROM ({parse_sql}) WHERE reject_field IS NULL"
+            to_rejects = (f"INSERT INTO rejects SELECT file_id, src_line, reject_field, reject_reason, reject_value, "
+                          f"raw_record FROM ({parse_sql}) WHERE reject_field IS NOT NULL AND piece = 0 ORDER BY rec")
+            params = {"file_id": file_id, "kind": kind}
+            events = rejected = 0
             reader = READERS[fmt]
             batches = reader(path, self.columns, source, exact=exact) if fmt == "csv" else reader(path, self.columns, source)
             rec = seq = 0
+            pending: list[pa.Table] = []
+            pending_rows = 0
+
+            def flush() -> None:
+                nonlocal events, rejected, pending, pending_rows
+                if not pending:
+                    return
+                rows = pa.concat_tables(pending)
+                pending, pending_rows = [], 0
+                con.register("batch_rows", rows)
+                events += con.execute(to_events, params).fetchall()[0][0]
+                rejected += con.execute(to_rejects, params).fetchall()[0][0]
+                con.unregister("batch_rows")
+
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
                 for batch in batches:
                     if batch.num_rows == 0:
@@ -185,43 +193,40 @@ class Ingestor:
                     rows = explode_batch(batch, rec, seq)
                     rec += batch.num_rows
                     seq += rows.num_rows
-                    con.register("batch_rows", rows)
-                    con.execute(stage_sql, {"file_id": file_id, "kind": kind})
-                    con.unregister("batch_rows")
+                    pending.append(rows)
+                    pending_rows += rows.num_rows
+                    # DuckDB appends far faster in big chunks; this bounds memory at about one chunk.
+                    if pending_rows >= INSERT_CHUNK_ROWS:
+                        flush()
                     bar.update(batch.num_rows)
-            result = self._commit_stage(path, fmt, digest, kind, file_id, source)
-            con.execute("DROP TABLE stage")
+                flush()
+            result = self._record_file(path, fmt, digest, kind, file_id, source, events, rejected)
             con.execute("COMMIT")
             return result
         except BaseException:
             con.execute("ROLLBACK")
             raise
 
-    def _commit_stage(self, path: Path, fmt: str, digest: str, kind: str, file_id: int, source: Source) -> FileResult:
+    def _record_file(self, path: Path, fmt: str, digest: str, kind: str, file_id: int, source: Source,
+                     events: int, rejected: int) -> FileResult:
         con = self.con
-        con.execute(f"INSERT INTO events SELECT {EVENT_COLUMNS} FROM stage WHERE reject_field IS NULL ORDER BY code_key")
-        con.execute(
-            """INSERT INTO rejects
-               SELECT file_id, src_line, reject_field, reject_reason, reject_value, raw_record
-               FROM stage WHERE reject_field IS NOT NULL AND piece = 0 ORDER BY rec""")
         for bad in source.bad_records:
             con.execute("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
                         [file_id, bad.line, bad.field, bad.reason, bad.raw, None])
-        stored, rejected, events = con.execute(
-            """SELECT count(DISTINCT rec) FILTER (WHERE reject_field IS NULL),
-                      count(DISTINCT rec) FILTER (WHERE reject_field IS NOT NULL),
-                      count(*) FILTER (WHERE reject_field IS NULL)
-               FROM stage""").fetchone()
         rejected += len(source.bad_records)
-        if stored + rejected != source.records:
-            raise TracecodeError(f"{path}: internal accounting error: read {source.records}, stored {stored}, rejected {rejected}")
-        kinds = {r[0] for r in con.execute("SELECT DISTINCT kind FROM stage").fetchall()}
-        file_kind = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else kind)
+        stored = source.records - rejected
+        if stored < 0 or events < stored:
+            raise TracecodeError(f"{path}: internal accounting error: read {source.records}, "
+                                 f"rejected {rejected}, code rows {events}")
+        kinds = [r[0] for r in con.execute(
+            "SELECT DISTINCT kind FROM events WHERE file_id = ?", [file_id]).fetchall()]
+        file_kind = kinds[0] if len(kinds) == 1 else ("mixed" if kinds else kind)
         con.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [file_id, str(path.resolve()), path.name, path.stat().st_size, digest, file_kind, fmt, source.encoding,
              source.records, stored, rejected, events, dt.datetime.now().replace(microsecond=0)])
-        return FileResult(path, "loaded", file_id, file_kind, fmt, source.encoding, source.records, stored, rejected, events)
+        return FileResult(path, "loaded", file_id, file_kind, fmt, source.encoding, source.records, stored,
+                          rejected, events)
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind: str = "auto",
@@ -231,9 +236,29 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind:
     InputFileError after the files before it were committed; nothing of it is written."""
     ingestor = Ingestor(con, columns=columns, progress=progress)
     results = []
-    for path in paths:
-        result = ingestor.ingest_file(Path(path), kind)
-        results.append(result)
-        if on_result:
-            on_result(result)
+    try:
+        for path in paths:
+            result = ingestor.ingest_file(Path(path), kind)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        update_code_index(con)
     return results
+
+
+def update_code_index(con: duckdb.DuckDBPyConnection) -> None:
+    """Add one sorted run of (code_key, event_id) for the files loaded since the last run."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        upto = int(con.execute(
+            "SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'indexed_file_id'").fetchall()[0][0])
+        newest = con.execute("SELECT coalesce(max(file_id), 0) FROM files").fetchall()[0][0]
+        if newest > upto:
+            con.execute("INSERT INTO code_index SELECT code_key, event_id FROM events WHERE file_id > ? ORDER BY code_key",
+                        [upto])
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_file_id', ?)", [str(newest)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

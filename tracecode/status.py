@@ -38,8 +38,8 @@ def store_status(con: duckdb.DuckDBPyConnection) -> StoreStatus:
     events, codes, invalid, pharmacies = con.execute(
         """SELECT count(*), count(DISTINCT drug_trac_codg) FILTER (WHERE code_status = 'valid'),
                   count(*) FILTER (WHERE code_status = 'invalid'), count(DISTINCT fixmedins_code)
-           FROM events""").fetchone()
-    rejects = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+           FROM events""").fetchall()[0]
+    rejects = con.execute("SELECT count(*) FROM rejects").fetchall()[0][0]
     rows_read, rows_stored = con.execute(
-        "SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_stored), 0) FROM files").fetchone()
+        "SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_stored), 0) FROM files").fetchall()[0]
     return StoreStatus(files, months, kinds, events, codes, invalid, pharmacies, rejects, int(rows_read), int(rows_stored))

@@ -27,6 +27,7 @@ def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None, t
         # SET takes no bind parameters; the path is ours (derived from --db), quoted.
         con.execute(f"SET temp_directory = '{_quote(temp_dir)}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
 
 
 def _checked_size(text: str) -> str:

@@ -1,7 +1,6 @@
 -- Parse one batch of text records (registered as `batch_rows`, one row per code) into
 -- typed event columns, and say for each record whether and why it is rejected.
 -- Bind parameters: $file_id, $kind (the kind of rows that do not say their own).
-INSERT INTO stage
 WITH typed AS (
     SELECT
         *,
