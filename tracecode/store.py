@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,8 @@ def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None, t
         con.execute(f"SET temp_directory = '{_quote(temp_dir)}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
+    # FSST string compression costs a third of ingest time here for no gain in file size.
+    con.execute("SET disabled_compression_methods = 'fsst'")
 
 
 def _checked_size(text: str) -> str:
@@ -72,6 +75,8 @@ def open_store(path: str | os.PathLike, *, read_only: bool = False, create: bool
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(read_sql("schema.sql"))
     con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    # The key of the masking hash of insured-person ids: random per database, never exported.
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('mask_key', ?)", [secrets.token_hex(16)])
 
 
 def _check_is_store(con: duckdb.DuckDBPyConnection, path: str) -> None:

@@ -1,0 +1,89 @@
+"""The history of one code, as the national app shows it to the public: not found / sold once /
+sold N times, with every event in time order and the rules it trips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from tracecode.errors import CodeError
+from tracecode.hashing import code_key
+from tracecode.normalize import normalize_code
+from tracecode.privacy import mask_key, mask_person
+
+EVENT_FIELDS = ("sel_retn_time", "kind", "fixmedins_code", "fixmedins_name", "rtal_docno", "med_list_codg",
+                "qty", "trdn_flag", "insured", "setl_id", "psn_no", "code_raw", "file_name", "src_line", "event_id")
+
+
+@dataclass
+class CodeHistory:
+    query: str  # as typed
+    code: str  # normalised
+    events: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+
+    @property
+    def sales(self) -> int:
+        return sum(1 for e in self.events if e["kind"] == "sale")
+
+    @property
+    def returns(self) -> int:
+        return sum(1 for e in self.events if e["kind"] == "return")
+
+    @property
+    def verdict(self) -> str:
+        """What the national app would answer: not found / sold once / sold N times."""
+        if not self.events:
+            return "not found"
+        if self.sales == 1:
+            return "sold once"
+        return f"sold {self.sales} times"
+
+
+def normalized_or_error(raw: str) -> str:
+    result = normalize_code(raw)
+    if result.status != "valid":
+        raise CodeError(f"{raw!r} is not a valid traceability code ({result.reason})",
+                        hint="give a 20-digit code starting with 8, or a GS1 string with (01) GTIN and (21) serial")
+    return result.code
+
+
+def trace_code(con: duckdb.DuckDBPyConnection, raw: str, *, mask: bool = True) -> CodeHistory:
+    """Every event of one code (any spelling: full-width, GS1 with parentheses, ...)."""
+    code = normalized_or_error(raw)
+    key = code_key(code)
+    ids = [r[0] for r in con.execute("SELECT event_id FROM code_index WHERE code_key = ?", [key]).fetchall()]
+    upto = con.execute(
+        "SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'indexed_file_id'").fetchall()[0][0]
+    select = """SELECT e.sel_retn_time, e.kind, e.fixmedins_code, e.fixmedins_name, e.rtal_docno, e.med_list_codg,
+                       e.qty, e.trdn_flag, e.insured, e.setl_id, e.psn_no, e.code_raw, f.name AS file_name,
+                       e.src_line, e.event_id
+                FROM events e JOIN files f USING (file_id)"""
+    rows = []
+    if ids:
+        # Events are stored in event_id order, so an IN list is answered from a few row groups.
+        placeholders = ", ".join("?" for _ in ids)
+        rows += con.execute(f"{select} WHERE e.event_id IN ({placeholders}) AND e.drug_trac_codg = ?",
+                            [*ids, code]).fetchall()
+    rows += con.execute(f"{select} WHERE e.file_id > ? AND e.code_key = ? AND e.drug_trac_codg = ?",
+                        [upto, key, code]).fetchall()
+    events = sorted((dict(zip(EVENT_FIELDS, r)) for r in rows), key=lambda e: (e["sel_retn_time"], e["event_id"]))
+    if mask:
+        secret = mask_key(con)
+        for event in events:
+            event["psn_no"] = mask_person(event["psn_no"], secret)
+    history = CodeHistory(raw, code, events)
+    history.findings = _findings(con, key, code)
+    return history
+
+
+def _findings(con: duckdb.DuckDBPyConnection, key: int, code: str) -> list[dict]:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "findings" not in tables:
+        return []
+    cur = con.execute(
+        """SELECT rule, month, severity, label_zh, detail FROM findings
+           WHERE code_key = ? AND drug_trac_codg = ? ORDER BY month, rule""", [key, code])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
