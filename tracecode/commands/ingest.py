@@ -20,11 +20,14 @@ from tracecode.textout import format_table
                    "other files are returns when their name contains 'return', 'retn' or '退', else sales.")
 @click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Header mapping for other spellings: TOML (\"店号\" = \"fixmedins_code\") or CSV (header,canonical).")
+@click.option("--to-parquet", "parquet_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write the loaded rows, normalised and hashed, as Parquet partitioned by month and "
+                   "code-hash bucket (for `check --engine spark`).")
 @memory_option
 @quiet_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest(db_path: str, kind: str, columns_file: Path | None, memory_limit: str | None, quiet: bool,
-           files: tuple[Path, ...]) -> None:
+def ingest(db_path: str, kind: str, columns_file: Path | None, parquet_dir: Path | None, memory_limit: str | None,
+           quiet: bool, files: tuple[Path, ...]) -> None:
     """Load sale (3505) or return (3506) uploads into the database.
 
     FILES are CSV (UTF-8 or GBK, NHSA field names or Chinese headers such as
@@ -37,11 +40,19 @@ def ingest(db_path: str, kind: str, columns_file: Path | None, memory_limit: str
     Example:
       tracecode ingest --db city.duckdb uploads/2026-10/*.csv
       tracecode ingest --db city.duckdb --kind return returns_2026-10.csv
+      tracecode ingest --db city.duckdb --to-parquet lake/ uploads/2026-10/*.csv
     """
     mapping = load_column_mapping(columns_file)
     con = open_store(db_path, memory_limit=memory_limit)
     try:
-        ingest_files(con, files, kind=kind, columns=mapping, progress=show_progress(quiet), on_result=_report_file)
+        results = ingest_files(con, files, kind=kind, columns=mapping, progress=show_progress(quiet),
+                               on_result=_report_file)
+        if parquet_dir is not None:
+            from tracecode.parquet_out import write_parquet
+
+            loaded = [r.file_id for r in results if r.status == "loaded"]
+            rows = write_parquet(con, parquet_dir, loaded)
+            click.echo(f"Wrote {rows:,} code rows as Parquet under {parquet_dir}", err=True)
     finally:
         con.close()
 
