@@ -147,6 +147,7 @@ def connect(db, limit, tmp, read_only=False):
     con = duckdb.connect(db, read_only=read_only)
     con.execute(f"SET memory_limit = '{limit}'")
     con.execute(f"SET temp_directory = '{tmp}'")
+    con.execute("SET preserve_insertion_order = false")  # as tracecode's store does
     return con
 def sql_list(paths):
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
