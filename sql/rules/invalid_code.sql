@@ -1,0 +1,53 @@
+-- rule: invalid_code
+-- severity: low
+-- label_zh: 追溯码无效
+-- needs: events
+-- evidence: flagged
+-- meaning: a code that is neither a valid 20-digit NHSA code nor a valid GS1 element string
+--   (GTIN check digit, serial present), a placeholder (one digit repeated, 无), or a number
+--   mangled by Excel (8.12345678901235E+19: the digits are lost). Reported by the raw value
+--   as uploaded; every row with that raw value is flagged. Not used by the other rules.
+WITH in_scope AS (
+    SELECT DISTINCT e.code_raw
+    FROM events e
+    WHERE e.code_status = 'invalid'
+      AND e.month >= $month_lo
+      AND e.month <= $month_hi
+), rows_ AS (
+    SELECT
+        e.code_key,
+        e.code_raw,
+        e.event_id,
+        e.invalid_reason
+    FROM events e
+    WHERE e.code_status = 'invalid'
+      AND e.month <= $month_hi
+      AND e.code_raw IN (SELECT i.code_raw FROM in_scope i)
+), per_code AS (
+    SELECT
+        r.code_raw,
+        MIN(r.code_key) AS code_key,
+        MIN(r.invalid_reason) AS reason,
+        COUNT(*) AS n_rows
+    FROM rows_ r
+    GROUP BY r.code_raw
+)
+SELECT
+    p.code_key,
+    r.code_raw AS drug_trac_codg,
+    r.event_id,
+    CASE p.reason
+        WHEN 'empty' THEN 'empty code'
+        WHEN 'excel_scientific' THEN 'went through Excel as a number: the digits are lost'
+        WHEN 'placeholder' THEN 'placeholder, not a real code'
+        WHEN 'bad_length' THEN 'wrong length: not a 20-digit code'
+        WHEN 'bad_prefix' THEN '20 digits but not starting with 8'
+        WHEN 'bad_characters' THEN 'letters or symbols: neither a 20-digit code nor a GS1 string'
+        WHEN 'gs1_check_digit' THEN 'GS1 code with a wrong GTIN check digit'
+        WHEN 'gs1_no_serial' THEN 'GS1 code without a serial number (AI 21)'
+        ELSE 'not a valid traceability code'
+    END
+        || ' — uploaded ' || CAST(p.n_rows AS VARCHAR)
+        || CASE WHEN p.n_rows = 1 THEN ' time' ELSE ' times' END AS detail
+FROM rows_ r
+JOIN per_code p ON p.code_raw = r.code_raw

@@ -1,0 +1,619 @@
+"""Run the detection rules and store their findings.
+
+The rules are SQL files (``sql/rules/<rule>.sql``), each one plain SELECT returning the rows it
+flags (``code_key, drug_trac_codg, event_id, detail``), with its metadata in header comments::
+
+    -- rule: same_pharmacy_repeat
+    -- severity: high
+    -- label_zh: 同店重复销售
+    -- needs: sales
+    -- meaning: ...
+
+They read intermediate relations built by the stages (``sql/stages/NN_<name>.sql``, also plain
+SELECTs), which the runner materialises one by one as temporary tables named after the file.
+Values are bound parameters (``$month_lo``, ``$month_hi``, ``$close_days``), never formatted
+into the SQL. Everything engine-specific sits in :class:`DuckDBEngine`; a Spark engine only
+needs the same four methods (``spark.sql(sql).createOrReplaceTempView(name)``).
+
+The semantics are in docs/RULES.md. Usage::
+
+    con = open_store("city.duckdb")
+    result = run_checks(con, month="2026-10", catalog=Path("catalog.csv"))
+    for row in result.rules:
+        print(row.rule, row.codes, row.rows, row.pharmacies)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+import pyarrow as pa
+
+from tracecode.errors import InputFileError, RuleError, UnknownMonth
+from tracecode.sqlfiles import list_sql, read_sql
+
+__all__ = [
+    "RULE_IDS",
+    "SEVERITIES",
+    "CheckResult",
+    "DuckDBEngine",
+    "RuleInfo",
+    "RuleSummary",
+    "SqlFile",
+    "list_rules",
+    "list_stages",
+    "load_catalog",
+    "run_checks",
+]
+
+#: Every rule, in the order summaries list them.
+RULE_IDS: tuple[str, ...] = (
+    "duplicate_upload",
+    "return_without_sale",
+    "same_pharmacy_repeat",
+    "cross_pharmacy_reuse",
+    "recycled_resale",
+    "split_overuse",
+    "invalid_code",
+    "product_mismatch",
+)
+
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
+
+#: The month scope label of a check over everything.
+ALL_MONTHS = "all"
+_LOWEST_MONTH, _HIGHEST_MONTH = "0000-00", "9999-99"
+_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+#: Relations that are tables of the store or prepared by the runner, not stages.
+_BASE_RELATIONS = frozenset({"events", "files", "drug_catalog", "product_counts", "product_counts_files"})
+
+
+# ---------------------------------------------------------------------------
+# SQL files and their headers
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One SQL file: its text, its header fields and the ``$parameters`` it uses."""
+
+    name: str  # relation name: the rule id, or the stage file name without its NN_ prefix
+    path: str  # inside the sql package, e.g. "rules/duplicate_upload.sql"
+    sql: str
+    meta: dict[str, str]
+    params: frozenset[str]
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return tuple(n.strip() for n in self.meta.get("needs", "").split(",") if n.strip())
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """A rule's metadata, from its SQL file's header."""
+
+    id: str
+    severity: str
+    label_zh: str
+    meaning: str
+    evidence: str  # 'code': all rows of the code; 'flagged': the flagged rows only
+    path: str
+
+
+_HEADER_RE = re.compile(r"^--\s*([a-z_]+):\s?(.*)$")
+
+
+def parse_header(sql: str) -> dict[str, str]:
+    """Read ``-- key: value`` lines at the top of a SQL file (indented ``--`` lines continue
+    the previous value)."""
+    meta: dict[str, str] = {}
+    last = None
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        match = _HEADER_RE.match(stripped)
+        if match:
+            last = match.group(1)
+            meta[last] = match.group(2).strip()
+        elif last is not None:
+            meta[last] = (meta[last] + " " + stripped[2:].strip()).strip()
+    return meta
+
+
+def sql_params(sql: str) -> frozenset[str]:
+    """The ``$name`` parameters of a SQL text, ignoring comments and string literals."""
+    names = set()
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c == "'":
+            j = i + 1
+            while j < n:
+                if sql[j] == "'":
+                    if j + 1 < n and sql[j + 1] == "'":
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+        elif c == "-" and sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif c == "$":
+            match = re.match(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql[i:])
+            if match:
+                names.add(match.group(1))
+                i += len(match.group(0))
+            else:
+                i += 1
+        else:
+            i += 1
+    return frozenset(names)
+
+
+def _sql_file(path: str, name: str) -> SqlFile:
+    text = read_sql(path)
+    return SqlFile(name=name, path=path, sql=text, meta=parse_header(text), params=sql_params(text))
+
+
+def list_stages() -> list[SqlFile]:
+    """The stages, in the order they run (their file names start with a number)."""
+    out = []
+    for stem in list_sql("stages"):
+        name = re.sub(r"^\d+_", "", stem)
+        out.append(_sql_file(f"stages/{stem}.sql", name))
+    return out
+
+
+def _rule_files() -> dict[str, SqlFile]:
+    return {stem: _sql_file(f"rules/{stem}.sql", stem) for stem in list_sql("rules")}
+
+
+def list_rules() -> list[RuleInfo]:
+    """Every rule with its metadata, in the canonical order (see :data:`RULE_IDS`)."""
+    files = _rule_files()
+    order = [r for r in RULE_IDS if r in files] + sorted(set(files) - set(RULE_IDS))
+    out = []
+    for rule_id in order:
+        f = files[rule_id]
+        meta = f.meta
+        if meta.get("rule") != rule_id:
+            raise RuleError(f"sql/{f.path}: header says rule {meta.get('rule')!r}, expected {rule_id!r}")
+        severity = meta.get("severity", "")
+        if severity not in SEVERITIES:
+            raise RuleError(f"sql/{f.path}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+        if not meta.get("label_zh"):
+            raise RuleError(f"sql/{f.path}: the header has no label_zh")
+        evidence = meta.get("evidence", "code")
+        if evidence not in ("code", "flagged"):
+            raise RuleError(f"sql/{f.path}: evidence must be 'code' or 'flagged', not {evidence!r}")
+        out.append(RuleInfo(rule_id, severity, meta["label_zh"], meta.get("meaning", ""), evidence, f.path))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The catalogue
+# ---------------------------------------------------------------------------
+
+_CATALOG_FIELDS = {
+    "med_list_codg": ("med_list_codg", "医疗目录编码", "医保目录编码", "医保编码"),
+    "code_prefix": ("code_prefix", "追溯码前缀", "产品标识", "product_id", "gtin"),
+    "pack_units": ("pack_units", "最小包装数量", "包装数量", "units_per_pack"),
+}
+
+CATALOG_SCHEMA = pa.schema([("med_list_codg", pa.string()), ("code_prefix", pa.string()),
+                           ("pack_units", pa.float64())])
+
+
+def _catalog_header_key(text: str) -> str:
+    return "".join(text.split()).strip("\ufeff\"'").lower()
+
+
+def load_catalog(path: str | Path) -> pa.Table:
+    """Read a catalogue CSV (``med_list_codg,code_prefix,pack_units``; UTF-8 or GBK).
+
+    One row per drug and product prefix; several rows per med_list_codg are allowed, and
+    either of code_prefix / pack_units may be empty. code_prefix is the product id of the
+    drug's codes: the first 7 digits of a 20-digit code, or a GTIN (8, 12, 13 or 14 digits,
+    stored as GTIN-14). Raises InputFileError naming the file, line and field of a bad value.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such catalogue file")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a catalogue file")
+    raw = path.read_bytes()
+    text = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None or "\x00" in text:
+        raise InputFileError(f"{path}: the catalogue is not a UTF-8 or GBK text file")
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    while header is not None and not any(c.strip() for c in header):
+        header = next(reader, None)
+    if header is None:
+        raise InputFileError(f"{path}: the catalogue is empty",
+                             hint="expected a header line med_list_codg,code_prefix,pack_units")
+    lookup = {}
+    for canonical, spellings in _CATALOG_FIELDS.items():
+        for spelling in spellings:
+            lookup[_catalog_header_key(spelling)] = canonical
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        canonical = lookup.get(_catalog_header_key(name))
+        if canonical and canonical not in columns:
+            columns[canonical] = i
+    missing = [c for c in ("med_list_codg",) if c not in columns]
+    if missing or not ({"code_prefix", "pack_units"} & set(columns)):
+        raise InputFileError(
+            f"{path}, line 1: the catalogue header must name med_list_codg and code_prefix and/or pack_units "
+            f"(found: {', '.join(h.strip() for h in header) or 'nothing'})")
+    drugs, prefixes, units = [], [], []
+    for line_no, row in enumerate(reader, start=2):
+        if not any(c.strip() for c in row):
+            continue
+
+        def cell(col: str) -> str:
+            i = columns.get(col)
+            return row[i].strip().strip("'\"").strip() if i is not None and i < len(row) else ""
+
+        drug = cell("med_list_codg")
+        if not drug:
+            raise InputFileError(f"{path}, line {line_no}, field med_list_codg: empty")
+        prefix = cell("code_prefix")
+        if prefix:
+            prefix = _checked_prefix(prefix, path, line_no)
+        pack = cell("pack_units")
+        pack_value = None
+        if pack:
+            try:
+                pack_value = float(pack.replace(",", ""))
+            except ValueError:
+                raise InputFileError(f"{path}, line {line_no}, field pack_units: {pack!r} is not a number") from None
+            if not pack_value > 0 or pack_value != pack_value or pack_value == float("inf"):
+                raise InputFileError(f"{path}, line {line_no}, field pack_units: {pack!r} must be a positive number")
+        drugs.append(drug)
+        prefixes.append(prefix or None)
+        units.append(pack_value)
+    return pa.table([pa.array(drugs, pa.string()), pa.array(prefixes, pa.string()), pa.array(units, pa.float64())],
+                    schema=CATALOG_SCHEMA)
+
+
+def _checked_prefix(prefix: str, path: Path, line_no: int) -> str:
+    cleaned = prefix.replace(" ", "")
+    if cleaned.startswith("(01)"):
+        cleaned = cleaned[4:]
+    if not cleaned.isdigit() or not cleaned.isascii():
+        raise InputFileError(f"{path}, line {line_no}, field code_prefix: {prefix!r} is not a digit string",
+                             hint="code_prefix is the 7-digit product prefix of a 20-digit code, or a GTIN")
+    if len(cleaned) == 7 or len(cleaned) == 14:
+        return cleaned
+    if len(cleaned) in (8, 12, 13):
+        return cleaned.zfill(14)
+    raise InputFileError(
+        f"{path}, line {line_no}, field code_prefix: {prefix!r} has {len(cleaned)} digits",
+        hint="code_prefix is the 7-digit product prefix of a 20-digit code, or a GTIN (8, 12, 13 or 14 digits)")
+
+
+# ---------------------------------------------------------------------------
+# The engine adapter
+# ---------------------------------------------------------------------------
+
+
+class DuckDBEngine:
+    """Runs the pipeline's SQL on a DuckDB connection. A Spark engine offers the same methods:
+    ``materialize`` = ``spark.sql(sql).createOrReplaceTempView(name)`` after translating the
+    text (sqlglot, duckdb → spark) and binding the parameters."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.temp_tables: list[str] = []
+
+    @staticmethod
+    def _bind(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        used = sql_params(sql)
+        missing = used - set(params or {})
+        if missing:
+            raise RuleError(f"no value for SQL parameter(s) {', '.join(sorted('$' + m for m in missing))}")
+        return {k: v for k, v in (params or {}).items() if k in used}
+
+    def materialize(self, name: str, sql: str, params: dict[str, Any] | None = None) -> int:
+        """Run a SELECT into the temporary table ``name``; return its row count."""
+        _check_identifier(name)
+        body = _strip_trailing_semicolon(sql)
+        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {body}', self._bind(sql, params))
+        if name not in self.temp_tables:
+            self.temp_tables.append(name)
+        return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Make an Arrow table available as the temporary table ``name``."""
+        _check_identifier(name)
+        self.con.register("__tracecode_arrow", table)
+        try:
+            self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM __tracecode_arrow')
+        finally:
+            self.con.unregister("__tracecode_arrow")
+        if name not in self.temp_tables:
+            self.temp_tables.append(name)
+
+    def fetch(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        return self.con.execute(_strip_trailing_semicolon(sql), self._bind(sql, params)).fetchall()
+
+    def execute(self, sql: str, params: dict[str, Any] | list | None = None) -> None:
+        if isinstance(params, list):
+            self.con.execute(sql, params)
+        else:
+            self.con.execute(sql, self._bind(sql, params) if params else None)
+
+    def drop_temp_tables(self) -> None:
+        for name in reversed(self.temp_tables):
+            try:
+                self.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
+            except duckdb.Error:
+                pass
+        self.temp_tables.clear()
+
+
+def _check_identifier(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise RuleError(f"{name!r} is not a valid relation name")
+
+
+def _strip_trailing_semicolon(sql: str) -> str:
+    body = sql.rstrip()
+    return body[:-1] if body.endswith(";") else body
+
+
+# ---------------------------------------------------------------------------
+# Running the checks
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class RuleSummary:
+    """One line of the summary: how much a rule found in the checked months."""
+
+    rule: str
+    label_zh: str
+    severity: str
+    codes: int  # codes with a finding
+    rows: int  # flagged rows inside the checked months
+    pharmacies: int  # distinct pharmacies of those rows
+
+
+@dataclass
+class CheckResult:
+    """What a check run found and stored."""
+
+    month: str  # 'YYYY-MM' or 'all'
+    rules: list[RuleSummary]
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # step name -> seconds
+    counts: dict[str, int] = field(default_factory=dict)  # relation -> rows
+
+    @property
+    def findings(self) -> int:
+        return sum(r.codes for r in self.rules)
+
+
+def _check_month(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    if not isinstance(month, str) or not _MONTH_RE.match(month.strip()):
+        raise UnknownMonth(f"month {month!r} is not a month such as 2026-10 (YYYY-MM)")
+    present = con.execute("SELECT count(*) FROM (SELECT 1 FROM events WHERE month = ? LIMIT 1)", [month]).fetchall()
+    if present[0][0] == 0:
+        months = [r[0] for r in con.execute(
+            "SELECT DISTINCT month FROM events WHERE month <> '' ORDER BY month").fetchall()]
+        if not months:
+            held = "it holds no events yet"
+        elif len(months) == 1:
+            held = f"it holds {months[0]} only"
+        else:
+            held = f"it holds {months[0]} … {months[-1]}"
+        raise UnknownMonth(f"the database has no events in {month}; {held}",
+                           hint="ingest that month's uploads first, or pick a month `tracecode status` lists")
+
+
+def _select_rules(rules: Iterable[str] | None) -> list[RuleInfo]:
+    available = list_rules()
+    if rules is None:
+        return available
+    wanted = []
+    for item in rules:
+        for part in str(item).split(","):
+            part = part.strip()
+            if part and part not in wanted:
+                wanted.append(part)
+    by_id = {r.id: r for r in available}
+    unknown = [r for r in wanted if r not in by_id]
+    if unknown:
+        raise RuleError(f"unknown rule{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                        hint=f"rules are: {', '.join(by_id)}")
+    if not wanted:
+        raise RuleError("no rule selected", hint=f"rules are: {', '.join(by_id)}")
+    return [r for r in available if r.id in wanted]
+
+
+def _stage_plan(stages: list[SqlFile], rule_files: list[SqlFile]) -> list[SqlFile]:
+    """The stages the selected rules need (transitively), in file order."""
+    by_name = {s.name: s for s in stages}
+    persisted = {s.meta["persist"]: s.name for s in stages if s.meta.get("persist")}
+    wanted: set[str] = set()
+    todo = ["code_events"]  # the evidence of code-level findings
+    for f in rule_files:
+        todo.extend(f.needs)
+    while todo:
+        name = todo.pop()
+        name = persisted.get(name, name)
+        if name in wanted or name in _BASE_RELATIONS:
+            continue
+        if name not in by_name:
+            raise RuleError(f"a SQL file needs {name!r}, which no stage produces")
+        wanted.add(name)
+        todo.extend(by_name[name].needs)
+    return [s for s in stages if s.name in wanted]
+
+
+def _ensure_tables(engine: DuckDBEngine) -> None:
+    engine.execute(read_sql("findings_schema.sql"))
+
+
+def _refresh_product_counts(engine: DuckDBEngine, stage: SqlFile, timings: dict[str, float]) -> None:
+    """Bring the persistent per-file product counts up to date: drop files that are gone,
+    count the files not counted yet (each file is read once, ever)."""
+    start = time.perf_counter()
+    con = engine.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM product_counts WHERE file_id NOT IN (SELECT file_id FROM files)")
+        con.execute("DELETE FROM product_counts_files WHERE file_id NOT IN (SELECT file_id FROM files)")
+        engine.materialize(stage.name, stage.sql, {})
+        con.execute(f'INSERT INTO {stage.meta["persist"]} SELECT * FROM "{stage.name}"')
+        con.execute("INSERT INTO product_counts_files SELECT file_id FROM files "
+                    "WHERE file_id NOT IN (SELECT file_id FROM product_counts_files)")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    timings[stage.name] = time.perf_counter() - start
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, catalog: Path | str | None = None,
+               close_days: int = 3, rules: list[str] | None = None, progress: bool = False) -> CheckResult:
+    """Run the rules and store their findings; return the per-rule summary.
+
+    With ``month`` ('YYYY-MM'), the findings are those with a flagged row in that month,
+    judged against every event up to the end of the month; without it, everything (month
+    scope 'all'). Re-running the same scope and rules replaces their findings.
+
+    Raises UnknownMonth (malformed month, or no events in it), RuleError (unknown rule id),
+    InputFileError (unreadable catalogue).
+    """
+    started = time.perf_counter()
+    selected = _select_rules(rules)
+    if isinstance(close_days, bool) or not isinstance(close_days, int) or close_days < 0:
+        raise RuleError(f"close_days must be a whole number of days >= 0, not {close_days!r}")
+    if month is not None:
+        month = month.strip() if isinstance(month, str) else month
+        _check_month(con, month)
+        scope, lo, hi = month, month, month
+    else:
+        scope, lo, hi = ALL_MONTHS, _LOWEST_MONTH, _HIGHEST_MONTH
+    catalog_table = load_catalog(catalog) if catalog is not None else CATALOG_SCHEMA.empty_table()
+
+    rule_files = {f.name: f for f in _rule_files().values()}
+    chosen_files = [rule_files[r.id] for r in selected]
+    stages = list_stages()
+    plan = _stage_plan(stages, chosen_files)
+    checked_at = dt.datetime.now().replace(microsecond=0)
+    params = {"month_lo": lo, "month_hi": hi, "close_days": int(close_days), "scope": scope,
+              "checked_at": checked_at}
+    engine = DuckDBEngine(con)
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    steps = len(plan) + len(chosen_files) + 3
+    bar = _progress(progress, steps, scope)
+    try:
+        _ensure_tables(engine)
+        engine.register("drug_catalog", catalog_table)
+        engine.register("rule_meta", pa.table({
+            "rule": [r.id for r in selected],
+            "severity": [r.severity for r in selected],
+            "label_zh": [r.label_zh for r in selected],
+            "evidence": [r.evidence for r in selected],
+            "position": list(range(len(selected))),
+        }))
+        for stage in plan:
+            bar.set_postfix_str(stage.name)
+            if stage.meta.get("persist"):
+                _refresh_product_counts(engine, stage, timings)
+            else:
+                t0 = time.perf_counter()
+                counts[stage.name] = engine.materialize(stage.name, stage.sql, params)
+                timings[stage.name] = time.perf_counter() - t0
+            bar.update(1)
+        for f in chosen_files:
+            bar.set_postfix_str(f.name)
+            t0 = time.perf_counter()
+            counts[f"rule_{f.name}"] = engine.materialize(f"rule_{f.name}", f.sql, params)
+            timings[f"rule_{f.name}"] = time.perf_counter() - t0
+            bar.update(1)
+        bar.set_postfix_str("findings")
+        t0 = time.perf_counter()
+        union = "\nUNION ALL\n".join(
+            f"SELECT CAST('{f.name}' AS VARCHAR) AS rule, code_key, drug_trac_codg, event_id, detail "
+            f'FROM "rule_{f.name}"' for f in chosen_files)
+        counts["flagged"] = engine.materialize("flagged", union)
+        counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings_rows.sql"), params)
+        counts["new_findings"] = engine.materialize("new_findings", read_sql("findings.sql"), params)
+        summary_rows = engine.fetch(read_sql("findings_summary.sql"), params)
+        timings["findings"] = time.perf_counter() - t0
+        bar.update(1)
+        bar.set_postfix_str("store")
+        t0 = time.perf_counter()
+        summary = [RuleSummary(*row) for row in summary_rows]
+        _store(engine, scope, [r.id for r in selected], summary, params, catalog)
+        timings["store"] = time.perf_counter() - t0
+        bar.update(1)
+    finally:
+        bar.close()
+        engine.drop_temp_tables()
+    return CheckResult(scope, summary, time.perf_counter() - started, timings, counts)
+
+
+def _store(engine: DuckDBEngine, scope: str, rule_ids: list[str], summary: list[RuleSummary],
+           params: dict[str, Any], catalog: Path | str | None) -> None:
+    """Replace the scope's findings of the selected rules, in one transaction."""
+    con = engine.con
+    marks = ", ".join("?" for _ in rule_ids)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM findings WHERE month = ? AND rule IN ({marks})", [scope, *rule_ids])
+        con.execute(f"DELETE FROM finding_events WHERE month = ? AND rule IN ({marks})", [scope, *rule_ids])
+        con.execute("INSERT INTO findings SELECT * FROM new_findings")
+        con.execute("INSERT INTO finding_events SELECT ?, rule, code_key, drug_trac_codg, event_id, flagged "
+                    "FROM finding_rows", [scope])
+        for row in summary:
+            con.execute("INSERT INTO check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [scope, row.rule, params["close_days"], str(catalog) if catalog is not None else None,
+                         row.codes, row.rows, row.pharmacies, params["checked_at"]])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(enabled: bool, total: int, scope: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"check {scope}", unit=" step", leave=False, file=sys.stderr)
