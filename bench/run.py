@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -106,28 +105,48 @@ class Run:
     err: str
 
 
+# The measured command is started by this small launcher, not by the bench process itself:
+# Linux keeps the peak RSS of the image a child had before exec (the forked copy of its
+# parent), so a child forked from a big parent would report the parent's RSS as its own.
+LAUNCHER = """
+import json, os, resource, sys, time
+cap, out = int(sys.argv[1]), sys.argv[2]
+if cap:
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[3], sys.argv[3:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+with open(out, "w") as fh:
+    json.dump({"wall": wall, "maxrss_kb": usage.ru_maxrss, "rc": os.waitstatus_to_exitcode(status)}, fh)
+"""
+
+
 def run_measured(argv: list[str], log: Path, env: dict | None = None, cap_as: int | None = None,
                  check: bool = True) -> Run:
-    """Run argv in a fresh process; wall time and the child's own peak RSS (os.wait4)."""
+    """Run argv in a fresh process; its wall time and its own peak RSS (wait4's ru_maxrss)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
-
-    def limit() -> None:
-        if cap_as:
-            resource.setrlimit(resource.RLIMIT_AS, (cap_as, cap_as))
-
+    out_path, err_path, rusage_path = log.with_suffix(".out"), log.with_suffix(".err"), log.with_suffix(".rusage")
+    rusage_path.unlink(missing_ok=True)
+    argv = [str(a) for a in argv]
+    if not os.path.isabs(argv[0]):
+        argv[0] = shutil.which(argv[0]) or argv[0]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                preexec_fn=limit if cap_as else None)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    run = Run(wall, usage.ru_maxrss * 1024, proc.returncode,
+        proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(cap_as or 0), str(rusage_path), *argv],
+                              stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+    if not rusage_path.exists():
+        raise SystemExit(f"bench: launcher failed (exit {proc.returncode}) for {' '.join(argv)}; see {err_path}")
+    usage = json.loads(rusage_path.read_text())
+    run = Run(usage["wall"], usage["maxrss_kb"] * 1024, usage["rc"],
               out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
     if check and run.rc != 0:
         tail = "\n".join(run.err.strip().splitlines()[-15:])
-        raise SystemExit(f"bench: command failed (exit {run.rc}): {' '.join(map(str, argv))}\n{tail}\n(log: {err_path})")
+        raise SystemExit(f"bench: command failed (exit {run.rc}): {' '.join(argv)}\n{tail}\n(log: {err_path})")
     return run
 
 
@@ -265,9 +284,12 @@ def month_of(path: Path) -> str:
     return m.group(1) if m else ""
 
 
-def dataset(cache: Path, rows: int, months: int, seed: int, log: Path) -> dict:
+def dataset(cache: Path, rows: int, months: int, seed: int, log: Path, generator: str = "auto") -> dict:
     """Generate (or reuse) the CSVs; returns {dir, generator, files: [{path, kind, month, rows}]}."""
-    generator = "synth" if have_synth() else "standin"
+    if generator == "auto":
+        generator = "synth" if have_synth() else "standin"
+    elif generator == "synth" and not have_synth():
+        raise SystemExit("bench: `tracecode synth` is not available (tracecode.synth missing)")
     key = f"{generator}-r{short_count(rows)}-m{months}-s{seed}"
     target = cache / key
     done = target / "DONE.json"
@@ -474,15 +496,19 @@ class Bench:
         a = self.args
         self.work.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.logs, ignore_errors=True)
-        self.data = dataset(a.cache.resolve(), a.rows, a.months, a.seed, self.logs)
+        self.data = dataset(a.cache.resolve(), a.rows, a.months, a.seed, self.logs, a.generator)
         files = self.data["files"]
         self.files = [Path(f["path"]) for f in files]
         self.input_rows = sum(f["rows"] for f in files)
         self.sale_files = [Path(f["path"]) for f in files if f["kind"] == "sale"]
         self.months = sorted({f["month"] for f in files})
         self.db = self.work / f"{self.data['key']}.duckdb"
+        catalog = Path(self.data["dir"]) / "catalog.csv"
+        self.catalog = ["--catalog", str(catalog)] if catalog.exists() else []
         self.say(f"data {self.data['key']}: {len(files)} files, {self.input_rows:,} input rows "
                  f"({a.rows:,} sale rows/month x {a.months} month(s)), generator: {self.data['generator']}")
+        if a.generate_only:
+            return {}
         stages = a.stages
         available = {name: have_command(name) for name in ("check", "export", "people", "rings")}
         for name in ("check", "export"):
@@ -530,7 +556,7 @@ class Bench:
         self.say(f"check: {self.events:,} code rows")
         tcs, fls = self.pair(
             "check",
-            lambda: self.tracecode("check", "check", "--db", str(self.db), "--quiet"),
+            lambda: self.tracecode("check", "check", "--db", str(self.db), "--quiet", *self.catalog),
             lambda: self.floor("floor-check", FLOOR_CHECK, self.db, self.limit, self.floor_tmp, ""))
         self.check_row = self.add("check", self.events, tcs, fls, "GROUP BY code HAVING count(*) > 1")
 
@@ -544,8 +570,8 @@ class Bench:
         self.tracecode("ingest-one-month", "ingest", "--db", str(one), "--quiet", *map(str, only))
         tcs, fls = self.pair(
             "month",
-            lambda: self.tracecode("check-month-full", "check", "--db", str(self.db), "--month", last, "--quiet"),
-            lambda: self.tracecode("check-month-one", "check", "--db", str(one), "--month", last, "--quiet"))
+            lambda: self.tracecode("check-month-full", "check", "--db", str(self.db), "--month", last, "--quiet", *self.catalog),
+            lambda: self.tracecode("check-month-one", "check", "--db", str(one), "--month", last, "--quiet", *self.catalog))
         self.add("month", self.month_rows.get(last), tcs, fls,
                  f"check --month {last} on a 1-month db",
                  note=f"{len(self.months)}-month db ({self.events:,} code rows) vs 1-month db")
@@ -557,7 +583,7 @@ class Bench:
             name,
             lambda: self.tracecode(name, name, "--db", str(self.db), "--month", last),
             lambda: self.tracecode(f"check-month-for-{name}", "check", "--db", str(self.db), "--month", last,
-                                   "--quiet"))
+                                   "--quiet", *self.catalog))
         self.add(name, self.month_rows.get(last), tcs, fls, f"check --month {last}")
 
     def stage_export(self) -> None:
@@ -697,7 +723,11 @@ def machine() -> dict:
 
     def git_head() -> str:
         r = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        return r.stdout.strip() or "?"
+        head = r.stdout.strip() or "?"
+        r = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "tracecode", "sql"],
+                           capture_output=True, text=True)
+        dirty = len([l for l in r.stdout.splitlines() if l.strip()])
+        return f"{head} + {dirty} uncommitted file(s) in tracecode/, sql/" if dirty else head
 
     from importlib.metadata import PackageNotFoundError, version as dist_version
     try:
@@ -755,6 +785,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"comma-separated subset of {','.join(STAGES)} (default: all that apply)")
     p.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--generator", choices=("auto", "synth", "standin"), default="auto",
+                   help="auto: `tracecode synth` when installed, else the stand-in in this file")
     p.add_argument("--memory-limit", default=None,
                    help="DuckDB memory limit for tracecode (TRACECODE_MEMORY_LIMIT) and the floors (default 4GB)")
     p.add_argument("--pandas-cap", type=parse_bytes, default=parse_bytes("16GB"),
@@ -763,6 +795,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=HERE / "cache", help="generated data (default bench/cache)")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
     p.add_argument("--md", type=Path, help="append the markdown section to this file (e.g. bench/RESULTS.md)")
+    p.add_argument("--generate-only", action="store_true", help="only generate (or find) the cached data")
     p.add_argument("--keep-db", action="store_true", help="keep the database in --work afterwards")
     a = p.parse_args(argv)
     a.stages = [s.strip() for s in a.stages.split(",") if s.strip()]
@@ -773,6 +806,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--rows, --months and --repeat must be positive")
     bench = Bench(a)
     result = bench.run()
+    if a.generate_only:
+        print(json.dumps({k: v for k, v in bench.data.items() if k != "files"}))
+        return 0
     text = markdown(result)
     print(text)
     a.work.mkdir(parents=True, exist_ok=True)
