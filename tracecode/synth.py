@@ -604,11 +604,21 @@ def _gtin_check(body13: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+_D4 = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(), np.uint8).reshape(10_000, 4)
+
+
+_D4_WORDS = _D4.view(np.uint32).ravel()
+
+
 def _digits(values, width: int) -> np.ndarray:
     """(n, width) uint8 matrix of the zero-padded ASCII digits of non-negative ints."""
     v = np.asarray(values, dtype=np.int64)
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((v[:, None] // powers) % 10 + 48).astype(np.uint8)
+    groups = -(-width // 4)
+    words = []
+    for g in range(groups):  # four digits per lookup, gathered as one 32-bit word
+        shift = 10 ** (4 * (groups - 1 - g))
+        words.append(_D4_WORDS[v // shift % 10_000 if shift > 1 else v % 10_000])
+    return np.stack(words, axis=1).view(np.uint8)[:, groups * 4 - width:]
 
 
 def _cat(n: int, *parts) -> np.ndarray:
@@ -800,10 +810,16 @@ class _World:
         return np.stack(cols, axis=1).astype(np.uint8)
 
     def nhsa_code(self, code_id: int, cdrug: int) -> str:
-        return self.nhsa_mat(np.array([code_id]), np.array([cdrug]))[0].tobytes().decode()
+        serial = (code_id * _SER_MUL + _SER_ADD) % 10**9
+        pre = int(self.d_prefix_int[cdrug])
+        check = (serial * 7919 + pre * 104_729 + (serial // 1000) * 31 + 17) % 10_000
+        return f"{pre:07d}{serial:09d}{check:04d}"
 
     def gs1_parts(self, code_id: int, cdrug: int, batch: int) -> tuple[str, str, str, str]:
-        ser = self.gs1_serial_mat(np.array([code_id]))[0].tobytes().decode()
+        v = (code_id * _GSER_MUL + _GSER_ADD) % 10**9
+        h = (code_id * 2_246_822_519 + 3_266_489_917) % 2**20
+        alph = _ALPH32.tobytes().decode()
+        ser = "".join(alph[(h >> (5 * k)) % 32] for k in range(4)) + "".join(alph[(v >> (5 * k)) % 32] for k in range(5, -1, -1))
         b = cdrug * 3 + batch
         return self.d_prefix[cdrug], ser, self.b_exp6[b].tobytes().decode(), self.b_lot_mat[b].tobytes().decode()
 
@@ -875,6 +891,19 @@ class _World:
             else:
                 mat = _cat(k, b"01", gtin, b"17", exp, b"21", ser)
             parts.append(_strings(mat))
+            positions.append(idx)
+        for st in (APOS, SPACES, FULLWIDTH):  # dirty spellings of 20-digit codes
+            idx = np.nonzero(style == st)[0]
+            if not len(idx):
+                continue
+            clean = _strings(self.nhsa_mat(code_ids[idx], cdrug[idx])).to_pylist()
+            if st == APOS:
+                dirty = ["'" + c for c in clean]
+            elif st == FULLWIDTH:
+                dirty = [c.translate(_FULLWIDTH) for c in clean]
+            else:
+                dirty = [(" " + c, c + " ", "\t" + c + " ")[int(i) % 3] for c, i in zip(clean, code_ids[idx])]
+            parts.append(pa.array(dirty, pa.string()))
             positions.append(idx)
         done = np.zeros(n, bool)
         for p in positions:
@@ -1015,7 +1044,7 @@ class _Generator:
         base = np.full(months, rows // months, np.int64)
         base[: rows % months] += 1
         self.bg_per_month = base - scen_per_month
-        if (self.bg_per_month < 0).any():
+        if (self.bg_per_month < scen_per_month).any():  # planted cases must stay a minority
             need = int(scen_per_month.max()) * months * 2
             raise ValueError(f"rows={rows} is too small for {months} month(s) of planted cases; use at least {need}")
 
@@ -1260,7 +1289,7 @@ class _Generator:
         n = _len(b)
         ts = self._ts(b["month"], b["osec"])
         y, mo, d, hh, mi, ss = _civil(ts)
-        ymd = _cat(n, _digits(y, 4), _digits(mo, 2), _digits(d, 2))
+        ymd = _digits(y * 10_000 + mo * 100 + d, 8)
         ins = b["ins"]
         cols: dict[str, pa.Array] = {}
         cols["fixmedins_code"] = a["pcode"].take(b["pharm"])
@@ -1287,8 +1316,9 @@ class _Generator:
         cols["expy_end"] = a["exp"].take(bi)
         cols["trdn_flag"] = a["flag"].take(b["trdn"].astype(np.int64))
         cols["sel_retn_cnt"] = a["count"].take(b["cnt"])
-        cols["sel_retn_time"] = _strings(_cat(n, _digits(y, 4), b"-", _digits(mo, 2), b"-", _digits(d, 2), b" ",
-                                              _digits(hh, 2), b":", _digits(mi, 2), b":", _digits(ss, 2)))
+        hms = _digits(hh * 10_000 + mi * 100 + ss, 6)
+        cols["sel_retn_time"] = _strings(_cat(n, ymd[:, :4], b"-", ymd[:, 4:6], b"-", ymd[:, 6:], b" ",
+                                              hms[:, :2], b":", hms[:, 2:4], b":", hms[:, 4:]))
         cols["drug_trac_codg"] = code_cells if code_cells is not None else self._code_cells(b)
         cols["price"] = a["price"].take(b["drug"] * 2 + b["trdn"])
         names = SALE_COLUMNS if kind == "S" else RETURN_COLUMNS
@@ -1308,10 +1338,11 @@ class _Generator:
         cells = w.code_texts(b["code"], b["cdrug"], b["style"], b["batch"])
         multi = self._code_lists(b)
         if multi:
-            values = cells.to_pylist()
-            for i, codes in multi.items():
-                values[i] = SEPARATORS[int(b["sep"][i])].join(codes)
-            cells = pa.array(values, pa.string())
+            rows = np.fromiter(multi, np.int64, len(multi))
+            joined = pa.array([SEPARATORS[int(b["sep"][i])].join(multi[i]) for i in rows], pa.string())
+            index = np.arange(len(cells), dtype=np.int64)
+            index[rows] = len(cells) + np.arange(len(rows))
+            cells = pa.concat_arrays([cells, joined]).take(pa.array(index))
         return cells
 
     # ---- formats="csv"
@@ -1531,7 +1562,10 @@ class _Generator:
                 zi = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
                 zi.compress_type = zipfile.ZIP_DEFLATED
                 zi.external_attr = info.external_attr
-                zout.writestr(zi, zin.read(info.filename))
+                data = zin.read(info.filename)
+                if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
+                    data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", data)
+                zout.writestr(zi, data)
         path.write_bytes(out.getvalue())
         return 2
 
