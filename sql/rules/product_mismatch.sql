@@ -37,7 +37,9 @@ SELECT
     r.event_id,
     'billed as ' || r.med_list_codg || ' but the code''s product ' || r.product_id || ' is '
         || o.owner
-        || CASE WHEN o.n_owners > 1 THEN ' (or one of ' || CAST(o.n_owners - 1 AS VARCHAR) || ' other drugs)' ELSE '' END
+        || CASE WHEN o.n_owners = 2 THEN ' or 1 other drug'
+                WHEN o.n_owners > 2 THEN ' or ' || CAST(o.n_owners - 1 AS VARCHAR) || ' other drugs'
+                ELSE '' END
         || CASE WHEN o.basis = 'catalogue' THEN ' by the catalogue'
                 ELSE ' by the majority of its sales (' || CAST(o.n AS VARCHAR) || ' of '
                      || CAST(o.total AS VARCHAR) || ')' END
