@@ -1,0 +1,133 @@
+"""export, scan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tracecode.errors import ExitCode
+from tracecode.commands.options import db_option, quiet_option, show_progress
+from tracecode.export import ENCODINGS, HEADERS, ExportResult, export as export_files
+from tracecode.store import open_store
+
+out_option = click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+                          help="Folder for the CSV files (created; must be empty unless --force).")
+per_pharmacy_option = click.option(
+    "--per-pharmacy", is_flag=True,
+    help="Also write pharmacies/<code>/ with each pharmacy's own rows only, for dispatch to it.")
+encoding_option = click.option(
+    "--encoding", type=click.Choice(ENCODINGS), default="utf-8-sig", show_default=True,
+    help="utf-8-sig: UTF-8 with a byte order mark (Excel shows Chinese right); gbk for older tools.")
+headers_option = click.option(
+    "--headers", type=click.Choice(HEADERS), default="nhsa", show_default=True,
+    help="Column headers: NHSA field names (fixmedins_code, …) or Chinese (定点医药机构编号, …).")
+no_mask_option = click.option("--no-mask", is_flag=True,
+                              help="Write insured-person ids (人员编号) in full. Default: masked.")
+force_option = click.option("--force", is_flag=True, help="Overwrite the files of an earlier export in --out.")
+
+
+@click.command()
+@db_option
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="The checked month to export. Default: the findings of `check` over all months.")
+@out_option
+@per_pharmacy_option
+@encoding_option
+@headers_option
+@no_mask_option
+@force_option
+@quiet_option
+def export(db_path: str, month: str | None, out_dir: Path, per_pharmacy: bool, encoding: str, headers: str,
+           no_mask: bool, force: bool, quiet: bool) -> None:
+    """Write the findings of `check` to CSV files for Excel.
+
+    \b
+    suspicious_codes.csv   one row per code and rule (what was found, why)
+    suspicious_events.csv  every row of those codes; flagged = 1 for the rows blamed
+    rejects.csv            records that could not be read: file, line, field, reason
+    summary.csv            per pharmacy: rows uploaded, findings per rule, share flagged
+
+    Insured-person ids are masked unless --no-mask. With --per-pharmacy each
+    pharmacy gets pharmacies/<code>/ holding only its own rows: other pharmacies
+    are counted ("sold at 3 pharmacies") but never named.
+
+    \b
+    Example:
+      tracecode export --db city.duckdb --month 2026-10 --out out/2026-10 --per-pharmacy
+      tracecode export --db city.duckdb --month 2026-10 --out out/gbk --encoding gbk --headers zh
+    """
+    con = open_store(db_path, read_only=True)
+    try:
+        result = export_files(con, out_dir, month=month, per_pharmacy=per_pharmacy, encoding=encoding,
+                              headers=headers, mask=not no_mask, force=force, db_label=db_path)
+    finally:
+        con.close()
+    report_written(result, quiet=quiet)
+
+
+def report_written(result: ExportResult, quiet: bool = False) -> None:
+    """The files written, on stderr (stdout stays free for data)."""
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if quiet:
+        return
+    scope = "all months" if result.scope == "all" else result.scope
+    click.echo(f"Exported {scope} to {result.out_dir}:", err=True)
+    for name, rows in result.rows.items():
+        click.echo(f"  {name:<22} {rows:>9,} rows", err=True)
+    if result.pharmacies:
+        click.echo(f"  pharmacies/            {result.pharmacies:>9,} folders", err=True)
+
+
+@click.command()
+@click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
+              help="Keep the data in this database (default: a temporary one, deleted at the end).")
+@click.option("--returns", "returns", multiple=True, type=click.Path(path_type=Path),
+              help="A return (3506 退货) file; repeat for several.")
+@click.option("--catalog", "catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Drug catalogue CSV: med_list_codg,code_prefix,pack_units.")
+@click.option("--close-days", default=3, show_default=True, type=click.IntRange(0, 3650),
+              help="Sales of one code at two pharmacies this close in days suggest a copied code.")
+@out_option
+@per_pharmacy_option
+@encoding_option
+@headers_option
+@no_mask_option
+@force_option
+@click.option("--fail-on-findings", is_flag=True,
+              help="Exit with code 3 when anything was found (for scripts); errors stay 1.")
+@quiet_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, close_days: int, out_dir: Path,
+         per_pharmacy: bool, encoding: str, headers: str, no_mask: bool, force: bool, fail_on_findings: bool,
+         quiet: bool, files: tuple[Path, ...]) -> None:
+    """Check sale files in one go and write the CSV files: a pharmacy's self-check
+    before the upload deadline, or a quick look.
+
+    Loads FILES (sales; a file whose name says return/retn/退 is read as returns)
+    and --returns files into a temporary database, runs every rule over all
+    months, writes the export files to --out and prints what was found in
+    plain words.
+
+    \b
+    Example:
+      tracecode scan --out check/ sales_2026-10.csv
+      tracecode scan --returns returns_2026-10.csv --catalog catalog.csv --out check/ sales_2026-10.xlsx
+    Exit code: 0, or 3 with --fail-on-findings when something was found; 1 on errors.
+    """
+    from tracecode.scan import scan as run_scan, summary_lines
+
+    outcome = run_scan(files, out_dir, returns=returns, catalog=catalog, close_days=close_days, db_path=db_path,
+                       per_pharmacy=per_pharmacy, encoding=encoding, headers=headers, mask=not no_mask,
+                       force=force, progress=show_progress(quiet),
+                       on_file=None if quiet else lambda text: click.echo(text, err=True))
+    for warning in outcome.export.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    for line in summary_lines(outcome):
+        click.echo(line)
+    if fail_on_findings and outcome.export.total_findings:
+        click.get_current_context().exit(ExitCode.FINDINGS)
+
+
+COMMANDS = [export, scan]

@@ -1,0 +1,257 @@
+"""Write what ``check`` found to CSV files a bureau or a pharmacy opens in Excel.
+
+Four files per export (NHSA field names, or Chinese headers with ``headers="zh"``):
+
+- ``suspicious_codes.csv``  one row per (code, rule) finding of the month scope;
+- ``suspicious_events.csv`` the evidence: every row of each suspicious code, ``flagged`` 1 for
+  the rows the rule blames;
+- ``rejects.csv``           input records that could not be read (file, line, field, reason);
+- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share.
+
+Each file is one DuckDB ``COPY`` (the SQL is in :mod:`tracecode.export_sql`, the writing in
+:mod:`tracecode.export_write`). Text cells Excel would read as a formula get a leading ``'``;
+insured-person ids are masked unless ``mask=False``. Files are written into a staging folder
+inside ``out_dir`` and moved into place at the end: a failed export leaves no half-written files.
+
+``per_pharmacy`` adds ``pharmacies/<folder>/`` holding the same four files restricted to one
+pharmacy, for dispatch to it. What a pharmacy sees: the findings in which at least one of its
+own rows is flagged; only its own evidence rows (first/last seen and occurrences over those);
+``pharmacies`` still counts every pharmacy that sold the code, but ``pharmacy_list`` names only
+itself and other pharmacies' codes and names in ``detail`` read 其他药店; its own rejects (by the
+record's pharmacy code, else the pharmacy of a one-pharmacy file); its own summary row.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from tracecode.errors import DatabaseError, OutputError, UnknownMonth
+from tracecode.export_sql import (IN_SCOPE, OTHER_PHARMACY_ZH, SCOPED_REJECTS, WITHHELD, code_columns, codes_sql,
+                                  event_columns, events_sql, reject_columns, rejects_sql, select_list,
+                                  summary_columns, summary_sql)
+from tracecode.export_write import PHARMACY_DIR, CsvWriter, folder_names
+from tracecode.privacy import mask_key
+
+ENCODINGS = ("utf-8-sig", "gbk")
+HEADERS = ("nhsa", "zh")
+FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
+FOLDERS_FILE = "pharmacy_folders.csv"
+ALL = "all"
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    out_dir: Path
+    scope: str  # 'YYYY-MM' or 'all'
+    rows: dict[str, int] = field(default_factory=dict)  # file name -> data rows
+    pharmacies: int = 0  # per-pharmacy folders written
+    findings: dict[str, int] = field(default_factory=dict)  # rule -> codes found
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_findings(self) -> int:
+        return sum(self.findings.values())
+
+
+def rule_catalog() -> list[tuple[str, str]]:
+    """(rule id, Chinese label) of every rule, in rule order (docs/RULES.md)."""
+    from tracecode.rules import list_rules
+
+    return [(r.id, r.label_zh) for r in list_rules()]
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+
+
+def held_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT month FROM events WHERE month <> '' ORDER BY month").fetchall()]
+
+
+def checked_scopes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Month scopes a check has run for ('all' included): the check log when there is one,
+    else the scopes that have findings."""
+    have = tables(con)
+    for table in ("check_runs", "checks"):
+        if table in have:
+            cols = {r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+            if "month" in cols:
+                return {r[0] for r in con.execute(f"SELECT DISTINCT month FROM {table}").fetchall()}
+    if "findings" not in have:
+        return set()
+    return {r[0] for r in con.execute("SELECT DISTINCT month FROM findings").fetchall()}
+
+
+def resolve_scope(con: duckdb.DuckDBPyConnection, month: str | None, db_label: str = "the database",
+                  require_rows: bool = True) -> str:
+    """The findings scope to export: ``month`` or 'all' when it is None.
+
+    Raises DatabaseError when nothing was ingested or checked, UnknownMonth when the month is
+    malformed, not held, or not checked yet. ``require_rows=False`` (scan) accepts a database
+    whose every record was rejected.
+    """
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)").fetchall()[0][0] == 0:
+        if not require_rows and month is None:
+            return ALL
+        raise DatabaseError(f"{db_label} holds no uploads", hint="load files first: tracecode ingest --db DB FILE...")
+    if month is not None:
+        if not MONTH_RE.match(month):
+            raise UnknownMonth(f"--month {month!r} is not a month; write it as YYYY-MM, e.g. 2026-10")
+        months = held_months(con)
+        if month not in months:
+            span = f"{months[0]} to {months[-1]}" if months else "no months"
+            raise UnknownMonth(f"month {month} is not in {db_label} (it holds {span})")
+    scope = month or ALL
+    checked = checked_scopes(con)
+    if not checked:
+        raise DatabaseError(f"{db_label} has not been checked yet",
+                            hint="run tracecode check --db DB" + (f" --month {month}" if month else ""))
+    if scope not in checked:
+        done = ", ".join(sorted(checked))
+        if month:
+            raise UnknownMonth(f"month {month} has not been checked (checked: {done})",
+                               hint=f"run tracecode check --db DB --month {month}")
+        raise UnknownMonth(f"there are no findings over all months (checked: {done})",
+                           hint="run tracecode check --db DB (without --month), or export with --month")
+    return scope
+
+
+def check_out_dir(out_dir: Path, force: bool) -> None:
+    """Refuse to write over files in a non-empty folder unless ``force``."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir} exists and is not a folder", hint="give --out a folder path")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise OutputError(f"output folder {out_dir} is not empty",
+                          hint="choose an empty or new --out folder, or add --force to overwrite tracecode's files")
+
+
+def _install(staging: Path, out_dir: Path, names: list[str]) -> None:
+    """Move the staged files into ``out_dir`` (replacing earlier exports' files)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src = staging / name
+        if src.exists():
+            os.replace(src, out_dir / name)
+    staged = staging / PHARMACY_DIR
+    if staged.exists():
+        old = out_dir / PHARMACY_DIR
+        if not old.exists():
+            os.replace(staged, old)  # one rename, however many pharmacies
+            return
+        for folder in old.iterdir():  # only with --force: drop our files of the earlier export, keep any other
+            if folder.is_dir():
+                for name in FILE_NAMES:
+                    (folder / name).unlink(missing_ok=True)
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+        for folder in staged.iterdir():
+            dest = old / folder.name
+            dest.mkdir(exist_ok=True)
+            for f in folder.iterdir():
+                os.replace(f, dest / f.name)
+
+
+def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month: str | None = None,
+           per_pharmacy: bool = False, encoding: str = "utf-8-sig", headers: str = "nhsa", mask: bool = True,
+           force: bool = False, db_label: str = "the database", require_rows: bool = True) -> ExportResult:
+    """Write the four CSV files of a month's findings (or of all months') into ``out_dir``.
+
+    Example::
+
+        con = open_store("city.duckdb", read_only=True)
+        export(con, "out/2026-10", month="2026-10", per_pharmacy=True)
+    """
+    if encoding not in ENCODINGS:
+        raise OutputError(f"encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
+    if headers not in HEADERS:
+        raise OutputError(f"headers {headers!r} is not one of {', '.join(HEADERS)}")
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir, force)
+    scope = resolve_scope(con, month, db_label, require_rows)
+    catalog = rule_catalog()
+    rules = [r for r, _ in catalog]
+    result = ExportResult(out_dir, scope)
+    result.findings = dict(con.execute(
+        "SELECT rule, count(*) FROM findings WHERE month = $scope GROUP BY rule ORDER BY rule",
+        {"scope": scope}).fetchall())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        w = CsvWriter(con, staging, encoding, headers, dict(catalog))
+        jobs = _jobs(con, scope, rules, mask)
+        for job in jobs:
+            result.rows[job.name] = w.file(job.name, job.sql(False), job.params(False), job.columns)
+        written = list(FILE_NAMES)
+        if per_pharmacy:
+            written.append(FOLDERS_FILE)
+            result.pharmacies = _per_pharmacy(con, w, jobs, scope, staging)
+        result.warnings = w.warnings
+        _install(staging, out_dir, written)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+@dataclass
+class _Job:
+    name: str
+    sql: Callable[[bool], str]  # per_pharmacy -> SELECT
+    base: dict
+    pharmacy_only: dict
+    columns: list[str]
+
+    def params(self, pharmacy: bool) -> dict:
+        return {**self.base, **self.pharmacy_only} if pharmacy else dict(self.base)
+
+
+def _jobs(con: duckdb.DuckDBPyConnection, scope: str, rules: list[str], mask: bool) -> list[_Job]:
+    masked = {"mask_key": mask_key(con)} if mask else {}
+    withheld = {"withheld": WITHHELD} if mask else {}
+    return [
+        _Job("suspicious_codes.csv", lambda ph: codes_sql(ph), {"scope": scope, "rules": rules},
+             {"other": OTHER_PHARMACY_ZH}, [c[0] for c in code_columns(False)]),
+        _Job("suspicious_events.csv", lambda ph: events_sql(mask, ph), {"scope": scope, "rules": rules, **masked},
+             {}, [c[0] for c in event_columns(mask)]),
+        _Job("rejects.csv", lambda ph: rejects_sql(mask, ph), {"scope": scope, **masked, **withheld}, {},
+             [c[0] for c in reject_columns(mask)]),
+        _Job("summary.csv", lambda ph: summary_sql(rules, ph), {"scope": scope}, {},
+             [c[0] for c in summary_columns(rules)]),
+    ]
+
+
+def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job], scope: str, staging: Path) -> int:
+    import pyarrow as pa
+
+    rows = con.execute(f"WITH {SCOPED_REJECTS} SELECT DISTINCT fixmedins_code FROM ("
+                       f"SELECT fixmedins_code FROM events e WHERE {IN_SCOPE} "
+                       "UNION SELECT fixmedins_code FROM scoped_rejects WHERE fixmedins_code IS NOT NULL) "
+                       "ORDER BY fixmedins_code", {"scope": scope}).fetchall()
+    codes = [r[0] for r in rows]
+    folders = folder_names(codes)
+    con.register("export_pharmacies", pa.table({"pidx": pa.array(range(len(codes)), pa.int32()),
+                                                "fixmedins_code": pa.array(codes, pa.string()),
+                                                "folder": pa.array(folders, pa.string())}))
+    try:
+        for folder in folders:
+            (staging / PHARMACY_DIR / folder).mkdir(parents=True)
+        for job in jobs:
+            w.partitions(job.name, job.sql(True), job.params(True), job.columns, folders)
+        cols = select_list([("fixmedins_code", "fixmedins_code", True), ("folder", "folder", True)])
+        w.file(FOLDERS_FILE, f"SELECT {cols} FROM export_pharmacies ORDER BY pidx", {}, ["fixmedins_code", "folder"])
+    finally:
+        con.unregister("export_pharmacies")
+    return len(codes)

@@ -1,0 +1,264 @@
+"""The SQL of each export file: column lists and SELECTs over findings, finding_events,
+events, files and rejects. Identifiers come from the fixed lists here; values are bind
+parameters ($scope, $rules, $mask_key, $other, $withheld)."""
+
+from __future__ import annotations
+
+from tracecode.columns import LABELS_ZH
+from tracecode.privacy import mask_sql
+
+#: Chinese headers of the columns that are not NHSA upload fields.
+EXTRA_LABELS_ZH: dict[str, str] = {
+    "rule": "规则",
+    "severity": "严重程度",
+    "label_zh": "规则名称",
+    "first_seen": "首次出现时间",
+    "last_seen": "最后出现时间",
+    "occurrences": "出现次数",
+    "pharmacies": "涉及药店数",
+    "pharmacy_list": "涉及药店",
+    "detail": "说明",
+    "month": "月份",
+    "flagged": "是否标记",
+    "kind": "类型",
+    "qty": "本码数量",
+    "insured": "医保结算",
+    "source_file": "来源文件",
+    "src_line": "来源行号",
+    "code_raw": "原始追溯码",
+    "field": "字段",
+    "reason": "原因",
+    "raw_value": "原始值",
+    "raw_record": "原始记录",
+    "rows_uploaded": "上传行数",
+    "rows_rejected": "拒收记录数",
+    "flagged_rows": "标记行数",
+    "flagged_share": "标记比例",
+    "folder": "文件夹",
+}
+OTHER_PHARMACY_ZH = "其他药店"
+WITHHELD = "(withheld: the whole record may hold personal data; --no-mask shows it)"
+
+
+#: Reject fields whose raw value is one field of the upload and never personal data.
+PLAIN_FIELDS = ("fixmedins_code", "rtal_docno", "drug_trac_codg", "sel_retn_time", "sel_retn_cnt",
+                "trdn_flag", "price", "med_list_codg")
+
+
+def label(column: str, headers: str, rule_labels: dict[str, str] | None = None) -> str:
+    """The header of ``column`` for --headers nhsa (itself) or zh."""
+    if headers != "zh":
+        return column
+    if rule_labels and column in rule_labels:
+        return rule_labels[column]
+    return LABELS_ZH.get(column) or EXTRA_LABELS_ZH.get(column) or column
+
+
+def guard(expr: str) -> str:
+    """Excel must not read a text cell as a formula: prefix ' to = + - @ tab CR."""
+    return (f"CASE WHEN left({expr}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+            f"THEN '''' || {expr} ELSE {expr} END")
+
+
+def number(expr: str) -> str:
+    """1.0 -> 1, 0.5 -> 0.5 (quantities read as Excel numbers)."""
+    return f"printf('%.10g', {expr})"
+
+
+def person(expr: str, mask: bool) -> str:
+    return mask_sql(expr) if mask else expr
+
+
+def select_list(columns: list[tuple[str, str, bool]]) -> str:
+    """columns: (name, SQL expression, is_text)."""
+    return ",\n       ".join(f"{guard(expr) if text else expr} AS {name}" for name, expr, text in columns)
+
+
+def code_columns(pharmacy: bool) -> list[tuple[str, str, bool]]:
+    own = pharmacy  # a pharmacy sees its own rows' span and count, and no other pharmacy's name
+    return [
+        ("drug_trac_codg", "f.drug_trac_codg", True),
+        ("rule", "f.rule", True),
+        ("severity", "f.severity", True),
+        ("label_zh", "f.label_zh", True),
+        ("first_seen", "o.first_seen" if own else "f.first_seen", False),
+        ("last_seen", "o.last_seen" if own else "f.last_seen", False),
+        ("occurrences", "o.occurrences" if own else "f.occurrences", False),
+        ("pharmacies", "f.pharmacies", False),
+        ("pharmacy_list", "o.fixmedins_code" if own else "f.pharmacy_list", True),
+        ("detail", "list_reduce(coalesce(o.others, []), lambda acc, x: replace(acc, x, $other), f.detail)" if own else "f.detail",
+         True),
+        ("month", "f.month", True),
+    ]
+
+
+def event_columns(mask: bool) -> list[tuple[str, str, bool]]:
+    return [
+        ("rule", "fe.rule", True),
+        ("drug_trac_codg", "fe.drug_trac_codg", True),
+        ("flagged", "CAST(fe.flagged AS INTEGER)", False),
+        ("fixmedins_code", "e.fixmedins_code", True),
+        ("fixmedins_name", "e.fixmedins_name", True),
+        ("rtal_docno", "e.rtal_docno", True),
+        ("sel_retn_time", "e.sel_retn_time", False),
+        ("kind", "e.kind", True),
+        ("med_list_codg", "e.med_list_codg", True),
+        ("sel_retn_cnt", number("e.sel_retn_cnt"), False),
+        ("qty", number("e.qty"), False),
+        ("trdn_flag", "e.trdn_flag", False),
+        ("insured", "CAST(e.insured AS INTEGER)", False),
+        ("setl_id", "e.setl_id", True),
+        ("psn_no", person("e.psn_no", mask), True),
+        ("source_file", "fl.name", True),
+        ("src_line", "e.src_line", False),
+        ("code_raw", "e.code_raw", True),
+        ("fixmedins_hilist_name", "e.fixmedins_hilist_name", True),
+    ]
+
+
+def reject_columns(mask: bool) -> list[tuple[str, str, bool]]:
+    if mask:
+        raw_value = f"CASE WHEN r.field IN {tuple(PLAIN_FIELDS)!r} THEN r.raw_value ELSE $withheld END"
+        psn = "(r.raw_record ->> 'psn_no')"
+        raw_record = (f"CASE WHEN coalesce({psn}, '') = '' THEN r.raw_record "
+                      f"ELSE CAST(json_merge_patch(r.raw_record, json_object('psn_no', {mask_sql(psn)})) AS VARCHAR) END")
+    else:
+        raw_value, raw_record = "r.raw_value", "r.raw_record"
+    return [
+        ("source_file", "fl.name", True),
+        ("src_line", "r.src_line", False),
+        ("field", "r.field", True),
+        ("reason", "r.reason", True),
+        ("raw_value", raw_value, True),
+        ("raw_record", raw_record, True),
+        ("fixmedins_code", "r.fixmedins_code", True),
+    ]
+
+
+def summary_columns(rules: list[str]) -> list[tuple[str, str, bool]]:
+    cols = [("fixmedins_code", "p.fixmedins_code", True), ("fixmedins_name", "ev.fixmedins_name", True),
+            ("rows_uploaded", "coalesce(ev.rows_uploaded, 0)", False),
+            ("rows_rejected", "coalesce(rj.rows_rejected, 0)", False)]
+    cols += [(rule, f"coalesce(fr.{rule}, 0)", False) for rule in rules]
+    cols += [("flagged_rows", "coalesce(fr.flagged_rows, 0)", False),
+             ("flagged_share", "coalesce(round(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 4), 0)", False)]
+    return cols
+
+
+IN_SCOPE = "($scope = 'all' OR e.month = $scope)"
+
+
+#: Rejects with the pharmacy they belong to: the record's own pharmacy code, else the one
+#: pharmacy of its file (when the file holds one), else NULL (shown only in the bureau's files).
+SCOPED_REJECTS = """
+scoped_rejects AS (
+    SELECT r.*, coalesce(nullif(trim(r.raw_record ->> 'fixmedins_code'), ''), fp.code) AS fixmedins_code
+    FROM rejects r
+    LEFT JOIN (SELECT file_id, min(fixmedins_code) AS code FROM events
+               WHERE file_id IN (SELECT file_id FROM rejects)
+               GROUP BY file_id HAVING min(fixmedins_code) = max(fixmedins_code)) fp USING (file_id)
+    WHERE $scope = 'all' OR r.file_id IN (SELECT file_id FROM files WHERE events = 0)
+       OR r.file_id IN (SELECT DISTINCT file_id FROM events WHERE month = $scope)
+)"""
+
+
+#: (pharmacy, finding) pairs where the pharmacy has a flagged row in the scope: what it must answer.
+MINE = f"""
+mine AS (
+    SELECT DISTINCT e.fixmedins_code, fe.rule, fe.code_key, fe.drug_trac_codg
+    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+    WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}
+)"""
+SAME_FINDING = "m.rule = fe.rule AND m.code_key = fe.code_key AND m.drug_trac_codg = fe.drug_trac_codg"
+
+
+def codes_sql(pharmacy: bool) -> str:
+    cols = select_list(code_columns(pharmacy))
+    order = "list_position($rules, f.rule), f.rule, f.occurrences DESC, f.drug_trac_codg, f.code_key"
+    if not pharmacy:
+        return f"SELECT {cols}\nFROM findings f WHERE f.month = $scope ORDER BY {order}"
+    return f"""WITH {MINE},
+own AS (
+    SELECT m.fixmedins_code, m.rule, m.code_key, m.drug_trac_codg, min(e.sel_retn_time) AS first_seen,
+           max(e.sel_retn_time) AS last_seen, count(*) AS occurrences
+    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+    JOIN mine m ON m.fixmedins_code = e.fixmedins_code AND {SAME_FINDING}
+    WHERE fe.month = $scope GROUP BY ALL
+),
+named AS (  -- every pharmacy code and name in the finding's evidence, longest first (for scrubbing)
+    SELECT DISTINCT fe.rule, fe.code_key, fe.drug_trac_codg, e.fixmedins_code AS code, v
+    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id,
+         unnest([e.fixmedins_code, e.fixmedins_name]) AS t(v)
+    WHERE fe.month = $scope AND v IS NOT NULL AND v <> ''
+      AND (fe.rule, fe.code_key, fe.drug_trac_codg) IN (SELECT (rule, code_key, drug_trac_codg) FROM mine)
+),
+o AS (
+    SELECT own.*, p.pidx,
+           (SELECT list(n.v ORDER BY length(n.v) DESC, n.v) FROM named n
+            WHERE n.rule = own.rule AND n.code_key = own.code_key AND n.drug_trac_codg = own.drug_trac_codg
+              AND n.code <> own.fixmedins_code AND n.v <> own.fixmedins_code) AS others
+    FROM own JOIN export_pharmacies p ON p.fixmedins_code = own.fixmedins_code
+)
+SELECT o.pidx, {cols}
+FROM o JOIN findings f ON f.month = $scope AND f.rule = o.rule AND f.code_key = o.code_key
+                      AND f.drug_trac_codg = o.drug_trac_codg
+ORDER BY o.pidx, {order}"""
+
+
+def events_sql(mask: bool, pharmacy: bool) -> str:
+    cols = select_list(event_columns(mask))
+    base = """FROM finding_events fe
+JOIN events e ON e.event_id = fe.event_id
+JOIN files fl ON fl.file_id = e.file_id"""
+    order = "list_position($rules, fe.rule), fe.rule, fe.drug_trac_codg, fe.code_key, e.sel_retn_time, e.event_id"
+    if not pharmacy:
+        return f"SELECT {cols}\n{base}\nWHERE fe.month = $scope\nORDER BY {order}"
+    return f"""WITH {MINE}
+SELECT p.pidx, {cols}
+{base}
+JOIN mine m ON m.fixmedins_code = e.fixmedins_code AND {SAME_FINDING}
+JOIN export_pharmacies p ON p.fixmedins_code = e.fixmedins_code
+WHERE fe.month = $scope
+ORDER BY p.pidx, {order}"""
+
+
+def rejects_sql(mask: bool, pharmacy: bool) -> str:
+    cols = select_list(reject_columns(mask))
+    if not pharmacy:
+        return f"""WITH {SCOPED_REJECTS}
+SELECT {cols}
+FROM scoped_rejects r JOIN files fl ON fl.file_id = r.file_id
+ORDER BY r.file_id, r.src_line, r.field"""
+    return f"""WITH {SCOPED_REJECTS}
+SELECT p.pidx, {cols}
+FROM scoped_rejects r JOIN files fl ON fl.file_id = r.file_id
+JOIN export_pharmacies p ON p.fixmedins_code = r.fixmedins_code
+ORDER BY p.pidx, r.file_id, r.src_line, r.field"""
+
+
+def summary_sql(rules: list[str], pharmacy: bool) -> str:
+    per_rule = ",\n           ".join(
+        f"count(DISTINCT fe.drug_trac_codg) FILTER (WHERE fe.rule = '{rule}') AS {rule}" for rule in rules)
+    cols = select_list(summary_columns(rules))
+    join = "JOIN export_pharmacies px ON px.fixmedins_code = p.fixmedins_code" if pharmacy else ""
+    return f"""WITH {SCOPED_REJECTS},
+ev AS (
+    SELECT e.fixmedins_code, arg_max(e.fixmedins_name, e.event_id) AS fixmedins_name, count(*) AS rows_uploaded
+    FROM events e WHERE {IN_SCOPE} GROUP BY e.fixmedins_code
+),
+rj AS (SELECT fixmedins_code, count(*) AS rows_rejected FROM scoped_rejects
+       WHERE fixmedins_code IS NOT NULL GROUP BY fixmedins_code),
+fr AS (
+    SELECT e.fixmedins_code,
+           {per_rule},
+           count(DISTINCT fe.event_id) AS flagged_rows
+    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+    WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}
+    GROUP BY e.fixmedins_code
+),
+p AS (SELECT fixmedins_code FROM ev UNION SELECT fixmedins_code FROM rj)
+SELECT {'px.pidx, ' if pharmacy else ''}{cols}
+FROM p LEFT JOIN ev USING (fixmedins_code) LEFT JOIN rj USING (fixmedins_code) LEFT JOIN fr USING (fixmedins_code)
+{join}
+ORDER BY {'px.pidx, ' if pharmacy else ''}coalesce(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 0) DESC,
+         coalesce(fr.flagged_rows, 0) DESC, p.fixmedins_code"""

@@ -1,0 +1,198 @@
+"""Writing CSV files for Excel from DuckDB: BOM and header as the COPY prefix, GBK by a
+streamed re-encode, per-pharmacy files dealt out of one sorted COPY, safe folder names."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from tracecode.export_sql import label
+
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+PHARMACY_DIR = "pharmacies"
+
+
+def csv_quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
+
+
+def header_line(names: list[str], headers: str, rule_labels: dict[str, str] | None = None) -> str:
+    return ",".join(csv_quote(label(n, headers, rule_labels)) for n in names) + "\n"
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def copy_csv(con: duckdb.DuckDBPyConnection, select: str, params: dict, target: Path, prefix: str) -> int:
+    """COPY a query to ``target`` as UTF-8 CSV whose first bytes are ``prefix`` (BOM and
+    header: DuckDB's own HEADER cannot follow a BOM). Returns the rows written."""
+    options = f"FORMAT csv, HEADER false, DELIMITER ',', PREFIX {sql_string(prefix)}, SUFFIX {sql_string(chr(10))}"
+    rows = con.execute(f"COPY ({select}) TO $target ({options})", {**params, "target": str(target)}).fetchall()
+    count = int(rows[0][0]) if rows else 0
+    if count == 0:
+        target.write_bytes(prefix.encode("utf-8"))  # COPY writes prefix + suffix for no rows
+    return count
+
+
+def transcode_gbk(src: Path, dst: Path, shown: str) -> str | None:
+    """Re-encode UTF-8 ``src`` as GBK into ``dst``, streaming. Characters GBK lacks are written
+    as '?' and reported (file and lines) in the returned warning."""
+    bad_lines: list[int] = []
+    bad_chars: set[str] = set()
+    line = 1
+    tail = ""
+    with open(src, encoding="utf-8", newline="") as fin, open(dst, "wb") as fout:
+        while True:
+            chunk = fin.read(1 << 20)
+            if not chunk:
+                break
+            chunk = tail + chunk
+            cut = chunk.rfind("\n") + 1  # whole lines only, so that bad characters get a line number
+            if cut == 0:
+                tail = chunk
+                continue
+            part, tail = chunk[:cut], chunk[cut:]
+            line = _encode_lines(part, fout, line, bad_lines, bad_chars)
+        if tail:
+            _encode_lines(tail, fout, line, bad_lines, bad_chars)
+    return _gbk_warning(shown, bad_lines, bad_chars) if bad_lines else None
+
+
+def _gbk_warning(shown: str, bad_lines: list[int], bad_chars: set[str]) -> str:
+    lines = ", ".join(str(n) for n in bad_lines[:10]) + (" …" if len(bad_lines) > 10 else "")
+    chars = "".join(sorted(bad_chars))[:20]
+    return (f"{shown}: {len(bad_lines)} line(s) hold characters GBK cannot encode ({chars}), written as '?' "
+            f"(line {lines}); use --encoding utf-8-sig to keep them")
+
+
+def _tagged_records(lines):
+    """Group the lines of a CSV whose first field is a pidx into (pidx, [record lines without
+    the pidx]); a quoted field may span lines (the record ends when its quotes balance)."""
+    current, rows, open_quote = None, [], False
+    for raw in lines:
+        if open_quote:
+            rows[-1] += raw
+        else:
+            cut = raw.index(b",")
+            pidx = int(raw[:cut])
+            if pidx != current:
+                if current is not None:
+                    yield current, rows
+                current, rows = pidx, []
+            raw = raw[cut + 1:]
+            rows.append(raw)
+        if raw.count(b'"') % 2:
+            open_quote = not open_quote
+    if current is not None:
+        yield current, rows
+
+
+def _encode_lines(text: str, out, line: int, bad_lines: list[int], bad_chars: set[str]) -> int:
+    try:
+        out.write(text.encode("gbk"))
+        return line + text.count("\n")
+    except UnicodeEncodeError:
+        pass
+    for piece in text.splitlines(keepends=True):
+        try:
+            out.write(piece.encode("gbk"))
+        except UnicodeEncodeError:
+            bad_lines.append(line)
+            for ch in piece:
+                try:
+                    ch.encode("gbk")
+                except UnicodeEncodeError:
+                    bad_chars.add(ch)
+            out.write(piece.encode("gbk", errors="replace"))
+        line += piece.count("\n")
+    return line
+
+
+def folder_names(codes: list[str]) -> list[str]:
+    """A safe, distinct folder name per pharmacy code: letters, digits, - and _ only (no '..',
+    no separators, no Windows device names); a changed or clashing name gets a hash suffix."""
+    names, seen = [], set()
+    for code in codes:
+        safe = "".join(c if (c.isalnum() and c.isprintable()) or c in "-_" else "_" for c in code)[:80]
+        if safe.startswith("-"):  # not an option to the tools that will read the path
+            safe = "_" + safe[1:]
+        if not safe or safe != code or safe.split(".")[0].upper() in WINDOWS_RESERVED or safe.lower() in seen:
+            safe = f"{safe or 'pharmacy'}_{hashlib.sha256(code.encode('utf-8')).hexdigest()[:8]}"
+        n = 2
+        base = safe
+        while safe.lower() in seen:  # case-insensitive file systems
+            safe, n = f"{base}_{n}", n + 1
+        seen.add(safe.lower())
+        names.append(safe)
+    return names
+
+
+class CsvWriter:
+    """Writes query results as CSV files into ``folder`` in the chosen encoding; collects the
+    warnings of the GBK re-encode."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, encoding: str, headers: str,
+                 rule_labels: dict[str, str] | None = None):
+        self.con, self.staging, self.encoding, self.headers = con, folder, encoding, headers
+        self.rule_labels = rule_labels or {}
+        self.warnings: list[str] = []
+
+    def prefix(self, names: list[str]) -> str:
+        bom = "\ufeff" if self.encoding == "utf-8-sig" else ""
+        return bom + header_line(names, self.headers, self.rule_labels)
+
+    def file(self, name: str, select: str, params: dict, names: list[str]) -> int:
+        target = self.staging / name
+        utf8 = target if self.encoding == "utf-8-sig" else self.staging / (name + ".utf8")
+        count = copy_csv(self.con, select, params, utf8, self.prefix(names))
+        if utf8 != target:
+            self._gbk(utf8, target, name)
+        return count
+
+    def partitions(self, name: str, select: str, params: dict, names: list[str], folders: list[str]) -> None:
+        """One file per pharmacy folder; pharmacies without rows get the header alone.
+
+        One COPY writes every pharmacy's rows, tagged with its pidx and sorted by it (a plain
+        COPY keeps the ORDER BY); one pass then deals the lines out to the folders. A
+        partitioned COPY would not keep the order within a file, and costs a folder and a file
+        rename per pharmacy more, which is what dominates with thousands of pharmacies.
+        """
+        tagged = self.staging / f"{name}.tagged"
+        self.con.execute(f"COPY ({select}) TO $target (FORMAT csv, HEADER false, DELIMITER ',')",
+                         {**params, "target": str(tagged)}).fetchall()
+        header = self.prefix(names)
+        header_bytes = header.encode("utf-8") if self.encoding == "utf-8-sig" else header.encode("gbk")
+        root = self.staging / PHARMACY_DIR
+        done = set()
+        with open(tagged, "rb") as lines:
+            for pidx, rows in _tagged_records(lines):
+                shown = f"{PHARMACY_DIR}/{folders[pidx]}/{name}"
+                with open(root / folders[pidx] / name, "wb", buffering=1 << 16) as out:
+                    out.write(header_bytes)
+                    if self.encoding == "utf-8-sig":
+                        out.writelines(rows)
+                    else:
+                        self._gbk_lines(rows, out, shown)
+                done.add(pidx)
+        tagged.unlink()
+        for pidx, folder in enumerate(folders):
+            if pidx not in done:
+                (root / folder / name).write_bytes(header_bytes)
+
+    def _gbk_lines(self, rows, out, shown: str) -> None:
+        bad_lines: list[int] = []
+        bad_chars: set[str] = set()
+        line = 2  # after the header
+        for row in rows:
+            line = _encode_lines(row.decode("utf-8"), out, line, bad_lines, bad_chars)
+        if bad_lines:
+            self.warnings.append(_gbk_warning(shown, bad_lines, bad_chars))
+
+    def _gbk(self, utf8: Path, target: Path, shown: str) -> None:
+        warning = transcode_gbk(utf8, target, shown)
+        utf8.unlink()
+        if warning:
+            self.warnings.append(warning)

@@ -1,0 +1,222 @@
+"""The monthly report for a bureau head: one self-contained HTML page (inline CSS and SVG, no
+network) with the headline counts per rule versus last month, findings per rule over the months
+held, the pharmacies with the largest flagged share, the drugs most involved, the worst cases of
+each rule with their evidence, and the rejected records. The data are gathered here; the page is
+drawn by :mod:`tracecode.report_html`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from tracecode.errors import OutputError
+from tracecode.export import checked_scopes, held_months, resolve_scope
+from tracecode.export_sql import IN_SCOPE, SCOPED_REJECTS
+from tracecode.privacy import mask_key, mask_person
+from tracecode.rules import list_rules
+
+TOP_PHARMACIES = 15
+TOP_DRUGS = 10
+WORST_CASES = 10
+EVIDENCE_ROWS = 30
+
+
+@dataclass
+class RuleLine:
+    rule: str
+    label_zh: str
+    severity: str
+    codes: int  # findings (codes) this month
+    flagged_rows: int
+    pharmacies: int  # pharmacies with a flagged row this month
+    previous: int | None  # codes last month; None when last month was not checked
+
+
+@dataclass
+class Case:
+    """One finding with its evidence rows."""
+
+    finding: dict
+    events: list[dict]
+    more_events: int = 0
+
+
+@dataclass
+class ReportData:
+    month: str
+    previous_month: str
+    db_label: str
+    generated_at: dt.datetime
+    rules: list[RuleLine]
+    rows: int  # code rows uploaded in the month
+    records: int  # records read from the month's files
+    pharmacies: int
+    flagged_rows: int
+    rejects: int
+    reject_reasons: list[tuple[str, int]]
+    history: list[tuple[str, dict[str, int] | None]]  # month -> rule -> codes (None: not checked)
+    top_pharmacies: list[dict]
+    top_drugs: list[dict]
+    cases: dict[str, list[Case]] = field(default_factory=dict)
+    masked: bool = True
+
+    @property
+    def total_codes(self) -> int:
+        return sum(r.codes for r in self.rules)
+
+
+def previous_month(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
+
+
+def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_label: str = "the database",
+           top: int = TOP_PHARMACIES) -> ReportData:
+    """Everything the page shows for ``month`` (which must have been checked)."""
+    scope = resolve_scope(con, month, db_label)
+    prev = previous_month(scope)
+    checked = checked_scopes(con)
+    catalog = [(r.id, r.label_zh, r.severity) for r in list_rules()]
+    p = {"scope": scope}
+    meta = {r["rule"]: r for r in _dicts(con.execute(
+        "SELECT rule, any_value(label_zh) AS label_zh, any_value(severity) AS severity, count(*) AS codes "
+        "FROM findings WHERE month = $scope GROUP BY rule", p))}
+    flagged = {r["rule"]: r for r in _dicts(con.execute(
+        f"""SELECT fe.rule, count(DISTINCT fe.event_id) AS flagged_rows, count(DISTINCT e.fixmedins_code) AS pharmacies
+            FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+            WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE} GROUP BY fe.rule""", p))}
+    before = dict(con.execute("SELECT rule, count(*) FROM findings WHERE month = $prev GROUP BY rule",
+                              {"prev": prev}).fetchall()) if prev in checked else None
+    ids = [r for r, _, _ in catalog] + sorted(set(meta) - {r for r, _, _ in catalog})
+    labels = {r: label for r, label, _ in catalog}
+    severities = {r: severity for r, _, severity in catalog}
+    rules = [RuleLine(r, meta.get(r, {}).get("label_zh") or labels.get(r, r),
+                      meta.get(r, {}).get("severity") or severities.get(r, ""),
+                      meta.get(r, {}).get("codes", 0), flagged.get(r, {}).get("flagged_rows", 0),
+                      flagged.get(r, {}).get("pharmacies", 0), None if before is None else before.get(r, 0))
+             for r in ids]
+    rows, pharmacies = con.execute(
+        "SELECT count(*), count(DISTINCT fixmedins_code) FROM events e WHERE e.month = $scope", p).fetchall()[0]
+    records = con.execute(
+        "SELECT coalesce(sum(rows_read), 0) FROM files WHERE file_id IN "
+        "(SELECT DISTINCT file_id FROM events WHERE month = $scope)", p).fetchall()[0][0]
+    flagged_rows = con.execute(
+        f"""SELECT count(DISTINCT fe.event_id) FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+            WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}""", p).fetchall()[0][0]
+    reasons = con.execute(f"WITH {SCOPED_REJECTS} SELECT reason, count(*) AS n FROM scoped_rejects "
+                          "GROUP BY reason ORDER BY n DESC, reason", p).fetchall()
+    history = _history(con, checked)
+    data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, rows, int(records),
+                      pharmacies, flagged_rows, sum(n for _, n in reasons), reasons, history,
+                      _top_pharmacies(con, scope, top), _top_drugs(con, scope), masked=mask)
+    secret = mask_key(con) if mask else ""
+    for line in rules:
+        if line.codes:
+            data.cases[line.rule] = _cases(con, scope, line.rule, secret if mask else None)
+    return data
+
+
+def _history(con: duckdb.DuckDBPyConnection, checked: set[str]) -> list[tuple[str, dict[str, int] | None]]:
+    counts: dict[str, dict[str, int]] = {}
+    for month, rule, n in con.execute(
+            "SELECT month, rule, count(*) FROM findings WHERE month <> 'all' GROUP BY month, rule").fetchall():
+        counts.setdefault(month, {})[rule] = n
+    months = sorted(set(held_months(con)) | set(counts))
+    return [(m, counts.get(m, {}) if m in checked else None) for m in months]
+
+
+def _top_pharmacies(con: duckdb.DuckDBPyConnection, scope: str, top: int) -> list[dict]:
+    return _dicts(con.execute(
+        f"""WITH up AS (
+                SELECT fixmedins_code, arg_max(fixmedins_name, event_id) AS fixmedins_name, count(*) AS rows_uploaded
+                FROM events e WHERE {IN_SCOPE} GROUP BY fixmedins_code
+            ), fl AS (
+                SELECT e.fixmedins_code, count(DISTINCT fe.event_id) AS flagged_rows,
+                       count(DISTINCT (fe.rule, fe.drug_trac_codg)) AS findings,
+                       string_agg(DISTINCT fe.rule, ',' ORDER BY fe.rule) AS rules
+                FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+                WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE} GROUP BY e.fixmedins_code
+            )
+            SELECT up.*, fl.flagged_rows, fl.findings, fl.rules, fl.flagged_rows / up.rows_uploaded AS share
+            FROM up JOIN fl USING (fixmedins_code)
+            ORDER BY share DESC, flagged_rows DESC, fixmedins_code LIMIT $top""", {"scope": scope, "top": top}))
+
+
+def _top_drugs(con: duckdb.DuckDBPyConnection, scope: str) -> list[dict]:
+    return _dicts(con.execute(
+        f"""SELECT coalesce(e.med_list_codg, '') AS med_list_codg,
+                   mode(e.fixmedins_hilist_name) AS name,
+                   count(DISTINCT (fe.rule, fe.drug_trac_codg)) AS findings,
+                   count(DISTINCT fe.event_id) AS flagged_rows,
+                   count(DISTINCT e.fixmedins_code) AS pharmacies
+            FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+            WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}
+            GROUP BY ALL ORDER BY findings DESC, flagged_rows DESC, med_list_codg LIMIT $top""",
+        {"scope": scope, "top": TOP_DRUGS}))
+
+
+def _cases(con: duckdb.DuckDBPyConnection, scope: str, rule: str, secret: str | None) -> list[Case]:
+    worst = _dicts(con.execute(
+        """SELECT drug_trac_codg, code_key, severity, label_zh, first_seen, last_seen, occurrences, flagged_rows,
+                  pharmacies, pharmacy_list, detail
+           FROM findings WHERE month = $scope AND rule = $rule
+           ORDER BY flagged_rows DESC, pharmacies DESC, occurrences DESC, drug_trac_codg LIMIT $n""",
+        {"scope": scope, "rule": rule, "n": WORST_CASES}))
+    if not worst:
+        return []
+    keys = [w["code_key"] for w in worst]
+    events = _dicts(con.execute(
+        """SELECT fe.code_key, fe.drug_trac_codg, fe.flagged, e.sel_retn_time, e.kind, e.fixmedins_code,
+                  e.fixmedins_name, e.rtal_docno, e.med_list_codg, e.fixmedins_hilist_name, e.sel_retn_cnt,
+                  e.trdn_flag, e.insured, e.psn_no, e.code_raw, f.name AS source_file, e.src_line,
+                  row_number() OVER (PARTITION BY fe.code_key, fe.drug_trac_codg
+                                     ORDER BY e.sel_retn_time, e.event_id) AS n
+           FROM finding_events fe JOIN events e ON e.event_id = fe.event_id JOIN files f ON f.file_id = e.file_id
+           WHERE fe.month = $scope AND fe.rule = $rule AND list_contains($keys, fe.code_key)
+           ORDER BY fe.code_key, fe.drug_trac_codg, e.sel_retn_time, e.event_id""",
+        {"scope": scope, "rule": rule, "keys": keys}))
+    by_code: dict[tuple, list[dict]] = {}
+    for ev in events:
+        if secret is not None:
+            ev["psn_no"] = mask_person(ev["psn_no"], secret)
+        by_code.setdefault((ev["code_key"], ev["drug_trac_codg"]), []).append(ev)
+    cases = []
+    for w in worst:
+        rows = by_code.get((w["code_key"], w["drug_trac_codg"]), [])
+        cases.append(Case(w, rows[:EVIDENCE_ROWS], max(0, len(rows) - EVIDENCE_ROWS)))
+    return cases
+
+
+def write_report(con: duckdb.DuckDBPyConnection, month: str, out: str | os.PathLike, *, mask: bool = True,
+                 force: bool = False, db_label: str = "the database") -> ReportData:
+    """Write the HTML report of ``month`` to ``out``.
+
+    Example::
+
+        con = open_store("city.duckdb", read_only=True)
+        write_report(con, "2026-10", "report-2026-10.html")
+    """
+    from tracecode.report_html import render
+
+    out = Path(out)
+    if out.is_dir():
+        raise OutputError(f"{out} is a folder", hint="give --out a file name such as report.html")
+    if out.exists() and not force:
+        raise OutputError(f"{out} exists", hint="choose another --out file, or add --force to overwrite it")
+    if not out.parent.is_dir():
+        raise OutputError(f"folder {out.parent} does not exist", hint="create it first, or choose another --out")
+    data = gather(con, month, mask=mask, db_label=db_label)
+    page = render(data)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    return data
