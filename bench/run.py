@@ -145,9 +145,18 @@ def run_measured(argv: list[str], log: Path, env: dict | None = None, cap_as: in
     run = Run(usage["wall"], usage["maxrss_kb"] * 1024, usage["rc"],
               out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
     if check and run.rc != 0:
-        tail = "\n".join(run.err.strip().splitlines()[-15:])
-        raise SystemExit(f"bench: command failed (exit {run.rc}): {' '.join(argv)}\n{tail}\n(log: {err_path})")
+        raise StageFailed(run, argv, err_path)
     return run
+
+
+class StageFailed(Exception):
+    """A measured command exited non-zero: the bench records it and goes on where it can."""
+
+    def __init__(self, run: Run, argv: list[str], log: Path):
+        self.run, self.argv, self.log = run, argv, log
+        lines = [l for l in run.err.strip().splitlines() if l.strip()]
+        self.last = lines[-1][:200] if lines else ""
+        super().__init__(f"exit {run.rc}: {' '.join(argv)}: {self.last}")
 
 
 def last_json(text: str) -> dict:
@@ -520,23 +529,44 @@ class Bench:
         if not available["check"]:
             stages = [s for s in stages if s not in ("check", "export", "month")]
         if "ingest" in stages or not self.db.exists():
-            self.stage_ingest()
+            if not self.guard("ingest", self.stage_ingest):
+                return self.report()
         self.events = self.query(self.db, "SELECT count(*) FROM events")[0][0]
         self.month_rows = dict(self.query(self.db, "SELECT month, count(*) FROM events GROUP BY month"))
         if "month" in stages and len(self.months) >= 2:
-            self.stage_month()
+            self.guard("month", self.stage_month)
+        checked = True
         if "check" in stages:
-            self.stage_check()
-        if "export" in stages:
-            self.stage_export()
+            checked = self.guard("check", self.stage_check)
+        if "export" in stages and checked:
+            self.guard("export", self.stage_export)
         if "trace" in stages:
-            self.stage_trace()
+            self.guard("trace", self.stage_trace)
         for name in ("people", "rings"):
             if name in stages and available[name]:
-                self.stage_month_command(name)
+                self.guard(name, lambda: self.stage_month_command(name))
         if "pandas" in stages:
-            self.stage_pandas()
+            self.guard("pandas", self.stage_pandas)
         return self.report()
+
+    def guard(self, stage: str, fn) -> bool:
+        """Run one stage; a failing command becomes a FAILED row (with its wall time and peak
+        RSS) instead of ending the bench. The results so far are saved after every stage."""
+        ok = True
+        try:
+            fn()
+        except StageFailed as exc:
+            ok = False
+            r = exc.run
+            name = Path(exc.argv[1]).name if len(exc.argv) > 1 and exc.argv[1] == "-c" else " ".join(
+                Path(a).name if i == 0 else a for i, a in enumerate(exc.argv[:2]))
+            self.rows.append(Row(stage, wall=r.wall, rss=r.rss, met=False,
+                                 note=f"FAILED: `{name}` exit {r.rc} after {r.wall:.0f} s at peak RSS "
+                                      f"{fmt_bytes(r.rss)}: {exc.last} (log {exc.log})"))
+            self.say(f"{stage} FAILED: {exc}")
+        if self.args.json:
+            self.args.json.write_text(json.dumps(self.report() | {"partial": True}, indent=1, default=str))
+        return ok
 
     def stage_ingest(self) -> None:
         self.say(f"ingest: {len(self.files)} files, {self.input_rows:,} rows")
@@ -652,7 +682,8 @@ class Bench:
         out.unlink(missing_ok=True)
         lines = [json.loads(l) for l in run.out.splitlines() if l.startswith("{")]
         final = lines[-1] if lines else {}
-        parts = [r for r in self.rows if r.stage in ("ingest", "check", "export") and r.wall]
+        parts = [r for r in self.rows if r.stage in ("ingest", "check", "export") and r.wall
+                 and not r.note.startswith("FAILED")]
         tc_total = sum(r.wall for r in parts) or None
         row = Row("pandas", sale_rows, run.wall, run.rss,
                   "tracecode " + " + ".join(r.stage for r in parts) + " (ratio = pandas / tracecode)",
@@ -684,7 +715,8 @@ class Bench:
             "command": "python bench/run.py " + " ".join(sys.argv[1:]),
             "machine": machine(),
             "data": {k: v for k, v in self.data.items() if k != "files"} | {
-                "input_rows": self.input_rows, "code_rows": self.events, "files": len(self.data["files"])},
+                "input_rows": self.input_rows, "code_rows": getattr(self, "events", None),
+                "files": len(self.data["files"])},
             "memory_limit": self.limit,
             "repeat": a.repeat,
             "peak_rss": peak,
@@ -753,7 +785,7 @@ def markdown(result: dict) -> str:
         f"Python {m['python']}, DuckDB {m['duckdb']}, pyarrow {m['pyarrow']}, pandas {m['pandas']}, "
         f"tracecode {m['tracecode']}.",
         f"Data: `{d['key']}` ({d['generator']}), {d['files']} CSV files, {d['input_rows']:,} input rows "
-        f"(sales + returns), {d['code_rows']:,} code rows stored. DuckDB memory limit {result['memory_limit']} "
+        f"(sales + returns), {d['code_rows'] or 0:,} code rows stored. DuckDB memory limit {result['memory_limit']} "
         f"(tracecode and floors). Median of {result['repeat']} run(s).",
         "",
         "| stage | rows | wall s | rows/s | peak RSS | floor (same run, same files) | floor s | floor RSS | ratio | target | met |",
