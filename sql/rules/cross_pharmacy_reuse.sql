@@ -42,6 +42,16 @@ WITH ordered AS (
     FROM ordered o
     WHERE o.code_key IN (SELECT f.code_key FROM flagged f)
     GROUP BY o.code_key, o.drug_trac_codg
+), gaps AS (
+    -- The gap in whole minutes, and in tenths of hours / days rounded half up. Integer-exact on
+    -- every engine: a SQL ROUND of a DOUBLE (DuckDB rounds the binary value: 1.15 -> 1.1) and of
+    -- a DECIMAL literal quotient (Spark: 1.15 -> 1.2) differ at the halves.
+    SELECT
+        p.*,
+        CAST(FLOOR(CAST(p.min_gap AS DOUBLE) / 60) AS BIGINT) AS gap_min,
+        CAST(FLOOR(CAST(p.min_gap + 180 AS DOUBLE) / 360) AS BIGINT) AS gap_hours_x10,
+        CAST(FLOOR(CAST(p.min_gap + 4320 AS DOUBLE) / 8640) AS BIGINT) AS gap_days_x10
+    FROM per_code p
 )
 SELECT
     f.code_key,
@@ -49,9 +59,12 @@ SELECT
     f.event_id,
     'sold at ' || CAST(p.n_pharmacies AS VARCHAR) || ' pharmacies, '
         || CASE
-               WHEN p.min_gap < 3600 THEN CAST(CAST(FLOOR(p.min_gap / 60.0) AS BIGINT) AS VARCHAR) || ' min'
-               WHEN p.min_gap < 86400 THEN CAST(ROUND(p.min_gap / 3600.0, 1) AS VARCHAR) || ' hours'
-               ELSE CAST(ROUND(p.min_gap / 86400.0, 1) AS VARCHAR) || ' days'
+               WHEN p.min_gap < 3600 THEN CAST(p.gap_min AS VARCHAR) || ' min'
+               WHEN p.min_gap < 86400
+                   THEN CAST(CAST(FLOOR(CAST(p.gap_hours_x10 AS DOUBLE) / 10) AS BIGINT) AS VARCHAR) || '.'
+                        || CAST(p.gap_hours_x10 % 10 AS VARCHAR) || ' hours'
+               ELSE CAST(CAST(FLOOR(CAST(p.gap_days_x10 AS DOUBLE) / 10) AS BIGINT) AS VARCHAR) || '.'
+                    || CAST(p.gap_days_x10 % 10 AS VARCHAR) || ' days'
            END
         || ' apart at the closest'
         || CASE WHEN p.min_gap <= $close_days * 86400
@@ -59,6 +72,6 @@ SELECT
                 ELSE ' — suspected recycled drug (回流药) or use of another person''s insurance card'
            END AS detail
 FROM flagged f
-JOIN per_code p
+JOIN gaps p
   ON p.code_key = f.code_key
  AND p.drug_trac_codg = f.drug_trac_codg
