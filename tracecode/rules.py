@@ -495,6 +495,16 @@ def _refresh_product_counts(engine: DuckDBEngine, stage: SqlFile, timings: dict[
     timings[stage.name] = time.perf_counter() - start
 
 
+def flagged_sql(rule_names: list[str]) -> str:
+    """The relation ``flagged``: every rule's output (relations ``rule_<id>``) with its rule id.
+    Shared by the DuckDB and the Spark runner."""
+    for name in rule_names:
+        _check_identifier(name)
+    return "\nUNION ALL\n".join(
+        f"SELECT CAST('{name}' AS VARCHAR) AS rule, code_key, drug_trac_codg, event_id, detail "
+        f'FROM "rule_{name}"' for name in rule_names)
+
+
 def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, catalog: Path | str | None = None,
                close_days: int = 3, rules: list[str] | None = None, progress: bool = False) -> CheckResult:
     """Run the rules and store their findings; return the per-rule summary.
@@ -557,10 +567,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
             bar.update(1)
         bar.set_postfix_str("findings")
         t0 = time.perf_counter()
-        union = "\nUNION ALL\n".join(
-            f"SELECT CAST('{f.name}' AS VARCHAR) AS rule, code_key, drug_trac_codg, event_id, detail "
-            f'FROM "rule_{f.name}"' for f in chosen_files)
-        counts["flagged"] = engine.materialize("flagged", union)
+        counts["flagged"] = engine.materialize("flagged", flagged_sql([f.name for f in chosen_files]))
         counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings_rows.sql"), params)
         counts["new_findings"] = engine.materialize("new_findings", read_sql("findings.sql"), params)
         summary_rows = engine.fetch(read_sql("findings_summary.sql"), params)
