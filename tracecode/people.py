@@ -2,8 +2,9 @@
 
 Built on the stored findings of ``recycled_resale`` (``tracecode check``), never on a rescan
 of the history: the evidence rows of those findings are read once (one join of
-``finding_events`` with ``events``), the rules' own return matching runs over those few codes,
-and each flagged resale is linked to its *source*, the latest earlier insured whole-pack
+``finding_events`` with ``events``), the rules' own stages from code_events to sales
+(duplicates dropped, returns matched) run over those few codes, and each flagged resale is
+linked to its *source*, the latest earlier insured whole-pack
 purchase of the same pack (sql/analysis/recycled_flows.sql). Those links ("flows") feed two
 views:
 
@@ -125,14 +126,24 @@ def scope_of(con: duckdb.DuckDBPyConnection, month: str | None) -> tuple[str, st
     return scope, lo, hi
 
 
-def _return_matching_sql() -> str:
-    """The rules' return-matching stage (whatever its number), to run over the evidence."""
+def _sales_ctes() -> str:
+    """The rules' stages that turn ``code_events`` into ``sales`` (the sales that count:
+    unique, not cancelled by a return), as CTEs in file order, whatever their numbers."""
     from tracecode.rules import list_stages
 
-    for stage in list_stages():
-        if stage.name == "return_matching":
-            return stage.sql.rstrip().rstrip(";")
-    raise DatabaseError("the rules have no return_matching stage")  # pragma: no cover
+    stages = list_stages()
+    by_name = {s.name: s for s in stages}
+    needed: set[str] = set()
+    todo = ["sales"]
+    while todo:
+        name = todo.pop()
+        if name in needed or name == "code_events" or name not in by_name:
+            continue  # code_events is ours; anything else that is no stage is a table
+        needed.add(name)
+        todo.extend(by_name[name].needs)
+    if "sales" not in needed:  # pragma: no cover
+        raise DatabaseError("the rules have no sales stage")
+    return ",\n".join(f"{s.name} AS (\n{_strip(s.sql)}\n)" for s in stages if s.name in needed)
 
 
 def _strip(sql: str) -> str:
@@ -153,8 +164,7 @@ class Analysis:
         params = {"scope": self.scope, "month_lo": self.month_lo, "month_hi": self.month_hi}
         try:
             self.engine.materialize(EVIDENCE_TABLE, read_sql("analysis/recycled_evidence.sql"), params)
-            sql = (f"WITH code_events AS (SELECT * FROM {EVIDENCE_TABLE}),\n"
-                   f"return_matching AS (\n{_return_matching_sql()}\n)\n"
+            sql = (f"WITH code_events AS (SELECT * FROM {EVIDENCE_TABLE}),\n{_sales_ctes()}\n"
                    f"SELECT * FROM (\n{_strip(read_sql('analysis/recycled_flows.sql'))}\n) flows_")
             self.flows = self.engine.materialize(FLOWS_TABLE, sql, params)
         except BaseException:

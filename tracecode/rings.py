@@ -327,28 +327,34 @@ def write_analysis_csvs(con, folder: str | Path, month: str | None = None, mask:
 ROLE_COLOR = {"source": "#c0392b", "both": "#8e44ad", "sink": "#2c3e50"}
 ROLE_ZH = {"source": "流出（医保购药）", "both": "流出并流入", "sink": "流入（再销售）"}
 _W = 520  # panel width
-_ROW = 64  # vertical room per node
+_TOP = 50  # room for the title lines
+_LABELS = 36  # below a circle: code, name, gap
+MAX_NODES = 14  # larger rings are drawn with their busiest pharmacies only
 
 
 def _e(value) -> str:
     return "" if value is None else html.escape(str(value), quote=True)
 
 
-def _layout(ring: Ring) -> tuple[dict[str, tuple[float, float]], int]:
-    """Sources left, sinks right, the others in the middle; each column spread evenly."""
-    cols = {"source": [], "both": [], "sink": []}
-    for m in ring.members:
+def _layout(ring: Ring, members: list[str], radius: dict[str, float]) -> tuple[dict[str, tuple[float, float]], int]:
+    """Sources left, sinks right, the others in the middle. Each node takes a slot of its
+    circle plus two label lines, stacked down its column; columns are centred vertically."""
+    cols: dict[str, list[str]] = {"source": [], "both": [], "sink": []}
+    for m in members:
         cols[ring.roles[m]].append(m)
-    used = [k for k in ("source", "both", "sink") if cols[k]]
-    xs = {1: [_W / 2], 2: [120, _W - 120], 3: [100, _W / 2, _W - 100]}[len(used)]
-    tallest = max(len(cols[k]) for k in used)
-    height = 70 + _ROW * tallest
+    used = [cols[k] for k in ("source", "both", "sink") if cols[k]]
+    if len(used) == 1 and len(used[0]) > 1:  # one kind only: two columns, so arrows run across
+        used = [used[0][0::2], used[0][1::2]]
+    xs = {1: [_W / 2], 2: [130, _W - 130], 3: [100, _W / 2, _W - 100]}[len(used)]
+    slot = {m: 2 * radius[m] + _LABELS for m in members}
+    tallest = max(sum(slot[m] for m in col) for col in used)
+    height = int(_TOP + tallest + 8)
     pos = {}
-    for x, k in zip(xs, used):
-        n = len(cols[k])
-        for i, m in enumerate(cols[k]):
-            y = 48 + (height - 70) * (i + 0.5) / n
-            pos[m] = (x, y)
+    for x, col in zip(xs, used):
+        y = _TOP + (tallest - sum(slot[m] for m in col)) / 2
+        for m in col:
+            pos[m] = (x, y + radius[m])
+            y += slot[m]
     return pos, height
 
 
@@ -356,25 +362,37 @@ def _radius(packs: int, biggest: int) -> float:
     return 8 + 18 * math.sqrt(packs / biggest) if biggest else 8
 
 
+def _short_name(name: str) -> str:
+    """A pharmacy name short enough for a label: its start and its end (the branch)."""
+    for word in ("医药连锁有限公司", "连锁有限公司", "医药有限公司", "有限公司", "有限责任公司"):
+        name = name.replace(word, "")
+    return name if len(name) <= 12 else name[:5] + "…" + name[-6:]
+
+
 def _ring_svg(ring: Ring, idx: int) -> str:
-    pos, height = _layout(ring)
+    members = ring.members[:MAX_NODES]  # busiest first
+    shown = set(members)
+    edges = [e for e in ring.edges if e.source in shown and e.target in shown]
     biggest = max(ring.node_packs.values()) or 1
-    radius = {m: _radius(ring.node_packs[m], biggest) for m in ring.members}
-    heaviest = max((e.packs for e in ring.edges), default=1)
-    title = (f"{ring.ring_id}：{len(ring.members)} 家药店，{ring.packs} 盒回流，{ring.persons} 人，"
-             f"{_short_time(ring.first_bought)} — {_short_time(ring.last_resold)}")
+    radius = {m: _radius(ring.node_packs[m], biggest) for m in members}
+    pos, height = _layout(ring, members, radius)
+    heaviest = max((e.packs for e in edges), default=1)
+    title = f"{ring.ring_id}：{len(ring.members)} 家药店，{ring.packs} 盒回流，{ring.persons} 人"
+    span = (f"{_short_time(ring.first_bought)} — {_short_time(ring.last_resold)}"
+            + (f"（图中为经手最多的 {len(members)} 家）" if len(members) < len(ring.members) else ""))
     mid = f"ring-arrow-{idx}"
     out = [f'<svg class="ring" id="ring-{_e(ring.ring_id)}" data-ring="{_e(ring.ring_id)}" '
-           f'data-nodes="{len(ring.members)}" data-edges="{len(ring.edges)}" data-packs="{ring.packs}" '
+           f'data-nodes="{len(members)}" data-edges="{len(edges)}" data-packs="{ring.packs}" '
            f'width="{_W}" height="{height}" viewBox="0 0 {_W} {height}" role="img" '
-           f'aria-label="{_e(title)}" xmlns="http://www.w3.org/2000/svg">',
-           f'<title>{_e(title)}</title>',
+           f'aria-label="{_e(title)}，{_e(span)}" xmlns="http://www.w3.org/2000/svg">',
+           f'<title>{_e(title)}，{_e(span)}</title>',
            f'<defs><marker id="{mid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
            f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
            f'fill="#555"/></marker></defs>',
            f'<rect x="0.5" y="0.5" width="{_W - 1}" height="{height - 1}" fill="#fff" stroke="#ddd"/>',
-           f'<text class="ring-title" x="10" y="20" font-weight="bold">{_e(title)}</text>']
-    for e in sorted(ring.edges, key=lambda e: e.packs):  # heaviest drawn last, on top
+           f'<text class="ring-title" x="10" y="19" font-weight="bold">{_e(title)}</text>',
+           f'<text class="ring-span" x="10" y="35" font-size="11" fill="#666">{_e(span)}</text>']
+    for e in sorted(edges, key=lambda e: e.packs):  # heaviest drawn last, on top
         (x1, y1), (x2, y2) = pos[e.source], pos[e.target]
         dx, dy = x2 - x1, y2 - y1
         dist = math.hypot(dx, dy) or 1.0
@@ -394,22 +412,23 @@ def _ring_svg(ring: Ring, idx: int) -> str:
                    f'<path d="M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {tx:.1f},{ty:.1f}" fill="none" '
                    f'stroke="{"#888" if e.in_graph else "#bbb"}" stroke-opacity="0.85" stroke-width="{width:.1f}" '
                    f'{dash}marker-end="url(#{mid})"/>'
-                   f'<text class="flow-label" x="{lx:.1f}" y="{ly - 3:.1f}" text-anchor="middle" '
-                   f'font-size="11" fill="#555">{e.packs}</text></g>')
-    for m in ring.members:
+                   f'<text class="flow-label" x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="middle" '
+                   f'font-size="11" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke">'
+                   f'{e.packs}</text></g>')
+    for m in members:
         x, y = pos[m]
         r = radius[m]
         name = ring.names.get(m, "")
-        short = name if len(name) <= 14 else name[:13] + "…"
+        short = _short_name(name)
         tip = f"{m} {name}：{ROLE_ZH[ring.roles[m]]}，{ring.node_packs[m]} 盒"
         out.append(f'<g class="node" data-id="{_e(m)}" data-role="{ring.roles[m]}" data-packs="{ring.node_packs[m]}">'
                    f'<title>{_e(tip)}</title>'
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{ROLE_COLOR[ring.roles[m]]}" '
                    f'fill-opacity="0.85" stroke="#fff" stroke-width="1.5"/>'
                    f'<text class="node-label" x="{x:.1f}" y="{y + r + 13:.1f}" text-anchor="middle" '
-                   f'font-size="11">{_e(m)}</text>'
+                   f'font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke">{_e(m)}</text>'
                    f'<text class="node-name" x="{x:.1f}" y="{y + r + 25:.1f}" text-anchor="middle" '
-                   f'font-size="10" fill="#777">{_e(short)}</text></g>')
+                   f'font-size="10" fill="#666" stroke="#fff" stroke-width="3" paint-order="stroke">{_e(short)}</text></g>')
     out.append("</svg>")
     return "".join(out)
 
@@ -430,11 +449,13 @@ def rings_svg(found: list[Ring], limit: int = SVG_RINGS) -> str:
     flow out, navy: packs flow in, purple: both), arrows are flows whose width is the packs."""
     if not found:
         return '<p class="rings-none">没有发现回流团伙。</p>'
-    legend = "".join(f'<span><i style="background:{ROLE_COLOR[k]}"></i>{_e(v)}</span>' for k, v in ROLE_ZH.items())
+    swatch = "display:inline-block;width:12px;height:12px;border-radius:6px;margin:0 4px 0 12px;vertical-align:middle"
+    legend = "".join(f'<span><i style="{swatch};background:{ROLE_COLOR[k]}"></i>{_e(v)}</span>'
+                     for k, v in ROLE_ZH.items())
     panels = "".join(f'<div class="ring-panel" style="display:inline-block;margin:0 12px 12px 0;'
                      f'vertical-align:top">{_ring_svg(r, i)}</div>' for i, r in enumerate(found[:limit]))
-    return (f'<div class="rings"><p class="legend">{legend}<span>箭头粗细 = 回流盒数；虚线 = 该药店对单独未达阈值'
-            f'</span></p>{panels}</div>')
+    return (f'<div class="rings"><p class="legend">{legend}<span style="margin-left:16px">圆大小 = 经手盒数；箭头粗细 = 回流盒数；'
+            f'虚线 = 该药店对单独未达阈值</span></p>{panels}</div>')
 
 
 def rings_section_html(found: list[Ring], *, min_packs: int = DEFAULT_MIN_PACKS, limit: int = SVG_RINGS,

@@ -4,8 +4,9 @@
 --   valid rows of each such code up to the check's cut-off, flagged = the rule blames the row),
 --   with the columns of the rules' code_events stage (dup_rank: 1 for the first copy, in
 --   ingest order, of a record (pharmacy, receipt, code, kind)) plus the person, names and
---   price. The one pass over events of `people` and `rings`: the rules' own return matching
---   then runs over these few codes as its code_events, not over the whole history.
+--   price. The one pass over events of `people` and `rings`: the rules' own stages from
+--   code_events to sales (duplicate copies dropped, returns matched) then run over these few
+--   codes, not over the whole history.
 SELECT
     fe.flagged,
     e.event_id,

@@ -1,5 +1,5 @@
 -- relation: recycled_flows (one row per recycled_resale flagged sale inside the checked months)
--- needs: return_matching (the rules' stage, run with recycled_evidence as its code_events), recycled_evidence
+-- needs: sales (the rules' stages, run with recycled_evidence as their code_events), recycled_evidence
 -- meaning: where each recycled pack came from. For every sale S that recycled_resale flags in
 --   $month_lo .. $month_hi (pharmacy B), its source is the LATEST earlier whole-pack
 --   (trdn_flag 0), insured sale A of the same code among the code's sales that count (unique,
@@ -17,9 +17,7 @@ WITH sales_ AS (
         r.insured,
         r.ts,
         ROW_NUMBER() OVER (PARTITION BY r.code_key, r.drug_trac_codg ORDER BY r.ts, r.event_id) AS rn
-    FROM return_matching r
-    WHERE r.kind = 'sale'
-      AND r.cancelled = 0
+    FROM sales r
 ), linked AS (
     SELECT
         s.*,
