@@ -8,21 +8,25 @@
 --   mangled by Excel (8.12345678901235E+19: the digits are lost). Reported by the raw value
 --   as uploaded; every row with that raw value is flagged. Not used by the other rules.
 WITH in_scope AS (
-    SELECT DISTINCT e.code_raw
+    SELECT e.code_key, e.code_raw, e.event_id, e.invalid_reason
     FROM events e
     WHERE e.code_status = 'invalid'
       AND e.month >= $month_lo
       AND e.month <= $month_hi
+), scope_raw AS (
+    SELECT DISTINCT i.code_key, i.code_raw FROM in_scope i
 ), rows_ AS (
-    SELECT
-        e.code_key,
-        e.code_raw,
-        e.event_id,
-        e.invalid_reason
+    SELECT i.code_key, i.code_raw, i.event_id, i.invalid_reason FROM in_scope i
+    UNION ALL
+    -- earlier rows of the same raw values: found by the 64-bit key, confirmed by the text
+    SELECT e.code_key, e.code_raw, e.event_id, e.invalid_reason
     FROM events e
+    JOIN scope_raw s
+      ON s.code_key = e.code_key
+     AND s.code_raw = e.code_raw
     WHERE e.code_status = 'invalid'
-      AND e.month <= $month_hi
-      AND e.code_raw IN (SELECT i.code_raw FROM in_scope i)
+      AND e.month < $month_lo
+      AND e.code_key IN (SELECT k.code_key FROM scope_raw k)
 ), per_code AS (
     SELECT
         r.code_raw,

@@ -6,16 +6,33 @@
 --   (setl_id present or mdtrt_setl_type 1) under another receipt: the insured pack came
 --   back onto the market (回流药), or another person's insurance card was used. Flags each
 --   such later sale.
-WITH ordered AS (
+WITH eligible AS (
+    SELECT code_key, drug_trac_codg
+    FROM sales
+    GROUP BY code_key, drug_trac_codg
+    HAVING COUNT(*) > 1
+       AND MAX(CASE WHEN trdn_flag = 0 AND insured THEN 1 ELSE 0 END) = 1
+), ordered AS (
     SELECT
         s.code_key,
         s.drug_trac_codg,
         s.event_id,
+        s.fixmedins_code,
+        s.sel_retn_time,
+        CASE WHEN s.trdn_flag = 0 AND s.insured THEN 1 ELSE 0 END AS insured_whole,
+        ROW_NUMBER() OVER (
+            PARTITION BY s.code_key, s.drug_trac_codg,
+                         CASE WHEN s.trdn_flag = 0 AND s.insured THEN 1 ELSE 0 END
+            ORDER BY s.ts, s.event_id
+        ) AS nth_of_kind,
         MAX(CASE WHEN s.trdn_flag = 0 AND s.insured THEN 1 ELSE 0 END) OVER (
             PARTITION BY s.code_key, s.drug_trac_codg ORDER BY s.ts, s.event_id
             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         ) AS after_insured
     FROM sales s
+    JOIN eligible g
+      ON g.code_key = s.code_key
+     AND g.drug_trac_codg = s.drug_trac_codg
 ), resales AS (
     SELECT
         o.code_key,
@@ -24,17 +41,6 @@ WITH ordered AS (
         COUNT(*) OVER (PARTITION BY o.code_key, o.drug_trac_codg) AS n_resales
     FROM ordered o
     WHERE o.after_insured = 1
-), first_insured AS (
-    SELECT
-        s.code_key,
-        s.drug_trac_codg,
-        s.fixmedins_code,
-        s.sel_retn_time,
-        ROW_NUMBER() OVER (PARTITION BY s.code_key, s.drug_trac_codg ORDER BY s.ts, s.event_id) AS rn
-    FROM sales s
-    WHERE s.trdn_flag = 0
-      AND s.insured
-      AND s.code_key IN (SELECT r.code_key FROM resales r)
 )
 SELECT
     r.code_key,
@@ -46,7 +52,8 @@ SELECT
         || ' on ' || CAST(i.sel_retn_time AS VARCHAR)
         || ' — suspected recycled drug (回流药) or use of another person''s insurance card' AS detail
 FROM resales r
-JOIN first_insured i
+JOIN ordered i
   ON i.code_key = r.code_key
  AND i.drug_trac_codg = r.drug_trac_codg
- AND i.rn = 1
+ AND i.insured_whole = 1
+ AND i.nth_of_kind = 1

@@ -6,17 +6,27 @@
 --   receipts, at one pharmacy (returns and re-uploads already taken out). Flags every whole
 --   sale at that pharmacy after its first one. NHSA reading: substitution (串换) or empty
 --   swipes (空刷): the scanned pack was never handed over.
-WITH whole AS (
+WITH repeated AS (
+    SELECT code_key, drug_trac_codg, fixmedins_code
+    FROM sales
+    WHERE trdn_flag = 0
+    GROUP BY code_key, drug_trac_codg, fixmedins_code
+    HAVING COUNT(*) > 1
+), whole AS (
     SELECT
         s.code_key,
         s.drug_trac_codg,
         s.event_id,
         s.fixmedins_code,
         ROW_NUMBER() OVER (
-            PARTITION BY s.fixmedins_code, s.code_key, s.drug_trac_codg
+            PARTITION BY s.code_key, s.drug_trac_codg, s.fixmedins_code
             ORDER BY s.ts, s.event_id
         ) AS nth
     FROM sales s
+    JOIN repeated r
+      ON r.code_key = s.code_key
+     AND r.drug_trac_codg = s.drug_trac_codg
+     AND r.fixmedins_code = s.fixmedins_code
     WHERE s.trdn_flag = 0
 ), repeats AS (
     SELECT * FROM whole WHERE nth > 1

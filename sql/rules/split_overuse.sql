@@ -7,9 +7,17 @@
 --   more than the pack's units (only when the catalogue gives pack_units for that row's
 --   med_list_codg), or split sales are seen at two or more pharmacies, or the code has been
 --   sold both split and whole. Flags that sale and every later one.
-WITH units AS (
+WITH eligible AS (
+    SELECT code_key, drug_trac_codg
+    FROM sales
+    GROUP BY code_key, drug_trac_codg
+    HAVING MAX(trdn_flag) = 1
+), units AS (
     SELECT s.*, u.pack_units
     FROM sales s
+    JOIN eligible g
+      ON g.code_key = s.code_key
+     AND g.drug_trac_codg = s.drug_trac_codg
     LEFT JOIN pack_units u ON u.med_list_codg = s.med_list_codg
 ), running AS (
     SELECT
@@ -59,7 +67,6 @@ WITH units AS (
         COUNT(DISTINCT CASE WHEN m.trdn_flag = 1 THEN m.fixmedins_code END) AS split_pharmacies,
         MAX(m.split_and_whole) AS split_and_whole
     FROM marked m
-    WHERE m.code_key IN (SELECT f.code_key FROM marked f WHERE f.from_first = 1)
     GROUP BY m.code_key, m.drug_trac_codg
 )
 SELECT

@@ -1,9 +1,21 @@
 -- stage: candidates
--- needs: scope_codes, history_codes
--- meaning: the code_keys that can carry a code-level finding: seen more than once (in the
---   checked months or before), or with a return or a split sale. Every other code of the
---   checked months has exactly one valid row, a whole-pack sale: no rule but
---   product_mismatch (a per-row rule) can flag it.
-SELECT code_key FROM scope_codes WHERE n_rows > 1 OR n_special = 1
+-- needs: scope_codes, history_codes, pack_units
+-- meaning: the code_keys of the checked months that can carry a code-level finding: seen more
+--   than once (in the checked months or before), or with a return, or a lone split sale of
+--   more units than its pack holds (by the catalogue). Every other code of the checked months
+--   has exactly one valid row, a sale within its pack: no rule but product_mismatch (a per-row
+--   rule, run on all rows) can flag it. Narrowing on the key is a superset: two codes sharing a
+--   key both stay in.
+SELECT code_key FROM scope_codes WHERE n_rows > 1 OR has_return = 1
 UNION
 SELECT code_key FROM history_codes
+UNION
+SELECT e.code_key
+FROM events e
+JOIN pack_units u ON u.med_list_codg = e.med_list_codg
+WHERE e.code_status = 'valid'
+  AND e.kind = 'sale'
+  AND e.trdn_flag = 1
+  AND e.month >= $month_lo
+  AND e.month <= $month_hi
+  AND e.qty > u.pack_units

@@ -1,23 +1,30 @@
 -- stage: return_matching
 -- needs: code_events
--- meaning: the unique events (dup_rank = 1) of the candidate codes, with returns matched to
---   sales per (pharmacy, code): in the order (ts, sales before returns at equal ts, event_id)
---   each return cancels the latest not-yet-cancelled sale at or before it. Parenthesis
---   matching with a running sum s (+1 sale, -1 return):
---   a sale is cancelled iff min(s over later positions) <= s before it;
+-- meaning: returns matched to sales, per (pharmacy, code), for the pharmacies and codes that
+--   have a return (all other sales stand). Over the unique events (dup_rank = 1) in the order
+--   (ts, sales before returns at equal ts, event_id), each return cancels the latest
+--   not-yet-cancelled sale at or before it. Parenthesis matching with a running sum s
+--   (+1 sale, -1 return): a sale is cancelled iff min(s over later positions) <= s before it;
 --   a return is unmatched iff s after it < least(0, min(s over earlier positions)).
 WITH u AS (
     SELECT
-        c.*,
+        c.event_id, c.code_key, c.drug_trac_codg, c.kind, c.fixmedins_code, c.ts,
         CASE WHEN c.kind = 'sale' THEN 1 ELSE -1 END AS step,
         CASE WHEN c.kind = 'sale' THEN 0 ELSE 1 END AS kind_order
     FROM code_events c
     WHERE c.dup_rank = 1
+      AND EXISTS (
+          SELECT 1 FROM code_events r
+          WHERE r.kind = 'return'
+            AND r.code_key = c.code_key
+            AND r.drug_trac_codg = c.drug_trac_codg
+            AND r.fixmedins_code = c.fixmedins_code
+      )
 ), running AS (
     SELECT
         u.*,
         SUM(u.step) OVER (
-            PARTITION BY u.fixmedins_code, u.code_key, u.drug_trac_codg
+            PARTITION BY u.code_key, u.drug_trac_codg, u.fixmedins_code
             ORDER BY u.ts, u.kind_order, u.event_id
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS s_after
@@ -26,12 +33,12 @@ WITH u AS (
     SELECT
         r.*,
         MIN(r.s_after) OVER (
-            PARTITION BY r.fixmedins_code, r.code_key, r.drug_trac_codg
+            PARTITION BY r.code_key, r.drug_trac_codg, r.fixmedins_code
             ORDER BY r.ts, r.kind_order, r.event_id
             ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
         ) AS min_later,
         MIN(r.s_after) OVER (
-            PARTITION BY r.fixmedins_code, r.code_key, r.drug_trac_codg
+            PARTITION BY r.code_key, r.drug_trac_codg, r.fixmedins_code
             ORDER BY r.ts, r.kind_order, r.event_id
             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         ) AS min_earlier
@@ -43,15 +50,6 @@ SELECT
     b.drug_trac_codg,
     b.kind,
     b.fixmedins_code,
-    b.rtal_docno,
-    b.med_list_codg,
-    b.product_id,
-    b.trdn_flag,
-    b.qty,
-    b.insured,
-    b.ts,
-    b.sel_retn_time,
-    b.month,
     CASE WHEN b.kind = 'sale' AND b.min_later IS NOT NULL AND b.min_later <= b.s_after - 1
          THEN 1 ELSE 0 END AS cancelled,
     CASE WHEN b.kind = 'return'
