@@ -1,12 +1,11 @@
 -- relation: findings (one row per rule and code, for the month scope $scope)
--- needs: finding_rows, flagged, rule_meta, events
+-- needs: finding_rows, flagged, rule_meta
 -- meaning: first/last time, rows and pharmacies over the finding's evidence; flagged_rows
 --   counts the flagged rows inside the checked months. The one DuckDB-specific piece of the
 --   rule pipeline is STRING_AGG here (Spark: array_join(collect_list(...))).
 WITH ev AS (
-    SELECT r.rule, r.code_key, r.drug_trac_codg, r.flagged, e.sel_retn_time, e.fixmedins_code, e.month
-    FROM finding_rows r
-    JOIN events e ON e.event_id = r.event_id
+    SELECT rule, code_key, drug_trac_codg, flagged, sel_retn_time, fixmedins_code, month
+    FROM finding_rows
 ), details AS (
     SELECT rule, code_key, drug_trac_codg, MAX(detail) AS detail
     FROM flagged

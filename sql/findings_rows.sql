@@ -1,27 +1,45 @@
 -- relation: finding_rows
 -- needs: flagged, rule_meta, code_events, events
--- meaning: the evidence of every finding of the checked months: all flagged rows of a
---   (rule, code) that has at least one flagged row in $month_lo .. $month_hi, plus — for rules
---   whose evidence is the whole code — every other valid row of the code up to the cut-off
---   (sales, returns, re-uploaded copies), flagged = FALSE.
-WITH flagged_rows AS (
-    SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id, e.month
+-- meaning: the evidence of every finding of the checked months, with the few event columns
+--   the findings need: all flagged rows of a (rule, code) that has at least one flagged row in
+--   $month_lo .. $month_hi, plus — for rules whose evidence is the whole code — every other
+--   valid row of the code up to the cut-off (sales, returns, re-uploaded copies),
+--   flagged = FALSE. Flagged rows take their columns from code_events when they are there
+--   and from events otherwise (invalid codes, lone rows), so events is read once, narrowly.
+WITH from_codes AS (
+    SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id, c.month, c.fixmedins_code, c.sel_retn_time
     FROM flagged f
-    JOIN events e ON e.event_id = f.event_id
+    JOIN code_events c ON c.event_id = f.event_id
+), others AS (
+    SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id
+    FROM flagged f
+    WHERE NOT EXISTS (SELECT 1 FROM code_events c WHERE c.event_id = f.event_id)
+), from_events AS (
+    SELECT o.rule, o.code_key, o.drug_trac_codg, o.event_id, e.month, e.fixmedins_code, e.sel_retn_time
+    FROM others o
+    JOIN events e ON e.event_id = o.event_id
+), flagged_rows AS (
+    SELECT * FROM from_codes
+    UNION ALL
+    SELECT * FROM from_events
 ), keys AS (
     SELECT rule, code_key, drug_trac_codg
     FROM flagged_rows
     GROUP BY rule, code_key, drug_trac_codg
     HAVING MAX(CASE WHEN month >= $month_lo AND month <= $month_hi THEN 1 ELSE 0 END) = 1
 )
-SELECT k.rule, k.code_key, k.drug_trac_codg, f.event_id, TRUE AS flagged
+SELECT
+    k.rule, k.code_key, k.drug_trac_codg, f.event_id, TRUE AS flagged,
+    f.month, f.fixmedins_code, f.sel_retn_time
 FROM keys k
 JOIN flagged_rows f
   ON f.rule = k.rule
  AND f.code_key = k.code_key
  AND f.drug_trac_codg = k.drug_trac_codg
 UNION ALL
-SELECT k.rule, k.code_key, k.drug_trac_codg, c.event_id, FALSE AS flagged
+SELECT
+    k.rule, k.code_key, k.drug_trac_codg, c.event_id, FALSE AS flagged,
+    c.month, c.fixmedins_code, c.sel_retn_time
 FROM keys k
 JOIN rule_meta m
   ON m.rule = k.rule
@@ -30,7 +48,7 @@ JOIN code_events c
   ON c.code_key = k.code_key
  AND c.drug_trac_codg = k.drug_trac_codg
 WHERE NOT EXISTS (
-    SELECT 1 FROM flagged_rows f2
+    SELECT 1 FROM flagged f2
     WHERE f2.rule = k.rule
       AND f2.event_id = c.event_id
 )

@@ -1,14 +1,13 @@
 -- relation: the per-rule summary printed by `check`
--- needs: finding_rows, rule_meta, events
+-- needs: finding_rows, rule_meta
 -- meaning: per rule: codes with a finding, flagged rows inside the checked months, and the
 --   distinct pharmacies of those rows (the pharmacies whose uploads triggered the rule).
 WITH flagged_in_scope AS (
-    SELECT r.rule, e.fixmedins_code
+    SELECT r.rule, r.fixmedins_code
     FROM finding_rows r
-    JOIN events e ON e.event_id = r.event_id
     WHERE r.flagged
-      AND e.month >= $month_lo
-      AND e.month <= $month_hi
+      AND r.month >= $month_lo
+      AND r.month <= $month_hi
 ), codes AS (
     SELECT rule, COUNT(*) AS codes
     FROM (SELECT DISTINCT rule, code_key, drug_trac_codg FROM finding_rows) k
