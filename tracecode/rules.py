@@ -25,7 +25,6 @@ The semantics are in docs/RULES.md. Usage::
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 import sys
@@ -37,7 +36,8 @@ from typing import Any, Iterable
 import duckdb
 import pyarrow as pa
 
-from tracecode.errors import InputFileError, RuleError, UnknownMonth
+from tracecode.catalog import CATALOG_SCHEMA, load_catalog
+from tracecode.errors import RuleError, UnknownMonth
 from tracecode.sqlfiles import list_sql, read_sql
 
 __all__ = [
@@ -201,115 +201,6 @@ def list_rules() -> list[RuleInfo]:
             raise RuleError(f"sql/{f.path}: evidence must be 'code' or 'flagged', not {evidence!r}")
         out.append(RuleInfo(rule_id, severity, meta["label_zh"], meta.get("meaning", ""), evidence, f.path))
     return out
-
-
-# ---------------------------------------------------------------------------
-# The catalogue
-# ---------------------------------------------------------------------------
-
-_CATALOG_FIELDS = {
-    "med_list_codg": ("med_list_codg", "医疗目录编码", "医保目录编码", "医保编码"),
-    "code_prefix": ("code_prefix", "追溯码前缀", "产品标识", "product_id", "gtin"),
-    "pack_units": ("pack_units", "最小包装数量", "包装数量", "units_per_pack"),
-}
-
-CATALOG_SCHEMA = pa.schema([("med_list_codg", pa.string()), ("code_prefix", pa.string()),
-                           ("pack_units", pa.float64())])
-
-
-def _catalog_header_key(text: str) -> str:
-    return "".join(text.split()).strip("\ufeff\"'").lower()
-
-
-def load_catalog(path: str | Path) -> pa.Table:
-    """Read a catalogue CSV (``med_list_codg,code_prefix,pack_units``; UTF-8 or GBK).
-
-    One row per drug and product prefix; several rows per med_list_codg are allowed, and
-    either of code_prefix / pack_units may be empty. code_prefix is the product id of the
-    drug's codes: the first 7 digits of a 20-digit code, or a GTIN (8, 12, 13 or 14 digits,
-    stored as GTIN-14). Raises InputFileError naming the file, line and field of a bad value.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: no such catalogue file")
-    if path.is_dir():
-        raise InputFileError(f"{path}: is a folder, not a catalogue file")
-    raw = path.read_bytes()
-    text = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None or "\x00" in text:
-        raise InputFileError(f"{path}: the catalogue is not a UTF-8 or GBK text file")
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    while header is not None and not any(c.strip() for c in header):
-        header = next(reader, None)
-    if header is None:
-        raise InputFileError(f"{path}: the catalogue is empty",
-                             hint="expected a header line med_list_codg,code_prefix,pack_units")
-    lookup = {}
-    for canonical, spellings in _CATALOG_FIELDS.items():
-        for spelling in spellings:
-            lookup[_catalog_header_key(spelling)] = canonical
-    columns: dict[str, int] = {}
-    for i, name in enumerate(header):
-        canonical = lookup.get(_catalog_header_key(name))
-        if canonical and canonical not in columns:
-            columns[canonical] = i
-    missing = [c for c in ("med_list_codg",) if c not in columns]
-    if missing or not ({"code_prefix", "pack_units"} & set(columns)):
-        raise InputFileError(
-            f"{path}, line 1: the catalogue header must name med_list_codg and code_prefix and/or pack_units "
-            f"(found: {', '.join(h.strip() for h in header) or 'nothing'})")
-    drugs, prefixes, units = [], [], []
-    for line_no, row in enumerate(reader, start=2):
-        if not any(c.strip() for c in row):
-            continue
-
-        def cell(col: str) -> str:
-            i = columns.get(col)
-            return row[i].strip().strip("'\"").strip() if i is not None and i < len(row) else ""
-
-        drug = cell("med_list_codg")
-        if not drug:
-            raise InputFileError(f"{path}, line {line_no}, field med_list_codg: empty")
-        prefix = cell("code_prefix")
-        if prefix:
-            prefix = _checked_prefix(prefix, path, line_no)
-        pack = cell("pack_units")
-        pack_value = None
-        if pack:
-            try:
-                pack_value = float(pack.replace(",", ""))
-            except ValueError:
-                raise InputFileError(f"{path}, line {line_no}, field pack_units: {pack!r} is not a number") from None
-            if not pack_value > 0 or pack_value != pack_value or pack_value == float("inf"):
-                raise InputFileError(f"{path}, line {line_no}, field pack_units: {pack!r} must be a positive number")
-        drugs.append(drug)
-        prefixes.append(prefix or None)
-        units.append(pack_value)
-    return pa.table([pa.array(drugs, pa.string()), pa.array(prefixes, pa.string()), pa.array(units, pa.float64())],
-                    schema=CATALOG_SCHEMA)
-
-
-def _checked_prefix(prefix: str, path: Path, line_no: int) -> str:
-    cleaned = prefix.replace(" ", "")
-    if cleaned.startswith("(01)"):
-        cleaned = cleaned[4:]
-    if not cleaned.isdigit() or not cleaned.isascii():
-        raise InputFileError(f"{path}, line {line_no}, field code_prefix: {prefix!r} is not a digit string",
-                             hint="code_prefix is the 7-digit product prefix of a 20-digit code, or a GTIN")
-    if len(cleaned) == 7 or len(cleaned) == 14:
-        return cleaned
-    if len(cleaned) in (8, 12, 13):
-        return cleaned.zfill(14)
-    raise InputFileError(
-        f"{path}, line {line_no}, field code_prefix: {prefix!r} has {len(cleaned)} digits",
-        hint="code_prefix is the 7-digit product prefix of a 20-digit code, or a GTIN (8, 12, 13 or 14 digits)")
 
 
 # ---------------------------------------------------------------------------
