@@ -244,3 +244,42 @@ def test_chromium_lays_out_the_rings(sample_db, tmp_path):
         assert int(width) >= 500 and int(height) >= 100, item
         assert (int(bad), int(overlaps), int(short)) == (0, 0, 0), item
         assert int(nodes) >= 2 and int(flows) >= 1, item
+
+
+# ------------------------------------------------------------------- the monthly report
+
+
+def test_report_has_the_rings_section(ring_path, tmp_path):
+    from tracecode.report import write_report
+
+    c = open_store(ring_path, read_only=True)
+    try:
+        write_report(c, "2026-01", tmp_path / "r.html")
+    finally:
+        c.close()
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    section = page.split('<section id="rings">')[1].split("</section>")[0]
+    assert 'data-ring="R001"' in section and section.count('class="node"') == 4
+    assert "33010000000010" not in page  # masked
+
+
+@needs_chromium
+def test_chromium_renders_the_rings_in_the_report(ring_path, tmp_path):
+    """The report page as written, plus a measuring script: the ring is drawn inside its panel
+    with the report's own stylesheet applied."""
+    from tracecode.report import write_report
+
+    c = open_store(ring_path, read_only=True)
+    try:
+        write_report(c, "2026-01", tmp_path / "r.html")
+    finally:
+        c.close()
+    page = tmp_path / "r.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, "--virtual-time-budget=3000", "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'data-ready="1"' in dom.stdout  # the report's own script ran too
+    measured = re.search(r'data-measured="([^"]*)"', dom.stdout).group(1)
+    ring_id, width, height, bad, overlaps, short, nodes, flows = measured.split(":")
+    assert (ring_id, nodes, flows) == ("R001", "4", "3")
+    assert (bad, overlaps, short) == ("0", "0", "0") and int(width) >= 500

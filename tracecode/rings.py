@@ -329,6 +329,9 @@ ROLE_ZH = {"source": "流出（医保购药）", "both": "流出并流入", "sin
 _W = 520  # panel width
 _TOP = 50  # room for the title lines
 _LABELS = 36  # below a circle: code, name, gap
+# inline styles, so that a page's own stylesheet (e.g. `svg text{...}`) cannot resize the labels
+_TEXT = "font-family:'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;"
+_HALO = "stroke:#fff;stroke-width:3px;paint-order:stroke;"
 MAX_NODES = 14  # larger rings are drawn with their busiest pharmacies only
 
 
@@ -386,12 +389,13 @@ def _ring_svg(ring: Ring, idx: int) -> str:
            f'width="{_W}" height="{height}" viewBox="0 0 {_W} {height}" role="img" '
            f'aria-label="{_e(title)}，{_e(span)}" xmlns="http://www.w3.org/2000/svg">',
            f'<title>{_e(title)}，{_e(span)}</title>',
-           f'<defs><marker id="{mid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+           f'<defs><marker id="{mid}" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="12" markerHeight="12" '
            f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
            f'fill="#555"/></marker></defs>',
            f'<rect x="0.5" y="0.5" width="{_W - 1}" height="{height - 1}" fill="#fff" stroke="#ddd"/>',
-           f'<text class="ring-title" x="10" y="19" font-weight="bold">{_e(title)}</text>',
-           f'<text class="ring-span" x="10" y="35" font-size="11" fill="#666">{_e(span)}</text>']
+           f'<text class="ring-title" x="10" y="19" style="{_TEXT}font-size:13px;font-weight:bold;fill:#222">'
+           f'{_e(title)}</text>',
+           f'<text class="ring-span" x="10" y="35" style="{_TEXT}font-size:11px;fill:#666">{_e(span)}</text>']
     for e in sorted(edges, key=lambda e: e.packs):  # heaviest drawn last, on top
         (x1, y1), (x2, y2) = pos[e.source], pos[e.target]
         dx, dy = x2 - x1, y2 - y1
@@ -402,7 +406,7 @@ def _ring_svg(ring: Ring, idx: int) -> str:
         cx, cy = (x1 + x2) / 2 - uy * bend, (y1 + y2) / 2 + ux * bend
         sx, sy = _toward(x1, y1, cx, cy, radius[e.source] + 2)
         tx, ty = _toward(x2, y2, cx, cy, radius[e.target] + 4)
-        width = 1.2 + 7 * e.packs / heaviest
+        width = 1.5 + 5 * e.packs / heaviest
         dash = "" if e.in_graph else 'stroke-dasharray="4 3" '
         lx, ly = (sx + 2 * cx + tx) / 4, (sy + 2 * cy + ty) / 4
         tip = (f"{e.source} → {e.target}：{e.packs} 盒（{e.persons} 人）"
@@ -413,7 +417,7 @@ def _ring_svg(ring: Ring, idx: int) -> str:
                    f'stroke="{"#888" if e.in_graph else "#bbb"}" stroke-opacity="0.85" stroke-width="{width:.1f}" '
                    f'{dash}marker-end="url(#{mid})"/>'
                    f'<text class="flow-label" x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="middle" '
-                   f'font-size="11" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke">'
+                   f'style="{_TEXT}{_HALO}font-size:11px;fill:#333">'
                    f'{e.packs}</text></g>')
     for m in members:
         x, y = pos[m]
@@ -426,9 +430,9 @@ def _ring_svg(ring: Ring, idx: int) -> str:
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{ROLE_COLOR[ring.roles[m]]}" '
                    f'fill-opacity="0.85" stroke="#fff" stroke-width="1.5"/>'
                    f'<text class="node-label" x="{x:.1f}" y="{y + r + 13:.1f}" text-anchor="middle" '
-                   f'font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke">{_e(m)}</text>'
+                   f'style="{_TEXT}{_HALO}font-size:11px;fill:#222">{_e(m)}</text>'
                    f'<text class="node-name" x="{x:.1f}" y="{y + r + 25:.1f}" text-anchor="middle" '
-                   f'font-size="10" fill="#666" stroke="#fff" stroke-width="3" paint-order="stroke">{_e(short)}</text></g>')
+                   f'style="{_TEXT}{_HALO}font-size:10px;fill:#666">{_e(short)}</text></g>')
     out.append("</svg>")
     return "".join(out)
 
@@ -478,3 +482,32 @@ def rings_section_html(found: list[Ring], *, min_packs: int = DEFAULT_MIN_PACKS,
         out.append("</tbody></table>")
     out.append("</section>")
     return "".join(out)
+
+
+def export_people_and_rings(con, folder: str | Path, scope: str, mask: bool = True, encoding: str = "utf-8-sig",
+                            headers: str = "nhsa") -> tuple[dict[str, int], list[str]]:
+    """What ``tracecode export`` adds: persons.csv, rings.csv and ring_edges.csv of the month
+    scope (default --min-packs), written into ``folder``. When recycled_resale was not checked
+    for the scope (``check --rules`` without it), nothing is written and a warning says why."""
+    from tracecode.errors import TracecodeError
+    from tracecode.people import scope_of
+
+    try:
+        scope_of(con, scope)
+    except TracecodeError as exc:
+        return {}, [f"{', '.join(ANALYSIS_FILES)} not written: {exc}"]
+    return write_analysis_csvs(con, folder, scope, mask, encoding, headers=headers)
+
+
+def report_section(con, month: str, mask: bool = True) -> str:
+    """The rings section of the monthly HTML report (``tracecode report``) for ``month``: the
+    drawings of the largest rings and a table; a short note when recycled_resale was not
+    checked for that month."""
+    from tracecode.errors import TracecodeError
+
+    try:
+        found = rings(con, month, DEFAULT_MIN_PACKS, mask=mask)
+    except TracecodeError as exc:
+        return (f'<section id="rings"><h2>疑似回流团伙（药店之间的医保药品回流）</h2>'
+                f'<p class="muted">无法分析：{_e(exc)}</p></section>')
+    return rings_section_html(found)
