@@ -6,7 +6,10 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``suspicious_events.csv`` the evidence: every row of each suspicious code, ``flagged`` 1 for
   the rows the rule blames;
 - ``rejects.csv``           input records that could not be read (file, line, field, reason);
-- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share.
+- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
+
+and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (professional
+buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.rings`.
 
 Each file is one DuckDB ``COPY`` (the SQL is in :mod:`tracecode.export_sql`, the writing in
 :mod:`tracecode.export_write`). Text cells Excel would read as a formula get a leading ``'``;
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -103,10 +107,12 @@ def resolve_scope(con: duckdb.DuckDBPyConnection, month: str | None, db_label: s
     malformed, not held, or not checked yet. ``require_rows=False`` (scan) accepts a database
     whose every record was rejected.
     """
+    db = shlex.quote(db_label) if db_label != "the database" else "DB"
     if con.execute("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)").fetchall()[0][0] == 0:
         if not require_rows and month is None:
             return ALL
-        raise DatabaseError(f"{db_label} holds no uploads", hint="load files first: tracecode ingest --db DB FILE...")
+        raise DatabaseError(f"{db_label} holds no uploads",
+                            hint=f"load files first: tracecode ingest --db {db} FILE...")
     if month is not None:
         if not MONTH_RE.match(month):
             raise UnknownMonth(f"--month {month!r} is not a month; write it as YYYY-MM, e.g. 2026-10")
@@ -118,14 +124,14 @@ def resolve_scope(con: duckdb.DuckDBPyConnection, month: str | None, db_label: s
     checked = checked_scopes(con)
     if not checked:
         raise DatabaseError(f"{db_label} has not been checked yet",
-                            hint="run tracecode check --db DB" + (f" --month {month}" if month else ""))
+                            hint=f"run tracecode check --db {db}" + (f" --month {month}" if month else ""))
     if scope not in checked:
         done = ", ".join(sorted(checked))
         if month:
             raise UnknownMonth(f"month {month} has not been checked (checked: {done})",
-                               hint=f"run tracecode check --db DB --month {month}")
+                               hint=f"run tracecode check --db {db} --month {month}")
         raise UnknownMonth(f"there are no findings over all months (checked: {done})",
-                           hint="run tracecode check --db DB (without --month), or export with --month")
+                           hint=f"run tracecode check --db {db} (without --month), or export with --month")
     return scope
 
 
@@ -196,10 +202,15 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
         for job in jobs:
             result.rows[job.name] = w.file(job.name, job.sql(False), job.params(False), job.columns)
         written = list(FILE_NAMES)
+        from tracecode.rings import export_people_and_rings  # persons.csv, rings.csv, ring_edges.csv
+
+        people_rows, people_warnings = export_people_and_rings(con, staging, scope, mask, encoding, headers)
+        result.rows.update(people_rows)
+        written += list(people_rows)
         if per_pharmacy:
             written.append(FOLDERS_FILE)
             result.pharmacies = _per_pharmacy(con, w, jobs, scope, staging)
-        result.warnings = w.warnings
+        result.warnings = w.warnings + people_warnings
         _install(staging, out_dir, written)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

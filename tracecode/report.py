@@ -63,6 +63,7 @@ class ReportData:
     top_drugs: list[dict]
     cases: dict[str, list[Case]] = field(default_factory=dict)
     masked: bool = True
+    rings_html: str = ""  # the recycling-rings section, drawn by tracecode.rings.report_section
 
     @property
     def total_codes(self) -> int:
@@ -118,6 +119,9 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
     data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, rows, int(records),
                       pharmacies, flagged_rows, sum(n for _, n in reasons), reasons, history,
                       _top_pharmacies(con, scope, top), _top_drugs(con, scope), masked=mask)
+    from tracecode.rings import report_section
+
+    data.rings_html = report_section(con, scope, mask)
     secret = mask_key(con) if mask else ""
     for line in rules:
         if line.codes:

@@ -91,6 +91,7 @@ def render(data: ReportData) -> str:
         _trend(data, colors),
         _pharmacies(data),
         _drugs(data),
+        data.rings_html,
         _cases(data, colors),
         _rejects(data),
         "<footer>",
@@ -279,7 +280,8 @@ def _evidence(case: Case) -> str:
             f'<tr class="{"flag" if ev["flagged"] else ""}"><td>{e(ev["sel_retn_time"])}</td>'
             f'<td>{e(KIND_ZH.get(ev["kind"], ev["kind"]))}</td>'
             f'<td>{e(ev["fixmedins_code"])} {e(ev["fixmedins_name"])}</td><td>{e(ev["rtal_docno"])}</td>'
-            f'<td>{e(ev["med_list_codg"])} {e(ev["fixmedins_hilist_name"])}</td><td class="num">{num(ev["sel_retn_cnt"])}</td>'
+            f'<td>{e(ev["med_list_codg"])} {e(ev["fixmedins_hilist_name"])}</td>'
+            f'<td class="num">{num(ev["sel_retn_cnt"])}</td>'
             f'<td>{"拆零" if ev["trdn_flag"] else "整盒"}</td><td>{"是" if ev["insured"] else "否"}</td>'
             f'<td class="code">{e(ev["psn_no"])}</td><td class="code">{e(ev["code_raw"])}</td>'
             f'<td>{e(ev["source_file"])}:{e(ev["src_line"])}</td></tr>')
