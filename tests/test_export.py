@@ -120,7 +120,8 @@ def test_files_hold_what_the_contract_says(con, tmp_path):
     multi = [e for e in events if e["rtal_docno"] == "R12"]  # a line of two codes: quantity 2, 1 per code
     assert multi and all(e["sel_retn_cnt"] == "2" and e["qty"] == "1" for e in multi)
     rejects = read_rows(out / "rejects.csv")
-    assert [(r["source_file"], r["src_line"], r["field"]) for r in rejects] == [("sales_2026.csv", "9", "sel_retn_time")]
+    assert [(r["source_file"], r["src_line"], r["field"]) for r in rejects] == \
+        [("sales_2026.csv", "9", "sel_retn_time")]
     summary = {r["fixmedins_code"]: r for r in read_rows(out / "summary.csv")}
     assert set(summary) == set(PHARMACIES)
     p200 = summary["P200"]
@@ -307,7 +308,8 @@ def test_empty_and_unchecked_databases(tmp_path):
 
 def test_month_without_findings_writes_headers_only(tmp_path):
     con = open_store(tmp_path / "c.duckdb")
-    ingest_files(con, [write_csv(tmp_path / "s.csv", [sale(receipt="R1"), sale(receipt="R2", code="81234567890123456780")])])
+    rows = [sale(receipt="R1"), sale(receipt="R2", code="81234567890123456780")]
+    ingest_files(con, [write_csv(tmp_path / "s.csv", rows)])
     run_checks(con, month="2026-01")
     result = export(con, tmp_path / "out", month="2026-01", per_pharmacy=True)
     assert result.rows["suspicious_codes.csv"] == 0 and result.total_findings == 0

@@ -74,6 +74,10 @@ def select_list(columns: list[tuple[str, str, bool]]) -> str:
     return ",\n       ".join(f"{guard(expr) if text else expr} AS {name}" for name, expr, text in columns)
 
 
+#: The rule's detail with every other pharmacy's code and name (o.others, longest first) read as $other.
+SCRUBBED_DETAIL = "list_reduce(coalesce(o.others, []), lambda acc, x: replace(acc, x, $other), f.detail)"
+
+
 def code_columns(pharmacy: bool) -> list[tuple[str, str, bool]]:
     own = pharmacy  # a pharmacy sees its own rows' span and count, and no other pharmacy's name
     return [
@@ -86,8 +90,7 @@ def code_columns(pharmacy: bool) -> list[tuple[str, str, bool]]:
         ("occurrences", "o.occurrences" if own else "f.occurrences", False),
         ("pharmacies", "f.pharmacies", False),
         ("pharmacy_list", "o.fixmedins_code" if own else "f.pharmacy_list", True),
-        ("detail", "list_reduce(coalesce(o.others, []), lambda acc, x: replace(acc, x, $other), f.detail)" if own else "f.detail",
-         True),
+        ("detail", SCRUBBED_DETAIL if own else "f.detail", True),
         ("month", "f.month", True),
     ]
 
@@ -121,7 +124,8 @@ def reject_columns(mask: bool) -> list[tuple[str, str, bool]]:
         raw_value = f"CASE WHEN r.field IN {tuple(PLAIN_FIELDS)!r} THEN r.raw_value ELSE $withheld END"
         psn = "(r.raw_record ->> 'psn_no')"
         raw_record = (f"CASE WHEN coalesce({psn}, '') = '' THEN r.raw_record "
-                      f"ELSE CAST(json_merge_patch(r.raw_record, json_object('psn_no', {mask_sql(psn)})) AS VARCHAR) END")
+                      f"ELSE CAST(json_merge_patch(r.raw_record, json_object('psn_no', {mask_sql(psn)})) AS VARCHAR) "
+                      "END")
     else:
         raw_value, raw_record = "r.raw_value", "r.raw_record"
     return [
