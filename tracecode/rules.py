@@ -229,10 +229,10 @@ class DuckDBEngine:
         """Run a SELECT into the temporary table ``name``; return its row count."""
         _check_identifier(name)
         body = _strip_trailing_semicolon(sql)
-        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {body}', self._bind(sql, params))
+        result = self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {body}', self._bind(sql, params))
         if name not in self.temp_tables:
             self.temp_tables.append(name)
-        return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+        return int(result.fetchall()[0][0])
 
     def register(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table available as the temporary table ``name``."""
