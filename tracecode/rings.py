@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from tracecode.people import Analysis, _checked_min_packs, _strip, write_csv
 from tracecode.sqlfiles import read_sql
 
@@ -139,6 +137,8 @@ def _fmt_top(items: list[tuple[str, int]]) -> str:
 
 def find_rings(analysis: Analysis, min_packs: int = DEFAULT_MIN_PACKS, *, mask: bool = True) -> list[Ring]:
     """The rings of the analysis' month scope, largest first (see the module docstring)."""
+    import networkx as nx  # here, not at the top: every CLI command imports this module
+
     min_packs = _checked_min_packs(min_packs)
     eng = analysis.engine
     pairs = eng.fetch(read_sql("analysis/ring_pairs.sql"))

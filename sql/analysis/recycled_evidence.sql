@@ -6,7 +6,8 @@
 --   ingest order, of a record (pharmacy, receipt, code, kind)) plus the person, names and
 --   price. The one pass over events of `people` and `rings`: the rules' own stages from
 --   code_events to sales (duplicate copies dropped, returns matched) then run over these few
---   codes, not over the whole history.
+--   codes, not over the whole history. (e.month <= $month_hi changes nothing, the evidence
+--   stops at the cut-off, but lets the scan skip the row groups of later months.)
 SELECT
     fe.flagged,
     e.event_id,
@@ -35,3 +36,4 @@ FROM finding_events fe
 JOIN events e ON e.event_id = fe.event_id
 WHERE fe.month = $scope
   AND fe.rule = 'recycled_resale'
+  AND e.month <= $month_hi
