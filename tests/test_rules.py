@@ -389,3 +389,38 @@ def test_forced_key_collision_never_merges_codes(tmp_path):
         assert con.execute("SELECT DISTINCT code_key FROM findings WHERE month = ?",
                            [month or "all"]).fetchall() == [(42,)]
     con.close()
+
+
+def test_product_counts_are_incremental_and_exact(tmp_path):
+    """The per-file summary behind product_mismatch counts each file once, across checks and
+    ingests, and equals a direct count over events."""
+    from tracecode.rules import update_summaries
+
+    con = open_store(tmp_path / "p.duckdb")
+    direct = ("SELECT product_id, med_list_codg, count(*) FROM events WHERE kind = 'sale' AND code_status = 'valid' "
+              "AND med_list_codg IS NOT NULL GROUP BY ALL ORDER BY ALL")
+    summary = "SELECT product_id, med_list_codg, sum(n) FROM product_counts GROUP BY ALL ORDER BY ALL"
+    _write(tmp_path / "sales_1.csv", [
+        ["P001", "一", "XA01", "R1", "", "2", "0", "1", "2026-01-05 09:00:00", "81000010000000000001"],
+        ["P001", "一", "XA01", "R1", "", "2", "0", "1", "2026-01-05 09:00:00", "81000010000000000001"],
+        ["P001", "一", "", "R2", "", "2", "0", "1", "2026-01-05 09:00:00", "81000010000000000002"],
+    ])
+    _write(tmp_path / "sales_2.csv", [
+        ["P002", "二", "XB01", "R3", "", "2", "0", "1", "2026-02-05 09:00:00", "81000010000000000003"],
+        ["P002", "二", "XA01", "R4", "", "2", "0", "1", "2026-02-06 09:00:00", "81000020000000000004"],
+    ])
+    ingest_files(con, [tmp_path / "sales_1.csv"])
+    run_checks(con, month="2026-01")
+    run_checks(con, month="2026-01", rules=["product_mismatch"])
+    assert con.execute(summary).fetchall() == con.execute(direct).fetchall() == [("8100001", "XA01", 2)]
+    ingest_files(con, [tmp_path / "sales_2.csv"])
+    update_summaries(con)
+    run_checks(con)
+    assert con.execute(summary).fetchall() == con.execute(direct).fetchall()
+    assert con.execute("SELECT count(*) FROM product_counts_files").fetchall()[0][0] == 2
+    # A file that leaves the store leaves the summary.
+    con.execute("DELETE FROM events WHERE file_id = 2")
+    con.execute("DELETE FROM files WHERE file_id = 2")
+    run_checks(con)
+    assert con.execute(summary).fetchall() == con.execute(direct).fetchall() == [("8100001", "XA01", 2)]
+    con.close()
