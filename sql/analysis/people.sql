@@ -97,7 +97,7 @@ SELECT
     p.psn_no,
     p.packs,
     r.resales,
-    b.insured_packs,
+    GREATEST(COALESCE(b.insured_packs, 0), p.packs) AS insured_packs,
     CAST(p.packs AS DOUBLE) / GREATEST(COALESCE(b.insured_packs, 0), p.packs) AS share,
     p.drugs,
     d.top_drugs,

@@ -111,6 +111,8 @@ def rings(db_path: str, month: str | None, min_packs: int, mask: bool, limit: in
             click.echo("  persons: " + "; ".join(f"{p} x{n}" for p, n in r.top_persons[:3])
                        + (f"; … (+{r.persons - 3})" if r.persons > 3 else ""))
         click.echo("  drugs:   " + "; ".join(f"{d} x{n}" for d, n in r.top_drugs[:3]))
+        if r.linking_persons:
+            click.echo(f"  linked by persons with >= {min_packs} packs: " + _short("; ".join(r.linking_persons), 3))
     more = len(found) - limit
     click.echo(f"rings {scope}: {len(found):,} ring(s)" + (f" ({more:,} more not shown)" if more > 0 else ""),
                err=True)
