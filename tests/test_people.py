@@ -4,7 +4,6 @@ synthetic sample's planted buyers, masking, month scope, the CSV file."""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest

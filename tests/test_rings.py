@@ -7,15 +7,13 @@ from __future__ import annotations
 import csv
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.test_people import SAMPLE, Sales, code, sample_db, truth  # noqa: F401  (sample_db: fixture)
+from tests.test_people import Sales, code, sample_db, truth  # noqa: F401  (sample_db: a fixture)
 from tracecode.cli import main
-from tracecode.people import Analysis
-from tracecode.rings import (EDGE_COLUMNS, RING_COLUMNS, find_rings, rings, rings_section_html, rings_svg,
+from tracecode.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_section_html, rings_svg,
                              write_analysis_csvs, write_ring_edges_csv, write_rings_csv)
 from tracecode.rules import run_checks
 from tracecode.store import open_store
