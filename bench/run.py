@@ -422,6 +422,7 @@ class Row:
 class Bench:
     def __init__(self, args: argparse.Namespace):
         self.args = args
+        self.load_start = os.getloadavg()
         self.work: Path = args.work.resolve()
         self.logs = self.work / "logs"
         self.rows: list[Row] = []
@@ -611,12 +612,13 @@ class Bench:
         self.drop_db(one)
 
     def stage_month_command(self, name: str) -> None:
+        """people / rings read the findings of `check --month`: the floor (that check) runs first."""
         last = self.months[-1]
-        tcs, fls = self.pair(
-            name,
-            lambda: self.tracecode(name, name, "--db", str(self.db), "--month", last),
-            lambda: self.tracecode(f"check-month-for-{name}", "check", "--db", str(self.db), "--month", last,
-                                   "--quiet", *self.catalog))
+        tcs, fls = [], []
+        for _ in range(self.args.repeat):
+            fls.append(self.tracecode(f"check-month-for-{name}", "check", "--db", str(self.db), "--month", last,
+                                      "--quiet", *self.catalog))
+            tcs.append(self.tracecode(name, name, "--db", str(self.db), "--month", last))
         self.add(name, self.month_rows.get(last), tcs, fls, f"check --month {last}")
 
     def stage_export(self) -> None:
@@ -718,6 +720,8 @@ class Bench:
                 "input_rows": self.input_rows, "code_rows": getattr(self, "events", None),
                 "files": len(self.data["files"])},
             "memory_limit": self.limit,
+            "load_average": {"start": [round(x, 1) for x in self.load_start],
+                             "end": [round(x, 1) for x in os.getloadavg()]},
             "repeat": a.repeat,
             "peak_rss": peak,
             "peak_rss_met": peak < RSS_TARGET,
@@ -776,6 +780,7 @@ def machine() -> dict:
 
 def markdown(result: dict) -> str:
     m, d = result["machine"], result["data"]
+    load = result.get("load_average") or {"start": ["?"], "end": ["?"]}
     lines = [
         f"### {short_count(d['rows_per_month'])} rows/month × {d['months']} month(s) — {result['date']}",
         "",
@@ -786,7 +791,9 @@ def markdown(result: dict) -> str:
         f"tracecode {m['tracecode']}.",
         f"Data: `{d['key']}` ({d['generator']}), {d['files']} CSV files, {d['input_rows']:,} input rows "
         f"(sales + returns), {d['code_rows'] or 0:,} code rows stored. DuckDB memory limit {result['memory_limit']} "
-        f"(tracecode and floors). Median of {result['repeat']} run(s).",
+        f"(tracecode and floors). Median of {result['repeat']} run(s). Load average (1/5/15 min) "
+        f"{'/'.join(map(str, load['start']))} at the start, "
+        f"{'/'.join(map(str, load['end']))} at the end (other jobs share the machine).",
         "",
         "| stage | rows | wall s | rows/s | peak RSS | floor (same run, same files) | floor s | floor RSS | ratio | target | met |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|",
@@ -814,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=textwrap.dedent(__doc__.split("\n\n", 1)[1]))
-    p.add_argument("--rows", type=parse_count, required=True, help="sale rows PER MONTH: 20k, 1M, 10M, 100M")
+    p.add_argument("--rows", type=parse_count, help="sale rows PER MONTH: 20k, 1M, 10M, 100M")
     p.add_argument("--months", type=int, default=1)
     p.add_argument("--stages", default=",".join(STAGES),
                    help=f"comma-separated subset of {','.join(STAGES)} (default: all that apply)")
@@ -834,7 +841,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--md", type=Path, help="append the markdown section to this file (e.g. bench/RESULTS.md)")
     p.add_argument("--generate-only", action="store_true", help="only generate (or find) the cached data")
     p.add_argument("--keep-db", action="store_true", help="keep the database in --work afterwards")
+    p.add_argument("--render", type=Path, nargs="+", metavar="JSON",
+                   help="print the markdown of earlier results (JSON files) and exit")
     a = p.parse_args(argv)
+    if a.render:
+        for path in a.render:
+            print(markdown(json.loads(path.read_text())))
+        return 0
+    if a.rows is None:
+        p.error("--rows is required")
     a.stages = [s.strip() for s in a.stages.split(",") if s.strip()]
     unknown = [s for s in a.stages if s not in STAGES]
     if unknown:
