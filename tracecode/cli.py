@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 findings (only with --fail-on-findings).
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -12,8 +13,34 @@ import click
 from tracecode.errors import ExitCode, TracecodeError
 
 
+#: command name -> module defining it. Modules load only when their command runs, so that
+#: a quick command (`trace`) does not pay for importing pyarrow, numpy and the rest.
+COMMAND_MODULES = {
+    "ingest": "tracecode.commands.ingest",
+    "status": "tracecode.commands.ingest",
+    "synth": "tracecode.commands.ingest",
+    "check": "tracecode.commands.check",
+    "export": "tracecode.commands.export",
+    "scan": "tracecode.commands.export",
+    "report": "tracecode.commands.report",
+    "trace": "tracecode.commands.trace",
+    "people": "tracecode.commands.people",
+    "rings": "tracecode.commands.people",
+}
+
+
 class TracecodeGroup(click.Group):
-    """Turns the library's errors into ``Error: …`` lines and exit code 1, never a traceback."""
+    """Loads commands lazily and turns the library's errors into ``Error: …`` lines and exit
+    code 1, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(name)
+        if module is None:
+            return None
+        return getattr(importlib.import_module(module), name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -43,22 +70,6 @@ def main() -> None:
       tracecode scan --out check/ my_export.xlsx
     """
 
-
-def _register() -> None:
-    from tracecode.commands import ingest as ingest_cmds
-
-    for command in ingest_cmds.COMMANDS:
-        main.add_command(command)
-    for module in ("check", "export", "trace", "report", "people"):
-        try:
-            mod = __import__(f"tracecode.commands.{module}", fromlist=["COMMANDS"])
-        except ModuleNotFoundError:
-            continue
-        for command in mod.COMMANDS:
-            main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,1 +1,1 @@
-"""Click commands, one module per area; ``tracecode.cli`` adds them to the group."""
+"""Click commands, one module per area; ``tracecode.cli`` loads a module when its command runs."""

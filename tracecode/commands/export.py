@@ -128,6 +128,3 @@ def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, c
         click.echo(line)
     if fail_on_findings and outcome.export.total_findings:
         click.get_current_context().exit(ExitCode.FINDINGS)
-
-
-COMMANDS = [export, scan]

@@ -124,6 +124,3 @@ def synth(rows: str, months: int, out_dir: Path, seed: int, start_month: str, fo
     summary = generate(out_dir, count, months=months, seed=seed, start_month=start_month, formats=formats,
                        progress=show_progress(quiet))
     click.echo(f"Wrote {len(summary.files)} files to {out_dir}", err=True)
-
-
-COMMANDS = [ingest, status, synth]

@@ -116,6 +116,3 @@ def rings(db_path: str, month: str | None, min_packs: int, mask: bool, limit: in
     more = len(found) - limit
     click.echo(f"rings {scope}: {len(found):,} ring(s)" + (f" ({more:,} more not shown)" if more > 0 else ""),
                err=True)
-
-
-COMMANDS = [people, rings]

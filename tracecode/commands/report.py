@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from tracecode.commands.options import db_option
-from tracecode.report import write_report
 from tracecode.store import open_store
 
 
@@ -31,6 +30,8 @@ def report(db_path: str, month: str, out_file: Path, no_mask: bool, force: bool)
     Example:
       tracecode report --db city.duckdb --month 2026-10 --out report-2026-10.html
     """
+    from tracecode.report import write_report  # imported here: keeps other commands' start-up short
+
     con = open_store(db_path, read_only=True)
     try:
         data = write_report(con, month, out_file, mask=not no_mask, force=force, db_label=db_path)
@@ -38,6 +39,3 @@ def report(db_path: str, month: str, out_file: Path, no_mask: bool, force: bool)
         con.close()
     click.echo(f"Wrote {out_file}: {data.total_codes:,} suspicious codes in {data.month}, "
                f"{data.flagged_rows:,} of {data.rows:,} rows flagged, {data.rejects:,} records rejected", err=True)
-
-
-COMMANDS = [report]

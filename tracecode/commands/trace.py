@@ -55,6 +55,3 @@ def trace(db_path: str, no_mask: bool, as_json: bool, codes: tuple[str, ...]) ->
             click.echo("Rules tripped:")
             for f in h.findings:
                 click.echo(f"  {f['rule']} ({f['label_zh']}, {f['month']}): {f['detail']}")
-
-
-COMMANDS = [trace]
