@@ -38,10 +38,10 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.export_sql import (IN_SCOPE, OTHER_PHARMACY_ZH, SCOPED_REJECTS, WITHHELD, code_columns, codes_sql,
-                                  event_columns, events_sql, reject_columns, rejects_sql, select_list,
-                                  summary_columns, summary_sql)
-from tracecode.export_write import PHARMACY_DIR, CsvWriter, folder_names
+from tracecode.export_sql import (EVIDENCE_SQL, EVIDENCE_TABLE, OTHER_PHARMACY_ZH, WITHHELD, code_columns, codes_sql,
+                                  event_columns, events_sql, reject_columns, rejects_sql, scoped_rejects,
+                                  select_list, summary_columns, summary_sql)
+from tracecode.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
 from tracecode.privacy import mask_key
 
 ENCODINGS = ("utf-8-sig", "gbk")
@@ -198,9 +198,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     staging.mkdir()
     try:
         w = CsvWriter(con, staging, encoding, headers, dict(catalog))
-        jobs = _jobs(con, scope, rules, mask)
-        for job in jobs:
-            result.rows[job.name] = w.file(job.name, job.sql(False), job.params(False), job.columns)
+        result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy))
         written = list(FILE_NAMES)
         from tracecode.rings import export_people_and_rings  # persons.csv, rings.csv, ring_edges.csv
 
@@ -209,7 +207,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
         written += list(people_rows)
         if per_pharmacy:
             written.append(FOLDERS_FILE)
-            result.pharmacies = _per_pharmacy(con, w, jobs, scope, staging)
+            result.pharmacies = result.rows.pop(PHARMACY_DIR)
         result.warnings = w.warnings + people_warnings
         _install(staging, out_dir, written)
     finally:
@@ -217,40 +215,59 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     return result
 
 
+def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, mask: bool = True, *,
+                rules: list[str] | None = None, per_pharmacy: bool = False,
+                rewrite: Callable[[str, str], str] | None = None) -> dict[str, int]:
+    """Write the four files of ``scope`` (and with ``per_pharmacy`` the pharmacies/ folders and
+    pharmacy_folders.csv) into ``writer``'s folder from the findings, finding_events, events,
+    files and rejects tables ``con`` holds; return the rows per file (and the folder count under
+    'pharmacies'). ``rewrite(file name, SELECT)`` lets another engine adapt a query (the Spark
+    output feeds summary.csv's per-pharmacy counts)."""
+    rules = rules if rules is not None else [r for r, _ in rule_catalog()]
+    params = {"scope": scope, "rules": rules, "other": OTHER_PHARMACY_ZH, "withheld": WITHHELD}
+    if mask:
+        params["mask_key"] = mask_key(con)
+    jobs = _jobs(scope, rules, mask)
+    if rewrite is not None:
+        jobs = [_Job(j.name, (lambda ph, j=j: rewrite(j.name, j.sql(ph))), j.columns) for j in jobs]
+    rows: dict[str, int] = {}
+    con.execute(EVIDENCE_SQL, {"scope": scope})
+    try:
+        for job in jobs:
+            rows[job.name] = writer.file(job.name, job.sql(False), params, job.columns)
+        if per_pharmacy:
+            rows[PHARMACY_DIR] = _per_pharmacy(con, writer, jobs, params, writer.staging)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {EVIDENCE_TABLE}")
+    return rows
+
+
 @dataclass
 class _Job:
     name: str
     sql: Callable[[bool], str]  # per_pharmacy -> SELECT
-    base: dict
-    pharmacy_only: dict
     columns: list[str]
 
-    def params(self, pharmacy: bool) -> dict:
-        return {**self.base, **self.pharmacy_only} if pharmacy else dict(self.base)
 
-
-def _jobs(con: duckdb.DuckDBPyConnection, scope: str, rules: list[str], mask: bool) -> list[_Job]:
-    masked = {"mask_key": mask_key(con)} if mask else {}
-    withheld = {"withheld": WITHHELD} if mask else {}
+def _jobs(scope: str, rules: list[str], mask: bool) -> list[_Job]:
+    every = scope == ALL
     return [
-        _Job("suspicious_codes.csv", lambda ph: codes_sql(ph), {"scope": scope, "rules": rules},
-             {"other": OTHER_PHARMACY_ZH}, [c[0] for c in code_columns(False)]),
-        _Job("suspicious_events.csv", lambda ph: events_sql(mask, ph), {"scope": scope, "rules": rules, **masked},
-             {}, [c[0] for c in event_columns(mask)]),
-        _Job("rejects.csv", lambda ph: rejects_sql(mask, ph), {"scope": scope, **masked, **withheld}, {},
-             [c[0] for c in reject_columns(mask)]),
-        _Job("summary.csv", lambda ph: summary_sql(rules, ph), {"scope": scope}, {},
-             [c[0] for c in summary_columns(rules)]),
+        _Job("suspicious_codes.csv", lambda ph: codes_sql(ph), [c[0] for c in code_columns(False)]),
+        _Job("suspicious_events.csv", lambda ph: events_sql(mask, ph), [c[0] for c in event_columns(mask)]),
+        _Job("rejects.csv", lambda ph: rejects_sql(mask, ph, every), [c[0] for c in reject_columns(mask)]),
+        _Job("summary.csv", lambda ph: summary_sql(rules, ph, every), [c[0] for c in summary_columns(rules)]),
     ]
 
 
-def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job], scope: str, staging: Path) -> int:
+def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job], params: dict,
+                  staging: Path) -> int:
     import pyarrow as pa
 
-    rows = con.execute(f"WITH {SCOPED_REJECTS} SELECT DISTINCT fixmedins_code FROM ("
-                       f"SELECT fixmedins_code FROM events e WHERE {IN_SCOPE} "
-                       "UNION SELECT fixmedins_code FROM scoped_rejects WHERE fixmedins_code IS NOT NULL) "
-                       "ORDER BY fixmedins_code", {"scope": scope}).fetchall()
+    every = params["scope"] == ALL
+    sql = (f"WITH {scoped_rejects(every)} SELECT DISTINCT fixmedins_code FROM ("
+           f"SELECT fixmedins_code FROM events e {'' if every else 'WHERE e.month = $scope'} "
+           "UNION SELECT fixmedins_code FROM scoped_rejects WHERE fixmedins_code IS NOT NULL) ORDER BY fixmedins_code")
+    rows = con.execute(sql, bound(sql, params)).fetchall()
     codes = [r[0] for r in rows]
     folders = folder_names(codes)
     con.register("export_pharmacies", pa.table({"pidx": pa.array(range(len(codes)), pa.int32()),
@@ -260,7 +277,7 @@ def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job]
         for folder in folders:
             (staging / PHARMACY_DIR / folder).mkdir(parents=True)
         for job in jobs:
-            w.partitions(job.name, job.sql(True), job.params(True), job.columns, folders)
+            w.partitions(job.name, job.sql(True), params, job.columns, folders)
         cols = select_list([("fixmedins_code", "fixmedins_code", True), ("folder", "folder", True)])
         w.file(FOLDERS_FILE, f"SELECT {cols} FROM export_pharmacies ORDER BY pidx", {}, ["fixmedins_code", "folder"])
     finally:

@@ -1,6 +1,7 @@
 """The SQL of each export file: column lists and SELECTs over findings, finding_events,
 events, files and rejects. Identifiers come from the fixed lists here; values are bind
-parameters ($scope, $rules, $mask_key, $other, $withheld)."""
+parameters ($scope, $rules, $mask_key, $other, $withheld). The queries read the evidence
+from the temporary table made by EVIDENCE_SQL (alias x)."""
 
 from __future__ import annotations
 
@@ -97,25 +98,25 @@ def code_columns(pharmacy: bool) -> list[tuple[str, str, bool]]:
 
 def event_columns(mask: bool) -> list[tuple[str, str, bool]]:
     return [
-        ("rule", "fe.rule", True),
-        ("drug_trac_codg", "fe.drug_trac_codg", True),
-        ("flagged", "CAST(fe.flagged AS INTEGER)", False),
-        ("fixmedins_code", "e.fixmedins_code", True),
-        ("fixmedins_name", "e.fixmedins_name", True),
-        ("rtal_docno", "e.rtal_docno", True),
-        ("sel_retn_time", "e.sel_retn_time", False),
-        ("kind", "e.kind", True),
-        ("med_list_codg", "e.med_list_codg", True),
-        ("sel_retn_cnt", number("e.sel_retn_cnt"), False),
-        ("qty", number("e.qty"), False),
-        ("trdn_flag", "e.trdn_flag", False),
-        ("insured", "CAST(e.insured AS INTEGER)", False),
-        ("setl_id", "e.setl_id", True),
-        ("psn_no", person("e.psn_no", mask), True),
+        ("rule", "x.rule", True),
+        ("drug_trac_codg", "x.drug_trac_codg", True),
+        ("flagged", "CAST(x.flagged AS INTEGER)", False),
+        ("fixmedins_code", "x.fixmedins_code", True),
+        ("fixmedins_name", "x.fixmedins_name", True),
+        ("rtal_docno", "x.rtal_docno", True),
+        ("sel_retn_time", "x.sel_retn_time", False),
+        ("kind", "x.kind", True),
+        ("med_list_codg", "x.med_list_codg", True),
+        ("sel_retn_cnt", number("x.sel_retn_cnt"), False),
+        ("qty", number("x.qty"), False),
+        ("trdn_flag", "x.trdn_flag", False),
+        ("insured", "CAST(x.insured AS INTEGER)", False),
+        ("setl_id", "x.setl_id", True),
+        ("psn_no", person("x.psn_no", mask), True),
         ("source_file", "fl.name", True),
-        ("src_line", "e.src_line", False),
-        ("code_raw", "e.code_raw", True),
-        ("fixmedins_hilist_name", "e.fixmedins_hilist_name", True),
+        ("src_line", "x.src_line", False),
+        ("code_raw", "x.code_raw", True),
+        ("fixmedins_hilist_name", "x.fixmedins_hilist_name", True),
     ]
 
 
@@ -150,30 +151,45 @@ def summary_columns(rules: list[str]) -> list[tuple[str, str, bool]]:
 
 
 IN_SCOPE = "($scope = 'all' OR e.month = $scope)"
+X_IN_SCOPE = "($scope = 'all' OR x.month = $scope)"
+
+#: The scope's evidence rows with the event columns the files show, joined once per export
+#: (events is the big table: every query below reads this instead of joining it again).
+EVIDENCE_TABLE = "export_evidence"
+EVIDENCE_SQL = f"""CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS
+SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id,
+       e.fixmedins_code, e.fixmedins_name, e.rtal_docno, e.sel_retn_time, e.kind, e.med_list_codg,
+       e.sel_retn_cnt, e.qty, e.trdn_flag, e.insured, e.setl_id, e.psn_no, e.file_id, e.src_line, e.code_raw,
+       e.fixmedins_hilist_name, e.month
+FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
+WHERE fe.month = $scope"""
 
 
-#: Rejects with the pharmacy they belong to: the record's own pharmacy code, else the one
-#: pharmacy of its file (when the file holds one), else NULL (shown only in the bureau's files).
-SCOPED_REJECTS = """
+def scoped_rejects(all_months: bool) -> str:
+    """Rejects with the pharmacy they belong to: the record's own pharmacy code, else the one
+    pharmacy of its file (when the file holds one), else NULL (shown only in the bureau's
+    files). A month's rejects are those of the files holding rows of the month, and of the
+    files from which no row could be read."""
+    where = "" if all_months else """
+    WHERE r.file_id IN (SELECT file_id FROM files WHERE events = 0)
+       OR r.file_id IN (SELECT DISTINCT file_id FROM events WHERE month = $scope)"""
+    return f"""
 scoped_rejects AS (
     SELECT r.*, coalesce(nullif(trim(r.raw_record ->> 'fixmedins_code'), ''), fp.code) AS fixmedins_code
     FROM rejects r
     LEFT JOIN (SELECT file_id, min(fixmedins_code) AS code FROM events
                WHERE file_id IN (SELECT file_id FROM rejects)
-               GROUP BY file_id HAVING min(fixmedins_code) = max(fixmedins_code)) fp USING (file_id)
-    WHERE $scope = 'all' OR r.file_id IN (SELECT file_id FROM files WHERE events = 0)
-       OR r.file_id IN (SELECT DISTINCT file_id FROM events WHERE month = $scope)
+               GROUP BY file_id HAVING min(fixmedins_code) = max(fixmedins_code)) fp USING (file_id){where}
 )"""
 
 
 #: (pharmacy, finding) pairs where the pharmacy has a flagged row in the scope: what it must answer.
 MINE = f"""
 mine AS (
-    SELECT DISTINCT e.fixmedins_code, fe.rule, fe.code_key, fe.drug_trac_codg
-    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
-    WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}
+    SELECT DISTINCT x.fixmedins_code, x.rule, x.code_key, x.drug_trac_codg
+    FROM {EVIDENCE_TABLE} x WHERE x.flagged AND {X_IN_SCOPE}
 )"""
-SAME_FINDING = "m.rule = fe.rule AND m.code_key = fe.code_key AND m.drug_trac_codg = fe.drug_trac_codg"
+SAME_FINDING = "m.rule = x.rule AND m.code_key = x.code_key AND m.drug_trac_codg = x.drug_trac_codg"
 
 
 def codes_sql(pharmacy: bool) -> str:
@@ -183,18 +199,16 @@ def codes_sql(pharmacy: bool) -> str:
         return f"SELECT {cols}\nFROM findings f WHERE f.month = $scope ORDER BY {order}"
     return f"""WITH {MINE},
 own AS (
-    SELECT m.fixmedins_code, m.rule, m.code_key, m.drug_trac_codg, min(e.sel_retn_time) AS first_seen,
-           max(e.sel_retn_time) AS last_seen, count(*) AS occurrences
-    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
-    JOIN mine m ON m.fixmedins_code = e.fixmedins_code AND {SAME_FINDING}
-    WHERE fe.month = $scope GROUP BY ALL
+    SELECT m.fixmedins_code, m.rule, m.code_key, m.drug_trac_codg, min(x.sel_retn_time) AS first_seen,
+           max(x.sel_retn_time) AS last_seen, count(*) AS occurrences
+    FROM {EVIDENCE_TABLE} x JOIN mine m ON m.fixmedins_code = x.fixmedins_code AND {SAME_FINDING}
+    GROUP BY ALL
 ),
-named AS (  -- every pharmacy code and name in the finding's evidence, longest first (for scrubbing)
-    SELECT DISTINCT fe.rule, fe.code_key, fe.drug_trac_codg, e.fixmedins_code AS code, v
-    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id,
-         unnest([e.fixmedins_code, e.fixmedins_name]) AS t(v)
-    WHERE fe.month = $scope AND v IS NOT NULL AND v <> ''
-      AND (fe.rule, fe.code_key, fe.drug_trac_codg) IN (SELECT (rule, code_key, drug_trac_codg) FROM mine)
+named AS (  -- every pharmacy code and name in the finding's evidence (for scrubbing)
+    SELECT DISTINCT x.rule, x.code_key, x.drug_trac_codg, x.fixmedins_code AS code, v
+    FROM {EVIDENCE_TABLE} x, unnest([x.fixmedins_code, x.fixmedins_name]) AS t(v)
+    WHERE v IS NOT NULL AND v <> ''
+      AND (x.rule, x.code_key, x.drug_trac_codg) IN (SELECT (rule, code_key, drug_trac_codg) FROM mine)
 ),
 o AS (
     SELECT own.*, p.pidx,
@@ -211,54 +225,50 @@ ORDER BY o.pidx, {order}"""
 
 def events_sql(mask: bool, pharmacy: bool) -> str:
     cols = select_list(event_columns(mask))
-    base = """FROM finding_events fe
-JOIN events e ON e.event_id = fe.event_id
-JOIN files fl ON fl.file_id = e.file_id"""
-    order = "list_position($rules, fe.rule), fe.rule, fe.drug_trac_codg, fe.code_key, e.sel_retn_time, e.event_id"
+    base = f"FROM {EVIDENCE_TABLE} x JOIN files fl ON fl.file_id = x.file_id"
+    order = "list_position($rules, x.rule), x.rule, x.drug_trac_codg, x.code_key, x.sel_retn_time, x.event_id"
     if not pharmacy:
-        return f"SELECT {cols}\n{base}\nWHERE fe.month = $scope\nORDER BY {order}"
+        return f"SELECT {cols}\n{base}\nORDER BY {order}"
     return f"""WITH {MINE}
 SELECT p.pidx, {cols}
 {base}
-JOIN mine m ON m.fixmedins_code = e.fixmedins_code AND {SAME_FINDING}
-JOIN export_pharmacies p ON p.fixmedins_code = e.fixmedins_code
-WHERE fe.month = $scope
+JOIN mine m ON m.fixmedins_code = x.fixmedins_code AND {SAME_FINDING}
+JOIN export_pharmacies p ON p.fixmedins_code = x.fixmedins_code
 ORDER BY p.pidx, {order}"""
 
 
-def rejects_sql(mask: bool, pharmacy: bool) -> str:
+def rejects_sql(mask: bool, pharmacy: bool, all_months: bool) -> str:
     cols = select_list(reject_columns(mask))
     if not pharmacy:
-        return f"""WITH {SCOPED_REJECTS}
+        return f"""WITH {scoped_rejects(all_months)}
 SELECT {cols}
 FROM scoped_rejects r JOIN files fl ON fl.file_id = r.file_id
 ORDER BY r.file_id, r.src_line, r.field"""
-    return f"""WITH {SCOPED_REJECTS}
+    return f"""WITH {scoped_rejects(all_months)}
 SELECT p.pidx, {cols}
 FROM scoped_rejects r JOIN files fl ON fl.file_id = r.file_id
 JOIN export_pharmacies p ON p.fixmedins_code = r.fixmedins_code
 ORDER BY p.pidx, r.file_id, r.src_line, r.field"""
 
 
-def summary_sql(rules: list[str], pharmacy: bool) -> str:
+def summary_sql(rules: list[str], pharmacy: bool, all_months: bool) -> str:
     per_rule = ",\n           ".join(
-        f"count(DISTINCT fe.drug_trac_codg) FILTER (WHERE fe.rule = '{rule}') AS {rule}" for rule in rules)
+        f"count(DISTINCT x.drug_trac_codg) FILTER (WHERE x.rule = '{rule}') AS {rule}" for rule in rules)
     cols = select_list(summary_columns(rules))
     join = "JOIN export_pharmacies px ON px.fixmedins_code = p.fixmedins_code" if pharmacy else ""
-    return f"""WITH {SCOPED_REJECTS},
+    return f"""WITH {scoped_rejects(all_months)},
 ev AS (
     SELECT e.fixmedins_code, arg_max(e.fixmedins_name, e.event_id) AS fixmedins_name, count(*) AS rows_uploaded
-    FROM events e WHERE {IN_SCOPE} GROUP BY e.fixmedins_code
+    FROM events e {'' if all_months else 'WHERE e.month = $scope'} GROUP BY e.fixmedins_code
 ),
 rj AS (SELECT fixmedins_code, count(*) AS rows_rejected FROM scoped_rejects
        WHERE fixmedins_code IS NOT NULL GROUP BY fixmedins_code),
 fr AS (
-    SELECT e.fixmedins_code,
+    SELECT x.fixmedins_code,
            {per_rule},
-           count(DISTINCT fe.event_id) AS flagged_rows
-    FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
-    WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}
-    GROUP BY e.fixmedins_code
+           count(DISTINCT x.event_id) AS flagged_rows
+    FROM {EVIDENCE_TABLE} x WHERE x.flagged AND {X_IN_SCOPE}
+    GROUP BY x.fixmedins_code
 ),
 p AS (SELECT fixmedins_code FROM ev UNION SELECT fixmedins_code FROM rj)
 SELECT {'px.pidx, ' if pharmacy else ''}{cols}

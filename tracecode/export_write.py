@@ -4,6 +4,7 @@ streamed re-encode, per-pharmacy files dealt out of one sorted COPY, safe folder
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import duckdb
@@ -26,11 +27,16 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def bound(sql: str, params: dict) -> dict:
+    """The parameters ``sql`` uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+
+
 def copy_csv(con: duckdb.DuckDBPyConnection, select: str, params: dict, target: Path, prefix: str) -> int:
     """COPY a query to ``target`` as UTF-8 CSV whose first bytes are ``prefix`` (BOM and
     header: DuckDB's own HEADER cannot follow a BOM). Returns the rows written."""
     options = f"FORMAT csv, HEADER false, DELIMITER ',', PREFIX {sql_string(prefix)}, SUFFIX {sql_string(chr(10))}"
-    rows = con.execute(f"COPY ({select}) TO $target ({options})", {**params, "target": str(target)}).fetchall()
+    rows = con.execute(f"COPY ({select}) TO $target ({options})", {**bound(select, params), "target": str(target)}).fetchall()
     count = int(rows[0][0]) if rows else 0
     if count == 0:
         target.write_bytes(prefix.encode("utf-8"))  # COPY writes prefix + suffix for no rows
@@ -162,7 +168,7 @@ class CsvWriter:
         """
         tagged = self.staging / f"{name}.tagged"
         self.con.execute(f"COPY ({select}) TO $target (FORMAT csv, HEADER false, DELIMITER ',')",
-                         {**params, "target": str(tagged)}).fetchall()
+                         {**bound(select, params), "target": str(tagged)}).fetchall()
         header = self.prefix(names)
         header_bytes = header.encode("utf-8") if self.encoding == "utf-8-sig" else header.encode("gbk")
         root = self.staging / PHARMACY_DIR

@@ -15,7 +15,7 @@ import duckdb
 
 from tracecode.errors import OutputError
 from tracecode.export import checked_scopes, held_months, resolve_scope
-from tracecode.export_sql import IN_SCOPE, SCOPED_REJECTS
+from tracecode.export_sql import IN_SCOPE, scoped_rejects
 from tracecode.privacy import mask_key, mask_person
 from tracecode.rules import list_rules
 
@@ -113,7 +113,7 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
     flagged_rows = con.execute(
         f"""SELECT count(DISTINCT fe.event_id) FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
             WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}""", p).fetchall()[0][0]
-    reasons = con.execute(f"WITH {SCOPED_REJECTS} SELECT reason, count(*) AS n FROM scoped_rejects "
+    reasons = con.execute(f"WITH {scoped_rejects(False)} SELECT reason, count(*) AS n FROM scoped_rejects "
                           "GROUP BY reason ORDER BY n DESC, reason", p).fetchall()
     history = _history(con, checked)
     data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, rows, int(records),
