@@ -15,7 +15,7 @@ import duckdb
 
 from tracecode.errors import OutputError
 from tracecode.export import checked_scopes, held_months, resolve_scope
-from tracecode.export_sql import IN_SCOPE, scoped_rejects
+from tracecode.export_sql import EVIDENCE_SQL, EVIDENCE_TABLE, scoped_rejects
 from tracecode.privacy import mask_key, mask_person
 from tracecode.rules import list_rules
 
@@ -23,6 +23,8 @@ TOP_PHARMACIES = 15
 TOP_DRUGS = 10
 WORST_CASES = 10
 EVIDENCE_ROWS = 30
+UPLOADS = "report_uploads"
+FLAGGED_IN_MONTH = "x.flagged AND x.month = $scope"
 
 
 @dataclass
@@ -84,6 +86,21 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
            top: int = TOP_PHARMACIES) -> ReportData:
     """Everything the page shows for ``month`` (which must have been checked)."""
     scope = resolve_scope(con, month, db_label)
+    # The evidence joined to events once, and the month's uploads per pharmacy counted once:
+    # every query below reads these two small tables instead of the events table.
+    con.execute(EVIDENCE_SQL, {"scope": scope})
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {UPLOADS} AS
+                    SELECT fixmedins_code, arg_max(fixmedins_name, event_id) AS fixmedins_name,
+                           count(*) AS rows_uploaded, list(DISTINCT file_id) AS files
+                    FROM events WHERE month = $scope GROUP BY fixmedins_code""", {"scope": scope})
+    try:
+        return _gather(con, scope, mask, db_label, top)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {EVIDENCE_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {UPLOADS}")
+
+
+def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: str, top: int) -> ReportData:
     prev = previous_month(scope)
     checked = checked_scopes(con)
     catalog = [(r.id, r.label_zh, r.severity) for r in list_rules()]
@@ -92,9 +109,8 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
         "SELECT rule, any_value(label_zh) AS label_zh, any_value(severity) AS severity, count(*) AS codes "
         "FROM findings WHERE month = $scope GROUP BY rule", p))}
     flagged = {r["rule"]: r for r in _dicts(con.execute(
-        f"""SELECT fe.rule, count(DISTINCT fe.event_id) AS flagged_rows, count(DISTINCT e.fixmedins_code) AS pharmacies
-            FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
-            WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE} GROUP BY fe.rule""", p))}
+        f"""SELECT x.rule, count(DISTINCT x.event_id) AS flagged_rows, count(DISTINCT x.fixmedins_code) AS pharmacies
+            FROM {EVIDENCE_TABLE} x WHERE {FLAGGED_IN_MONTH} GROUP BY x.rule""", p))}
     before = dict(con.execute("SELECT rule, count(*) FROM findings WHERE month = $prev GROUP BY rule",
                               {"prev": prev}).fetchall()) if prev in checked else None
     ids = [r for r, _, _ in catalog] + sorted(set(meta) - {r for r, _, _ in catalog})
@@ -105,18 +121,17 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
                       meta.get(r, {}).get("codes", 0), flagged.get(r, {}).get("flagged_rows", 0),
                       flagged.get(r, {}).get("pharmacies", 0), None if before is None else before.get(r, 0))
              for r in ids]
-    rows, pharmacies = con.execute(
-        "SELECT count(*), count(DISTINCT fixmedins_code) FROM events e WHERE e.month = $scope", p).fetchall()[0]
-    records = con.execute(
-        "SELECT coalesce(sum(rows_read), 0) FROM files WHERE file_id IN "
-        "(SELECT DISTINCT file_id FROM events WHERE month = $scope)", p).fetchall()[0][0]
+    rows, pharmacies, records = con.execute(
+        f"""SELECT coalesce(sum(rows_uploaded), 0), count(*),
+                   (SELECT coalesce(sum(rows_read), 0) FROM files
+                    WHERE file_id IN (SELECT unnest(files) FROM {UPLOADS}))
+            FROM {UPLOADS}""").fetchall()[0]
     flagged_rows = con.execute(
-        f"""SELECT count(DISTINCT fe.event_id) FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
-            WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}""", p).fetchall()[0][0]
+        f"SELECT count(DISTINCT x.event_id) FROM {EVIDENCE_TABLE} x WHERE {FLAGGED_IN_MONTH}", p).fetchall()[0][0]
     reasons = con.execute(f"WITH {scoped_rejects(False)} SELECT reason, count(*) AS n FROM scoped_rejects "
                           "GROUP BY reason ORDER BY n DESC, reason", p).fetchall()
     history = _history(con, checked)
-    data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, rows, int(records),
+    data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, int(rows), int(records),
                       pharmacies, flagged_rows, sum(n for _, n in reasons), reasons, history,
                       _top_pharmacies(con, scope, top), _top_drugs(con, scope), masked=mask)
     from tracecode.rings import report_section
@@ -140,30 +155,26 @@ def _history(con: duckdb.DuckDBPyConnection, checked: set[str]) -> list[tuple[st
 
 def _top_pharmacies(con: duckdb.DuckDBPyConnection, scope: str, top: int) -> list[dict]:
     return _dicts(con.execute(
-        f"""WITH up AS (
-                SELECT fixmedins_code, arg_max(fixmedins_name, event_id) AS fixmedins_name, count(*) AS rows_uploaded
-                FROM events e WHERE {IN_SCOPE} GROUP BY fixmedins_code
-            ), fl AS (
-                SELECT e.fixmedins_code, count(DISTINCT fe.event_id) AS flagged_rows,
-                       count(DISTINCT (fe.rule, fe.drug_trac_codg)) AS findings,
-                       string_agg(DISTINCT fe.rule, ',' ORDER BY fe.rule) AS rules
-                FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
-                WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE} GROUP BY e.fixmedins_code
+        f"""WITH fl AS (
+                SELECT x.fixmedins_code, count(DISTINCT x.event_id) AS flagged_rows,
+                       count(DISTINCT (x.rule, x.drug_trac_codg)) AS findings,
+                       string_agg(DISTINCT x.rule, ',' ORDER BY x.rule) AS rules
+                FROM {EVIDENCE_TABLE} x WHERE {FLAGGED_IN_MONTH} GROUP BY x.fixmedins_code
             )
-            SELECT up.*, fl.flagged_rows, fl.findings, fl.rules, fl.flagged_rows / up.rows_uploaded AS share
-            FROM up JOIN fl USING (fixmedins_code)
+            SELECT up.fixmedins_code, up.fixmedins_name, up.rows_uploaded, fl.flagged_rows, fl.findings, fl.rules,
+                   fl.flagged_rows / up.rows_uploaded AS share
+            FROM {UPLOADS} up JOIN fl USING (fixmedins_code)
             ORDER BY share DESC, flagged_rows DESC, fixmedins_code LIMIT $top""", {"scope": scope, "top": top}))
 
 
 def _top_drugs(con: duckdb.DuckDBPyConnection, scope: str) -> list[dict]:
     return _dicts(con.execute(
-        f"""SELECT coalesce(e.med_list_codg, '') AS med_list_codg,
-                   mode(e.fixmedins_hilist_name) AS name,
-                   count(DISTINCT (fe.rule, fe.drug_trac_codg)) AS findings,
-                   count(DISTINCT fe.event_id) AS flagged_rows,
-                   count(DISTINCT e.fixmedins_code) AS pharmacies
-            FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
-            WHERE fe.month = $scope AND fe.flagged AND {IN_SCOPE}
+        f"""SELECT coalesce(x.med_list_codg, '') AS med_list_codg,
+                   mode(x.fixmedins_hilist_name) AS name,
+                   count(DISTINCT (x.rule, x.drug_trac_codg)) AS findings,
+                   count(DISTINCT x.event_id) AS flagged_rows,
+                   count(DISTINCT x.fixmedins_code) AS pharmacies
+            FROM {EVIDENCE_TABLE} x WHERE {FLAGGED_IN_MONTH}
             GROUP BY ALL ORDER BY findings DESC, flagged_rows DESC, med_list_codg LIMIT $top""",
         {"scope": scope, "top": TOP_DRUGS}))
 
@@ -179,15 +190,13 @@ def _cases(con: duckdb.DuckDBPyConnection, scope: str, rule: str, secret: str | 
         return []
     keys = [w["code_key"] for w in worst]
     events = _dicts(con.execute(
-        """SELECT fe.code_key, fe.drug_trac_codg, fe.flagged, e.sel_retn_time, e.kind, e.fixmedins_code,
-                  e.fixmedins_name, e.rtal_docno, e.med_list_codg, e.fixmedins_hilist_name, e.sel_retn_cnt,
-                  e.trdn_flag, e.insured, e.psn_no, e.code_raw, f.name AS source_file, e.src_line,
-                  row_number() OVER (PARTITION BY fe.code_key, fe.drug_trac_codg
-                                     ORDER BY e.sel_retn_time, e.event_id) AS n
-           FROM finding_events fe JOIN events e ON e.event_id = fe.event_id JOIN files f ON f.file_id = e.file_id
-           WHERE fe.month = $scope AND fe.rule = $rule AND list_contains($keys, fe.code_key)
-           ORDER BY fe.code_key, fe.drug_trac_codg, e.sel_retn_time, e.event_id""",
-        {"scope": scope, "rule": rule, "keys": keys}))
+        f"""SELECT x.code_key, x.drug_trac_codg, x.flagged, x.sel_retn_time, x.kind, x.fixmedins_code,
+                   x.fixmedins_name, x.rtal_docno, x.med_list_codg, x.fixmedins_hilist_name, x.sel_retn_cnt,
+                   x.trdn_flag, x.insured, x.psn_no, x.code_raw, f.name AS source_file, x.src_line
+            FROM {EVIDENCE_TABLE} x JOIN files f ON f.file_id = x.file_id
+            WHERE x.rule = $rule AND list_contains($keys, x.code_key)
+            ORDER BY x.code_key, x.drug_trac_codg, x.sel_retn_time, x.event_id""",
+        {"rule": rule, "keys": keys}))
     by_code: dict[tuple, list[dict]] = {}
     for ev in events:
         if secret is not None:
