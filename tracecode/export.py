@@ -236,7 +236,7 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
         for job in jobs:
             rows[job.name] = writer.file(job.name, job.sql(False), params, job.columns)
         if per_pharmacy:
-            rows[PHARMACY_DIR] = _per_pharmacy(con, writer, jobs, params, writer.staging)
+            rows[PHARMACY_DIR] = _per_pharmacy(con, writer, jobs, params, writer.folder)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {EVIDENCE_TABLE}")
     return rows

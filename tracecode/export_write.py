@@ -142,7 +142,7 @@ class CsvWriter:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, encoding: str, headers: str,
                  rule_labels: dict[str, str] | None = None):
-        self.con, self.staging, self.encoding, self.headers = con, folder, encoding, headers
+        self.con, self.folder, self.encoding, self.headers = con, folder, encoding, headers
         self.rule_labels = rule_labels or {}
         self.warnings: list[str] = []
 
@@ -151,8 +151,8 @@ class CsvWriter:
         return bom + header_line(names, self.headers, self.rule_labels)
 
     def file(self, name: str, select: str, params: dict, names: list[str]) -> int:
-        target = self.staging / name
-        utf8 = target if self.encoding == "utf-8-sig" else self.staging / (name + ".utf8")
+        target = self.folder / name
+        utf8 = target if self.encoding == "utf-8-sig" else self.folder / (name + ".utf8")
         count = copy_csv(self.con, select, params, utf8, self.prefix(names))
         if utf8 != target:
             self._gbk(utf8, target, name)
@@ -166,12 +166,12 @@ class CsvWriter:
         partitioned COPY would not keep the order within a file, and costs a folder and a file
         rename per pharmacy more, which is what dominates with thousands of pharmacies.
         """
-        tagged = self.staging / f"{name}.tagged"
+        tagged = self.folder / f"{name}.tagged"
         self.con.execute(f"COPY ({select}) TO $target (FORMAT csv, HEADER false, DELIMITER ',')",
                          {**bound(select, params), "target": str(tagged)}).fetchall()
         header = self.prefix(names)
         header_bytes = header.encode("utf-8") if self.encoding == "utf-8-sig" else header.encode("gbk")
-        root = self.staging / PHARMACY_DIR
+        root = self.folder / PHARMACY_DIR
         done = set()
         with open(tagged, "rb") as lines:
             for pidx, rows in _tagged_records(lines):
