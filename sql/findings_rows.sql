@@ -1,11 +1,12 @@
 -- relation: finding_rows
--- needs: flagged, rule_meta, code_events, events
+-- needs: flagged, rule_meta, code_events, history_rows, events
 -- meaning: the evidence of every finding of the checked months, with the few event columns
 --   the findings need: all flagged rows of a (rule, code) that has at least one flagged row in
 --   $month_lo .. $month_hi, plus — for rules whose evidence is the whole code — every other
 --   valid row of the code up to the cut-off (sales, returns, re-uploaded copies),
 --   flagged = FALSE. Flagged rows take their columns from code_events when they are there
---   and from events otherwise (invalid codes, lone rows), so events is read once, narrowly.
+--   and otherwise from the checked months' events or history_rows (invalid codes, lone rows):
+--   no pass over the history.
 WITH from_codes AS (
     SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id, c.month, c.fixmedins_code, c.sel_retn_time
     FROM flagged f
@@ -14,10 +15,19 @@ WITH from_codes AS (
     SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id
     FROM flagged f
     WHERE NOT EXISTS (SELECT 1 FROM code_events c WHERE c.event_id = f.event_id)
+), row_columns AS (
+    -- every flagged row lies in the checked months or in history_rows
+    SELECT e.event_id, e.month, e.fixmedins_code, e.sel_retn_time
+    FROM events e
+    WHERE e.month >= $month_lo
+      AND e.month <= $month_hi
+    UNION ALL
+    SELECT h.event_id, h.month, h.fixmedins_code, h.sel_retn_time
+    FROM history_rows h
 ), from_events AS (
-    SELECT o.rule, o.code_key, o.drug_trac_codg, o.event_id, e.month, e.fixmedins_code, e.sel_retn_time
+    SELECT o.rule, o.code_key, o.drug_trac_codg, o.event_id, r.month, r.fixmedins_code, r.sel_retn_time
     FROM others o
-    JOIN events e ON e.event_id = o.event_id
+    JOIN row_columns r ON r.event_id = o.event_id
 ), flagged_rows AS (
     SELECT * FROM from_codes
     UNION ALL

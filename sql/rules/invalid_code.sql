@@ -1,7 +1,7 @@
 -- rule: invalid_code
 -- severity: low
 -- label_zh: 追溯码无效
--- needs: events
+-- needs: events, history_rows
 -- evidence: flagged
 -- meaning: a code that is neither a valid 20-digit NHSA code nor a valid GS1 element string
 --   (GTIN check digit, serial present), a placeholder (one digit repeated, 无), or a number
@@ -18,15 +18,13 @@ WITH in_scope AS (
 ), rows_ AS (
     SELECT i.code_key, i.code_raw, i.event_id, i.invalid_reason FROM in_scope i
     UNION ALL
-    -- earlier rows of the same raw values: found by the 64-bit key, confirmed by the text
-    SELECT e.code_key, e.code_raw, e.event_id, e.invalid_reason
-    FROM events e
+    -- earlier rows of the same raw values (found by the 64-bit key, confirmed by the text)
+    SELECT h.code_key, h.code_raw, h.event_id, h.invalid_reason
+    FROM history_rows h
     JOIN scope_raw s
-      ON s.code_key = e.code_key
-     AND s.code_raw = e.code_raw
-    WHERE e.code_status = 'invalid'
-      AND e.month < $month_lo
-      AND e.code_key IN (SELECT k.code_key FROM scope_raw k)
+      ON s.code_key = h.code_key
+     AND s.code_raw = h.code_raw
+    WHERE h.code_status = 'invalid'
 ), per_code AS (
     SELECT
         r.code_raw,
