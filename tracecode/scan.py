@@ -131,7 +131,8 @@ def summary_lines(outcome: ScanOutcome) -> list[str]:
             lines.append(f"  {n:,} {one if n == 1 else many} ({labels.get(rule, rule)}) — {advice}: see {codes}")
         for rule in sorted(set(found) - set(labels)):
             lines.append(f"  {found[rule]:,} finding(s) of {rule}: see {codes}")
-    lines.append(f"Files: {', '.join(str(out / n) for n in FILE_NAMES)}")
+    names = list(FILE_NAMES) + [n for n in (result.rows if result else {}) if n not in FILE_NAMES]
+    lines.append(f"Files: {', '.join(str(out / n) for n in names)}")
     if result and result.pharmacies:
         lines.append(f"One folder per pharmacy (its own rows only): {out / 'pharmacies'}")
     return lines
