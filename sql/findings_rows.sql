@@ -1,5 +1,5 @@
 -- relation: finding_rows
--- needs: flagged, rule_meta, code_events, history_rows, events
+-- needs: flagged, rule_meta, code_events, history_rows, rule_dict, events
 -- meaning: the evidence of every finding of the checked months, with the few event columns
 --   the findings need: all flagged rows of a (rule, code) that has at least one flagged row in
 --   $month_lo .. $month_hi, plus — for rules whose evidence is the whole code — every other
@@ -22,8 +22,11 @@ WITH from_codes AS (
     WHERE e.month >= $month_lo
       AND e.month <= $month_hi
     UNION ALL
-    SELECT h.event_id, h.month, h.fixmedins_code, h.sel_retn_time
+    SELECT h.event_id, h.month, p.value AS fixmedins_code, h.sel_retn_time
     FROM history_rows h
+    JOIN rule_dict p
+      ON p.field = 'pharmacy'
+     AND p.id = h.ph_id
 ), from_events AS (
     SELECT o.rule, o.code_key, o.drug_trac_codg, o.event_id, r.month, r.fixmedins_code, r.sel_retn_time
     FROM others o

@@ -40,6 +40,68 @@ CREATE TABLE IF NOT EXISTS product_counts_files (
     file_id        INTEGER NOT NULL
 );
 
+-- The rules' narrow copy of events (fixed-width columns only), kept in step per file by
+-- check (stage rule_events_new): a monthly check reads the history from here.
+CREATE TABLE IF NOT EXISTS rule_events (
+    event_id       BIGINT NOT NULL,
+    file_id        INTEGER NOT NULL,
+    code_key       BIGINT NOT NULL,
+    code_guard     BIGINT NOT NULL,    -- guard_hash(drug_trac_codg), or of code_raw when invalid
+    doc_guard      BIGINT NOT NULL,    -- guard_hash(rtal_docno)
+    month          VARCHAR NOT NULL,
+    valid          SMALLINT NOT NULL,
+    is_return      SMALLINT NOT NULL,
+    trdn_flag      SMALLINT NOT NULL,
+    insured        BOOLEAN NOT NULL,
+    qty            DOUBLE,
+    ts             BIGINT NOT NULL,
+    sel_retn_time  TIMESTAMP NOT NULL,
+    ph_id          INTEGER NOT NULL,   -- rule_dict ids
+    med_id         INTEGER,
+    product_no     INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS rule_events_files (
+    file_id        INTEGER NOT NULL
+);
+
+-- The rule_events rows of every code_key that occurs more than once (a few per cent of the
+-- store), kept in step per file (stage repeat_rows_new): where a monthly check finds a code's
+-- earlier rows.
+CREATE TABLE IF NOT EXISTS repeat_rows (
+    event_id       BIGINT NOT NULL,
+    file_id        INTEGER NOT NULL,
+    code_key       BIGINT NOT NULL,
+    code_guard     BIGINT NOT NULL,
+    doc_guard      BIGINT NOT NULL,
+    month          VARCHAR NOT NULL,
+    valid          SMALLINT NOT NULL,
+    is_return      SMALLINT NOT NULL,
+    trdn_flag      SMALLINT NOT NULL,
+    insured        BOOLEAN NOT NULL,
+    qty            DOUBLE,
+    ts             BIGINT NOT NULL,
+    sel_retn_time  TIMESTAMP NOT NULL,
+    ph_id          INTEGER NOT NULL,
+    med_id         INTEGER,
+    product_no     INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS repeat_rows_files (
+    file_id        INTEGER NOT NULL
+);
+
+-- Small integers for pharmacy codes, drug codes and product ids (field = pharmacy | drug | product).
+CREATE TABLE IF NOT EXISTS rule_dict (
+    field          VARCHAR NOT NULL,
+    id             INTEGER NOT NULL,
+    value          VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rule_dict_files (
+    file_id        INTEGER NOT NULL
+);
+
 -- One row per check run and rule (what was asked, with which parameters).
 CREATE TABLE IF NOT EXISTS check_runs (
     month          VARCHAR NOT NULL,

@@ -183,7 +183,8 @@ def test_rule_outputs_have_the_contract_columns(db):
     for f in list_sql("rules"):
         sql = read_sql(f"rules/{f}.sql")
         assert "$" not in re.sub(r"\$(month_lo|month_hi|close_days)\b", "", _code_only(sql))
-    assert [s.name for s in list_stages()][:1] == ["product_counts_new"]
+    persisted = [bool(s.meta.get("persist")) for s in list_stages()]
+    assert persisted == sorted(persisted, reverse=True), "the persist stages come first"
     run_checks(db)  # empty database: everything runs, nothing is found
     assert db.execute("SELECT count(*) FROM findings").fetchall()[0][0] == 0
     assert isinstance(db, duckdb.DuckDBPyConnection)
@@ -382,6 +383,7 @@ def test_forced_key_collision_never_merges_codes(tmp_path):
     assert {r[:2] for r in before[None]} == {("return_without_sale", "81000010000000000008"),
                                               ("same_pharmacy_repeat", "81000010000000000012")}
     con.execute("UPDATE events SET code_key = 42 WHERE code_status = 'valid'")
+    con.execute("UPDATE rule_events SET code_key = 42 WHERE valid = 1")  # the rules' derived copy
     assert con.execute("SELECT count(DISTINCT drug_trac_codg) FROM events WHERE code_key = 42").fetchall()[0][0] == 11
     for month in (None, "2026-01"):
         run_checks(con, month=month, catalog=catalog)
@@ -424,3 +426,43 @@ def test_product_counts_are_incremental_and_exact(tmp_path):
     run_checks(con)
     assert con.execute(summary).fetchall() == con.execute(direct).fetchall() == [("8100001", "XA01", 2)]
     con.close()
+
+
+def test_forced_key_collision_across_months(tmp_path, monkeypatch):
+    """Every code hashed to one code_key at ingest (tracecode.hashing monkeypatched): a code of
+    an earlier month sharing its key with a code of the checked month is another code; the
+    history is matched on the key and the guard hash, never on the key alone."""
+    import pyarrow as pa
+
+    import tracecode.ingest
+
+    _write(tmp_path / "sales_01.csv", [
+        ["P001", "一", "XA01", "R1", "S1", "1", "0", "1", "2026-01-05 09:00:00", "81000010000000000001"],
+        ["P001", "一", "XA01", "R2", "", "2", "1", "6", "2026-01-06 09:00:00", "81000010000000000002"],
+        ["P003", "三", "XA01", "R3", "", "2", "0", "1", "2026-01-07 09:00:00", "81000010000000000003"],
+        ["P004", "四", "XA01", "R4", "", "2", "0", "1", "2026-01-08 09:00:00", "00000000000000000000"],
+    ])
+    _write(tmp_path / "sales_02.csv", [
+        ["P002", "二", "XA01", "R5", "", "2", "0", "1", "2026-02-05 09:00:00", "81000010000000000011"],
+        ["P001", "一", "XA01", "R6", "", "2", "1", "6", "2026-02-06 09:00:00", "81000010000000000012"],
+        ["P003", "三", "XA01", "R3", "", "2", "0", "1", "2026-02-07 09:00:00", "81000010000000000013"],
+        ["P004", "四", "XA01", "R7", "", "2", "0", "1", "2026-02-08 09:00:00", "88888888888888888888"],
+        ["P005", "五", "XA01", "R8", "", "2", "0", "1", "2026-02-09 09:00:00", "81000010000000000001"],
+    ])
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("med_list_codg,code_prefix,pack_units\nXA01,8100001,10\n", encoding="utf-8")
+    results = []
+    for collide in (False, True):
+        if collide:
+            monkeypatch.setattr(tracecode.ingest, "code_keys", lambda codes: pa.array([42] * len(codes), pa.int64()))
+        con = open_store(tmp_path / f"cm{collide}.duckdb")
+        ingest_files(con, [tmp_path / "sales_01.csv", tmp_path / "sales_02.csv"])
+        assert (con.execute("SELECT count(DISTINCT code_key) FROM events").fetchall()[0][0] == 1) == collide
+        run_checks(con, month="2026-02", catalog=catalog)
+        run_checks(con, catalog=catalog)
+        results.append((_finding_set(con, "2026-02"), _finding_set(con, "all")))
+        con.close()
+    assert {r[:2] for r in results[0][0]} == {("cross_pharmacy_reuse", "81000010000000000001"),
+                                              ("recycled_resale", "81000010000000000001"),
+                                              ("invalid_code", "88888888888888888888")}
+    assert results[1] == results[0]

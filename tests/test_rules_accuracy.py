@@ -29,9 +29,10 @@ def _accuracy_module():
     return module
 
 
-def test_synth_ground_truth_20k(tmp_path):
-    acc = _accuracy_module().measure(20_000, months=2, seed=3, data_dir=tmp_path / "data",
-                                     db_path=tmp_path / "acc.duckdb")
+@pytest.mark.parametrize("incremental", [False, True], ids=["all-then-check", "month-by-month"])
+def test_synth_ground_truth_20k(tmp_path, incremental):
+    acc = _accuracy_module().measure(20_000, months=3 if incremental else 2, seed=3, data_dir=tmp_path / "data",
+                                     db_path=tmp_path / "acc.duckdb", incremental=incremental)
     report = "\n".join(f"{s.rule}: truth {s.truth} found {s.found} tp {s.true_positives}" for s in acc.scores)
     assert all(s.truth > 0 for s in acc.scores), report
     assert acc.false_positives == [], f"{report}\nfalse positives: {acc.false_positives[:10]}"
@@ -76,28 +77,31 @@ def _to_events(raw: list[dict]):
     return out
 
 
-def _load(con, events) -> None:
-    con.execute("INSERT INTO files VALUES (1, '/x/sales.csv', 'sales.csv', 1, 'fp', 'mixed', 'csv', 'utf-8', "
-                "?, ?, 0, ?, TIMESTAMP '2026-04-01 00:00:00')", [len(events)] * 3)
+def _load(con, events, file_id: int) -> None:
+    """Insert ``events`` as file ``file_id`` (straight into the store, as ingest would)."""
+    con.execute("INSERT INTO files VALUES (?, ?, ?, 1, ?, 'mixed', 'csv', 'utf-8', ?, ?, 0, ?, "
+                "TIMESTAMP '2026-04-01 00:00:00')",
+                [file_id, f"/x/sales_{file_id}.csv", f"sales_{file_id}.csv", f"fp{file_id}"] + [len(events)] * 3)
     for e in events:
         con.execute(
             """INSERT INTO events (event_id, code_key, drug_trac_codg, code_raw, code_status, code_scheme, product_id,
                    kind, fixmedins_code, med_list_codg, rtal_docno, setl_id, mdtrt_setl_type, trdn_flag, sel_retn_cnt,
                    qty, codes_in_line, sel_retn_time, ts, month, insured, file_id, src_line)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, 1, ?)""",
-            [(1 << 32) + e["eid"], code_key(e["code"]), e["code"], e["code"], "valid" if e["valid"] else "invalid",
-             "nhsa20" if e["valid"] else None, e["code"][:7] if e["valid"] else None,
-             "sale" if e["kind"] == "S" else "return", e["ph"], e["med"], e["doc"],
-             "S" if e["insured"] and e["kind"] == "S" else None, "1" if e["insured"] and e["kind"] == "S" else "2",
-             e["trdn"], e["qty"], e["qty"], e["time"], e["ts"], e["month"], e["insured"] and e["kind"] == "S",
-             e["eid"] + 2])
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)""",
+            [(file_id << 32) + e["eid"], code_key(e["code"]), e["code"], e["code"],
+             "valid" if e["valid"] else "invalid", "nhsa20" if e["valid"] else None,
+             e["code"][:7] if e["valid"] else None, "sale" if e["kind"] == "S" else "return", e["ph"], e["med"],
+             e["doc"], "S" if e["insured"] and e["kind"] == "S" else None,
+             "1" if e["insured"] and e["kind"] == "S" else "2", e["trdn"], e["qty"], e["qty"], e["time"], e["ts"],
+             e["month"], e["insured"] and e["kind"] == "S", file_id, e["eid"] + 2])
 
 
 def _oracle(events, *, whole: bool = False):
     """The reference judge's findings per month; ``whole``: over everything at once (month 'all')."""
     month_index = {m: i for i, m in enumerate(MONTHS)}
     oracle = [synth.OracleEvent(
-        eid=e["eid"], key=e["code"], valid=e["valid"], kind=e["kind"], ph=e["ph"], doc=e["doc"], ts=e["ts"],
+        eid=month_index[e["month"]] * 1000 + e["eid"],  # ingest order: one file per month, in month order
+        key=e["code"], valid=e["valid"], kind=e["kind"], ph=e["ph"], doc=e["doc"], ts=e["ts"],
         month=0 if whole else month_index[e["month"]], trdn=e["trdn"], qty=float(e["qty"]),
         insured=e["insured"] and e["kind"] == "S", med=e["med"], product=e["owner"]) for e in events]
     found = synth.reference_findings(oracle, PACK_UNITS, [0] if whole else range(len(MONTHS)))
@@ -113,8 +117,13 @@ def test_random_histories_match_the_reference_judge(tmp_path_factory, raw):
     catalog.write_text("med_list_codg,code_prefix,pack_units\nXA01,8100001,10\nXB01,8100002,6\n", encoding="utf-8")
     con = open_store(":memory:")
     try:
-        _load(con, events)
-        for month in sorted({e["month"] for e in events}):
+        # One file per month, each checked as it arrives (the incremental summaries are kept in
+        # step file by file), then every month checked again and everything at once.
+        months = sorted({e["month"] for e in events})
+        for file_id, month in enumerate(months, start=1):
+            _load(con, [e for e in events if e["month"] == month], file_id)
+            run_checks(con, month=month, catalog=catalog)
+        for month in months:
             run_checks(con, month=month, catalog=catalog)
         run_checks(con, catalog=catalog)
         got = {tuple(r) for r in con.execute("SELECT rule, drug_trac_codg, month FROM findings").fetchall()}

@@ -75,7 +75,15 @@ _LOWEST_MONTH, _HIGHEST_MONTH = "0000-00", "9999-99"
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 #: Relations that are tables of the store or prepared by the runner, not stages.
-_BASE_RELATIONS = frozenset({"events", "files", "drug_catalog", "product_counts", "product_counts_files"})
+_BASE_RELATIONS = frozenset({"events", "files", "drug_catalog", "product_counts", "product_counts_files",
+                             "rule_events", "rule_events_files", "rule_dict", "rule_dict_files",
+                             "repeat_rows", "repeat_rows_files"})
+
+#: guard_hash(text): the engine's second 63-bit hash of a string (receipts, and codes next to
+#: code_key). DuckDB's hash() is stable within a DuckDB version; the runner records a probe
+#: value and rebuilds rule_events when it changes.
+GUARD_HASH_DUCKDB = "CREATE OR REPLACE TEMP MACRO guard_hash(x) AS CAST(hash(x) >> 1 AS BIGINT)"
+_GUARD_PROBE_TEXT = "tracecode guard_hash probe"
 
 
 # ---------------------------------------------------------------------------
@@ -217,6 +225,7 @@ class DuckDBEngine:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self.temp_tables: list[str] = []
+        con.execute(GUARD_HASH_DUCKDB)
 
     @staticmethod
     def _bind(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -368,37 +377,61 @@ def _ensure_tables(engine: DuckDBEngine) -> None:
 
 
 def update_summaries(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the summaries kept across checks (``product_counts``) up to date with the files in
-    the store. ``check`` does it itself; calling it at the end of an ingest moves that cost
-    (one GROUP BY over the new files' rows) from the first check to the ingest."""
+    """Bring the tables kept across checks (rule_dict, rule_events, product_counts) up to date
+    with the files in the store. ``check`` does it itself; calling it at the end of an ingest
+    moves that cost (one pass over the new files' rows) from the first check to the ingest."""
     engine = DuckDBEngine(con)
     try:
         _ensure_tables(engine)
-        for stage in list_stages():
-            if stage.meta.get("persist"):
-                _refresh_product_counts(engine, stage, {})
+        _refresh_summaries(engine, [s for s in list_stages() if s.meta.get("persist")], {})
     finally:
         engine.drop_temp_tables()
 
 
-def _refresh_product_counts(engine: DuckDBEngine, stage: SqlFile, timings: dict[str, float]) -> None:
-    """Bring the persistent per-file product counts up to date: drop files that are gone,
-    count the files not counted yet (each file is read once, ever)."""
-    start = time.perf_counter()
+def _has_file_id(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = 'file_id' AND NOT internal",
+        [table]).fetchall()[0][0])
+
+
+def _refresh_summaries(engine: DuckDBEngine, stages: list[SqlFile], timings: dict[str, float]) -> None:
+    """Bring the persistent tables of the ``persist`` stages up to date, in one transaction:
+    drop the rows of files that are gone, run each stage over the files it has not seen (each
+    file is read once, ever) and append its output. rule_events is rebuilt when guard_hash()
+    no longer gives the values it was built with (another DuckDB version)."""
+    if not stages:
+        return
     con = engine.con
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM product_counts WHERE file_id NOT IN (SELECT file_id FROM files)")
-        con.execute("DELETE FROM product_counts_files WHERE file_id NOT IN (SELECT file_id FROM files)")
-        engine.materialize(stage.name, stage.sql, {})
-        con.execute(f'INSERT INTO {stage.meta["persist"]} SELECT * FROM "{stage.name}"')
-        con.execute("INSERT INTO product_counts_files SELECT file_id FROM files "
-                    "WHERE file_id NOT IN (SELECT file_id FROM product_counts_files)")
+        probe = str(con.execute("SELECT guard_hash(?)", [_GUARD_PROBE_TEXT]).fetchall()[0][0])
+        known = con.execute("SELECT value FROM meta WHERE key = 'guard_hash_probe'").fetchall()
+        if not known or known[0][0] != probe:
+            con.execute("DELETE FROM rule_events")
+            con.execute("DELETE FROM rule_events_files")
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('guard_hash_probe', ?)", [probe])
+        for stage in stages:
+            start = time.perf_counter()
+            table = stage.meta["persist"]
+            _check_identifier(table)
+            gone, new = con.execute(
+                f"SELECT (SELECT count(*) FROM {table}_files WHERE file_id NOT IN (SELECT file_id FROM files)), "
+                f"(SELECT count(*) FROM files WHERE file_id NOT IN (SELECT file_id FROM {table}_files))").fetchall()[0]
+            if gone:
+                if _has_file_id(con, table):
+                    con.execute(f"DELETE FROM {table} WHERE file_id NOT IN (SELECT file_id FROM files)")
+                con.execute(f"DELETE FROM {table}_files WHERE file_id NOT IN (SELECT file_id FROM files)")
+            if not new:
+                continue
+            engine.materialize(stage.name, stage.sql, {})
+            con.execute(f'INSERT INTO {table} BY NAME SELECT * FROM "{stage.name}"')
+            con.execute(f"INSERT INTO {table}_files SELECT file_id FROM files "
+                        f"WHERE file_id NOT IN (SELECT file_id FROM {table}_files)")
+            timings[stage.name] = time.perf_counter() - start
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    timings[stage.name] = time.perf_counter() - start
 
 
 def flagged_sql(rule_names: list[str]) -> str:
@@ -456,14 +489,17 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
             "evidence": [r.evidence for r in selected],
             "position": list(range(len(selected))),
         }))
+        persisted = [s for s in plan if s.meta.get("persist")]
+        bar.set_postfix_str("summaries")
+        _refresh_summaries(engine, persisted, timings)
+        bar.update(len(persisted))
         for stage in plan:
-            bar.set_postfix_str(stage.name)
             if stage.meta.get("persist"):
-                _refresh_product_counts(engine, stage, timings)
-            else:
-                t0 = time.perf_counter()
-                counts[stage.name] = engine.materialize(stage.name, stage.sql, params)
-                timings[stage.name] = time.perf_counter() - t0
+                continue
+            bar.set_postfix_str(stage.name)
+            t0 = time.perf_counter()
+            counts[stage.name] = engine.materialize(stage.name, stage.sql, params)
+            timings[stage.name] = time.perf_counter() - t0
             bar.update(1)
         for f in chosen_files:
             bar.set_postfix_str(f.name)

@@ -8,23 +8,23 @@
 --   mangled by Excel (8.12345678901235E+19: the digits are lost). Reported by the raw value
 --   as uploaded; every row with that raw value is flagged. Not used by the other rules.
 WITH in_scope AS (
-    SELECT e.code_key, e.code_raw, e.event_id, e.invalid_reason
+    SELECT e.code_key, guard_hash(e.code_raw) AS code_guard, e.code_raw, e.event_id, e.invalid_reason
     FROM events e
     WHERE e.code_status = 'invalid'
       AND e.month >= $month_lo
       AND e.month <= $month_hi
 ), scope_raw AS (
-    SELECT DISTINCT i.code_key, i.code_raw FROM in_scope i
+    SELECT DISTINCT i.code_key, i.code_guard, i.code_raw FROM in_scope i
 ), rows_ AS (
     SELECT i.code_key, i.code_raw, i.event_id, i.invalid_reason FROM in_scope i
     UNION ALL
-    -- earlier rows of the same raw values (found by the 64-bit key, confirmed by the text)
-    SELECT h.code_key, h.code_raw, h.event_id, h.invalid_reason
+    -- earlier rows of the same raw values (matched on the key and the raw value's guard hash)
+    SELECT h.code_key, s.code_raw, h.event_id, CAST(NULL AS VARCHAR) AS invalid_reason
     FROM history_rows h
     JOIN scope_raw s
       ON s.code_key = h.code_key
-     AND s.code_raw = h.code_raw
-    WHERE h.code_status = 'invalid'
+     AND s.code_guard = h.code_guard
+    WHERE h.valid = 0
 ), per_code AS (
     SELECT
         r.code_raw,

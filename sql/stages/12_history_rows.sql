@@ -1,28 +1,25 @@
 -- stage: history_rows
--- needs: scope_codes
+-- needs: scope_codes, repeat_rows
 -- meaning: the rows of earlier months (before $month_lo) whose code_key occurs in the checked
---   months, valid or invalid: the only pass over the history a monthly check makes. A
---   semi-join on the 64-bit key: DuckDB pushes a Bloom filter of the month's keys into the
---   scan, so the history's code_key and month columns are read and the other columns are
---   decoded only for the matching rows (the few codes seen before). Empty without --month.
+--   months, valid or invalid. Such a key occurs at least twice, so its rows are in repeat_rows
+--   (the narrow rows of the keys seen more than once, a few per cent of the store): a monthly
+--   check does not read the history itself. Empty without --month.
 SELECT
-    e.event_id,
-    e.code_key,
-    e.drug_trac_codg,
-    e.code_raw,
-    e.code_status,
-    e.invalid_reason,
-    e.kind,
-    e.fixmedins_code,
-    e.rtal_docno,
-    e.med_list_codg,
-    e.product_id,
-    e.trdn_flag,
-    e.qty,
-    e.insured,
-    e.ts,
-    e.sel_retn_time,
-    e.month
-FROM events e
-WHERE e.month < $month_lo
-  AND e.code_key IN (SELECT s.code_key FROM scope_codes s)
+    r.event_id,
+    r.code_key,
+    r.code_guard,
+    r.doc_guard,
+    r.valid,
+    r.is_return,
+    r.trdn_flag,
+    r.insured,
+    r.qty,
+    r.ts,
+    r.sel_retn_time,
+    r.month,
+    r.ph_id,
+    r.med_id,
+    r.product_no
+FROM repeat_rows r
+WHERE r.month < $month_lo
+  AND r.code_key IN (SELECT s.code_key FROM scope_codes s)

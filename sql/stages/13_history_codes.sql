@@ -3,4 +3,4 @@
 -- meaning: the checked months' code_keys that also have a valid row in an earlier month.
 SELECT DISTINCT code_key
 FROM history_rows
-WHERE code_status = 'valid'
+WHERE valid = 1

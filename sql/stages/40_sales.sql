@@ -7,7 +7,6 @@ SELECT
     c.code_key,
     c.drug_trac_codg,
     c.fixmedins_code,
-    c.rtal_docno,
     c.med_list_codg,
     c.trdn_flag,
     c.qty,

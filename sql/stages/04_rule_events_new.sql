@@ -1,0 +1,41 @@
+-- stage: rule_events_new
+-- persist: rule_events
+-- needs: events, files, rule_dict, rule_events_files
+-- meaning: the rules' narrow copy of the events of the files not processed yet: every row with
+--   only fixed-width columns (the strings replaced by dictionary ids, and receipt and code by a
+--   second 63-bit hash, guard_hash(), an engine function). A monthly check reads the history
+--   from here: the key, month and a few integers, never the history's strings. code_guard is
+--   guard_hash of the normalised code (of the raw value for an invalid code) and, with code_key,
+--   tells two codes apart whose code_key collides.
+SELECT
+    e.event_id,
+    e.file_id,
+    e.code_key,
+    CASE WHEN e.code_status = 'valid' THEN guard_hash(e.drug_trac_codg)
+         ELSE guard_hash(e.code_raw) END AS code_guard,
+    guard_hash(e.rtal_docno) AS doc_guard,
+    e.month,
+    CAST(CASE WHEN e.code_status = 'valid' THEN 1 ELSE 0 END AS SMALLINT) AS valid,
+    CAST(CASE WHEN e.kind = 'return' THEN 1 ELSE 0 END AS SMALLINT) AS is_return,
+    e.trdn_flag,
+    e.insured,
+    e.qty,
+    e.ts,
+    e.sel_retn_time,
+    p.id AS ph_id,
+    d.id AS med_id,
+    q.id AS product_no
+FROM events e
+JOIN rule_dict p
+  ON p.field = 'pharmacy'
+ AND p.value = e.fixmedins_code
+LEFT JOIN rule_dict d
+  ON d.field = 'drug'
+ AND d.value = e.med_list_codg
+LEFT JOIN rule_dict q
+  ON q.field = 'product'
+ AND q.value = e.product_id
+WHERE e.file_id IN (
+    SELECT f.file_id FROM files f
+    WHERE f.file_id NOT IN (SELECT r.file_id FROM rule_events_files r)
+)
