@@ -1,9 +1,10 @@
 -- stage: history_rows
--- needs: scope_codes, repeat_rows
--- meaning: the rows of earlier months (before $month_lo) whose code_key occurs in the checked
---   months, valid or invalid. Such a key occurs at least twice, so its rows are in repeat_rows
---   (the narrow rows of the keys seen more than once, a few per cent of the store): a monthly
---   check does not read the history itself. Empty without --month.
+-- needs: repeat_rows
+-- meaning: the rows of earlier months (before $month_lo) of the code_keys that occur in the
+--   checked months, valid or invalid. Such a key occurs at least twice, so all its rows are in
+--   repeat_rows (the narrow rows of the keys seen more than once, a few per cent of the store):
+--   a monthly check reads neither the history nor a GROUP BY of its own month. Empty without
+--   --month.
 SELECT
     r.event_id,
     r.code_key,
@@ -22,4 +23,8 @@ SELECT
     r.product_no
 FROM repeat_rows r
 WHERE r.month < $month_lo
-  AND r.code_key IN (SELECT s.code_key FROM scope_codes s)
+  AND r.code_key IN (
+      SELECT s.code_key FROM repeat_rows s
+      WHERE s.month >= $month_lo
+        AND s.month <= $month_hi
+  )

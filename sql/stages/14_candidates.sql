@@ -1,14 +1,23 @@
 -- stage: candidates
--- needs: scope_codes, history_codes, pack_units
+-- needs: repeat_rows, rule_events, pack_units
 -- meaning: the code_keys of the checked months that can carry a code-level finding: seen more
---   than once (in the checked months or before), or with a return, or a lone split sale of
---   more units than its pack holds (by the catalogue). Every other code of the checked months
---   has exactly one valid row, a sale within its pack: no rule but product_mismatch (a per-row
---   rule, run on all rows) can flag it. Narrowing on the key is a superset: two codes sharing a
---   key both stay in.
-SELECT code_key FROM scope_codes WHERE n_rows > 1 OR has_return = 1
+--   than once in the store (repeat_rows: in the checked months, before or after them — a
+--   superset), or with a return, or a lone split sale of more units than its pack holds (by
+--   the catalogue). Every other code of the checked months has exactly one valid row up to the
+--   cut-off, a sale within its pack: no rule but product_mismatch (a per-row rule, run on all
+--   rows) can flag it. Narrowing on the key is a superset: two codes sharing a key both stay in.
+SELECT r.code_key
+FROM repeat_rows r
+WHERE r.valid = 1
+  AND r.month >= $month_lo
+  AND r.month <= $month_hi
 UNION
-SELECT code_key FROM history_codes
+SELECT r.code_key
+FROM rule_events r
+WHERE r.valid = 1
+  AND r.is_return = 1
+  AND r.month >= $month_lo
+  AND r.month <= $month_hi
 UNION
 SELECT e.code_key
 FROM events e
