@@ -103,28 +103,49 @@ class Run:
     rc: int
     out: str
     err: str
+    killed_at_rss: int = 0  # bytes: the bench killed it there (--rss-cap)
 
 
 # The measured command is started by this small launcher, not by the bench process itself:
 # Linux keeps the peak RSS of the image a child had before exec (the forked copy of its
 # parent), so a child forked from a big parent would report the parent's RSS as its own.
 LAUNCHER = """
-import json, os, resource, sys, time
-cap, out = int(sys.argv[1]), sys.argv[2]
+import json, os, resource, sys, threading, time
+cap, rss_cap_kb, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 if cap:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+killed = [0]
 t0 = time.perf_counter()
 pid = os.fork()
 if pid == 0:
     try:
-        os.execv(sys.argv[3], sys.argv[3:])
+        os.execv(sys.argv[4], sys.argv[4:])
     finally:
         os._exit(127)
+
+def watch():
+    # Kill the child before it drives a shared machine into the kernel's OOM killer.
+    while True:
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                rss = next((int(l.split()[1]) for l in fh if l.startswith("VmRSS")), 0)
+        except (OSError, ValueError):
+            return
+        if rss > rss_cap_kb:
+            killed[0] = rss
+            os.kill(pid, 9)
+            return
+        time.sleep(0.5)
+
+if rss_cap_kb:
+    threading.Thread(target=watch, daemon=True).start()
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - t0
 with open(out, "w") as fh:
-    json.dump({"wall": wall, "maxrss_kb": usage.ru_maxrss, "rc": os.waitstatus_to_exitcode(status)}, fh)
+    json.dump({"wall": wall, "maxrss_kb": usage.ru_maxrss, "rc": os.waitstatus_to_exitcode(status),
+               "killed_at_rss_kb": killed[0]}, fh)
 """
+RSS_CAP = 0  # kB; set from --rss-cap in main()
 
 
 def run_measured(argv: list[str], log: Path, env: dict | None = None, cap_as: int | None = None,
@@ -137,13 +158,15 @@ def run_measured(argv: list[str], log: Path, env: dict | None = None, cap_as: in
     if not os.path.isabs(argv[0]):
         argv[0] = shutil.which(argv[0]) or argv[0]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(cap_as or 0), str(rusage_path), *argv],
+        proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(cap_as or 0), str(RSS_CAP), str(rusage_path),
+                               *argv],
                               stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
     if not rusage_path.exists():
         raise SystemExit(f"bench: launcher failed (exit {proc.returncode}) for {' '.join(argv)}; see {err_path}")
     usage = json.loads(rusage_path.read_text())
     run = Run(usage["wall"], usage["maxrss_kb"] * 1024, usage["rc"],
-              out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
+              out_path.read_text(errors="replace"), err_path.read_text(errors="replace"),
+              usage.get("killed_at_rss_kb", 0) * 1024)
     if check and run.rc != 0:
         raise StageFailed(run, argv, err_path)
     return run
@@ -156,6 +179,11 @@ class StageFailed(Exception):
         self.run, self.argv, self.log = run, argv, log
         lines = [l for l in run.err.strip().splitlines() if l.strip()]
         self.last = lines[-1][:200] if lines else ""
+        if run.killed_at_rss:
+            self.last = (f"killed by the bench at RSS {fmt_bytes(run.killed_at_rss)} (--rss-cap); "
+                         f"last output: {self.last}")
+        elif run.rc < 0:
+            self.last = f"killed by signal {-run.rc}; last output: {self.last}"
         super().__init__(f"exit {run.rc}: {' '.join(argv)}: {self.last}")
 
 
@@ -752,15 +780,18 @@ def med(values) -> float | None:
     return statistics.median(values) if values else None
 
 
+def machine_ram() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 16 * 10**9
+
+
 def machine() -> dict:
-    def mem_total() -> int:
-        try:
-            for line in Path("/proc/meminfo").read_text().splitlines():
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return 0
+    mem_total = machine_ram
 
     def cpu_model() -> str:
         try:
@@ -852,6 +883,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="DuckDB memory limit for tracecode (TRACECODE_MEMORY_LIMIT) and the floors (default 4GB)")
     p.add_argument("--pandas-cap", type=parse_bytes, default=parse_bytes("16GB"),
                    help="address-space cap of the pandas baseline (default 16GB)")
+    p.add_argument("--rss-cap", type=parse_bytes, default=None,
+                   help="kill a measured command whose RSS passes this (default 70%% of RAM): "
+                        "protects a shared machine from the OOM killer")
     p.add_argument("--work", type=Path, default=HERE / "work", help="databases, outputs, logs (default bench/work)")
     p.add_argument("--cache", type=Path, default=HERE / "cache", help="generated data (default bench/cache)")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -875,6 +909,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     if a.repeat < 1 or a.months < 1 or a.rows < 1:
         p.error("--rows, --months and --repeat must be positive")
+    global RSS_CAP
+    RSS_CAP = (a.rss_cap or int(0.7 * machine_ram())) // 1024
     bench = Bench(a)
     result = bench.run()
     if a.generate_only:
