@@ -1,12 +1,12 @@
 -- relation: finding_rows
--- needs: flagged, rule_meta, code_events, history_rows, rule_dict, events
+-- needs: flagged, rule_meta, code_events, history_rows, rule_dict, rule_events
 -- meaning: the evidence of every finding of the checked months, with the few event columns
 --   the findings need: all flagged rows of a (rule, code) that has at least one flagged row in
 --   $month_lo .. $month_hi, plus — for rules whose evidence is the whole code — every other
 --   valid row of the code up to the cut-off (sales, returns, re-uploaded copies),
 --   flagged = FALSE. Flagged rows take their columns from code_events when they are there
---   and otherwise from the checked months' events or history_rows (invalid codes, lone rows):
---   no pass over the history.
+--   and otherwise from the checked months' rule_events or history_rows (invalid codes, lone
+--   rows): no pass over the history, no strings but the dictionary's.
 WITH from_codes AS (
     SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id, c.month, c.fixmedins_code, c.sel_retn_time
     FROM flagged f
@@ -15,22 +15,23 @@ WITH from_codes AS (
     SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id
     FROM flagged f
     WHERE NOT EXISTS (SELECT 1 FROM code_events c WHERE c.event_id = f.event_id)
-), row_columns AS (
-    -- every flagged row lies in the checked months or in history_rows
-    SELECT e.event_id, e.month, e.fixmedins_code, e.sel_retn_time
-    FROM events e
-    WHERE e.month >= $month_lo
-      AND e.month <= $month_hi
+), from_events AS (
+    -- every other flagged row lies in the checked months or in history_rows
+    SELECT o.rule, o.code_key, o.drug_trac_codg, o.event_id, r.month, p.value AS fixmedins_code, r.sel_retn_time
+    FROM others o
+    JOIN rule_events r ON r.event_id = o.event_id
+    JOIN rule_dict p
+      ON p.field = 'pharmacy'
+     AND p.id = r.ph_id
+    WHERE r.month >= $month_lo
+      AND r.month <= $month_hi
     UNION ALL
-    SELECT h.event_id, h.month, p.value AS fixmedins_code, h.sel_retn_time
-    FROM history_rows h
+    SELECT o.rule, o.code_key, o.drug_trac_codg, o.event_id, h.month, p.value AS fixmedins_code, h.sel_retn_time
+    FROM others o
+    JOIN history_rows h ON h.event_id = o.event_id
     JOIN rule_dict p
       ON p.field = 'pharmacy'
      AND p.id = h.ph_id
-), from_events AS (
-    SELECT o.rule, o.code_key, o.drug_trac_codg, o.event_id, r.month, r.fixmedins_code, r.sel_retn_time
-    FROM others o
-    JOIN row_columns r ON r.event_id = o.event_id
 ), flagged_rows AS (
     SELECT * FROM from_codes
     UNION ALL

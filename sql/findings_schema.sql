@@ -58,7 +58,9 @@ CREATE TABLE IF NOT EXISTS rule_events (
     sel_retn_time  TIMESTAMP NOT NULL,
     ph_id          INTEGER NOT NULL,   -- rule_dict ids
     med_id         INTEGER,
-    product_no     INTEGER
+    product_no     INTEGER,
+    invalid_raw    VARCHAR,            -- code_raw of an invalid code (NULL when valid)
+    invalid_reason VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS rule_events_files (
@@ -84,7 +86,9 @@ CREATE TABLE IF NOT EXISTS repeat_rows (
     sel_retn_time  TIMESTAMP NOT NULL,
     ph_id          INTEGER NOT NULL,
     med_id         INTEGER,
-    product_no     INTEGER
+    product_no     INTEGER,
+    invalid_raw    VARCHAR,            -- code_raw of an invalid code (NULL when valid)
+    invalid_reason VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS repeat_rows_files (

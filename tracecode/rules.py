@@ -372,8 +372,22 @@ def _stage_plan(stages: list[SqlFile], rule_files: list[SqlFile]) -> list[SqlFil
     return [s for s in stages if s.name in wanted]
 
 
+#: Bump when the columns of the summary tables change: they are derived, so they are dropped
+#: and rebuilt (the findings are kept).
+SUMMARY_VERSION = "2"
+_SUMMARY_TABLES = ("rule_events", "rule_events_files", "repeat_rows", "repeat_rows_files", "rule_dict",
+                   "rule_dict_files", "product_counts", "product_counts_files")
+
+
 def _ensure_tables(engine: DuckDBEngine) -> None:
+    con = engine.con
+    known = con.execute("SELECT value FROM meta WHERE key = 'rules_summary_version'").fetchall()
+    if not known or known[0][0] != SUMMARY_VERSION:
+        for table in _SUMMARY_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS main.{table}")
     engine.execute(read_sql("findings_schema.sql"))
+    if not known or known[0][0] != SUMMARY_VERSION:
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('rules_summary_version', ?)", [SUMMARY_VERSION])
 
 
 def update_summaries(con: duckdb.DuckDBPyConnection) -> None:

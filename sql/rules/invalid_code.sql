@@ -1,29 +1,29 @@
 -- rule: invalid_code
 -- severity: low
 -- label_zh: 追溯码无效
--- needs: events, history_rows
+-- needs: rule_events, history_rows
 -- evidence: flagged
 -- meaning: a code that is neither a valid 20-digit NHSA code nor a valid GS1 element string
 --   (GTIN check digit, serial present), a placeholder (one digit repeated, 无), or a number
 --   mangled by Excel (8.12345678901235E+19: the digits are lost). Reported by the raw value
 --   as uploaded; every row with that raw value is flagged. Not used by the other rules.
 WITH in_scope AS (
-    SELECT e.code_key, guard_hash(e.code_raw) AS code_guard, e.code_raw, e.event_id, e.invalid_reason
-    FROM events e
-    WHERE e.code_status = 'invalid'
-      AND e.month >= $month_lo
-      AND e.month <= $month_hi
+    SELECT r.code_key, r.invalid_raw AS code_raw, r.event_id, r.invalid_reason
+    FROM rule_events r
+    WHERE r.valid = 0
+      AND r.month >= $month_lo
+      AND r.month <= $month_hi
 ), scope_raw AS (
-    SELECT DISTINCT i.code_key, i.code_guard, i.code_raw FROM in_scope i
+    SELECT DISTINCT i.code_key, i.code_raw FROM in_scope i
 ), rows_ AS (
     SELECT i.code_key, i.code_raw, i.event_id, i.invalid_reason FROM in_scope i
     UNION ALL
-    -- earlier rows of the same raw values (matched on the key and the raw value's guard hash)
-    SELECT h.code_key, s.code_raw, h.event_id, CAST(NULL AS VARCHAR) AS invalid_reason
+    -- earlier rows of the same raw values
+    SELECT h.code_key, h.invalid_raw AS code_raw, h.event_id, h.invalid_reason
     FROM history_rows h
     JOIN scope_raw s
       ON s.code_key = h.code_key
-     AND s.code_guard = h.code_guard
+     AND s.code_raw = h.invalid_raw
     WHERE h.valid = 0
 ), per_code AS (
     SELECT

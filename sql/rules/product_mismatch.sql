@@ -1,7 +1,7 @@
 -- rule: product_mismatch
 -- severity: high
 -- label_zh: 药品与追溯码不符
--- needs: code_events, product_drugs, product_counts
+-- needs: code_events, product_drugs, product_counts, rule_events, rule_dict
 -- meaning: a valid sale row whose code's product id (7-digit prefix, or GS1 GTIN) belongs to
 --   another drug than the row's med_list_codg — by the catalogue when it lists the product
 --   id, else by the drug most of the product's sales are billed as: the scanned pack is not
@@ -30,15 +30,31 @@ WITH owners AS (
             AND d.med_list_codg = p.med_list_codg
       )
     GROUP BY p.product_id, p.med_list_codg
+), bad_ids AS (
+    SELECT q.id AS product_no, d.id AS med_id, b.product_id, b.med_list_codg
+    FROM bad_pairs b
+    JOIN rule_dict q
+      ON q.field = 'product'
+     AND q.value = b.product_id
+    JOIN rule_dict d
+      ON d.field = 'drug'
+     AND d.value = b.med_list_codg
+), month_hits AS (
+    -- the checked months' sale rows of those pairs, found on the narrow rows
+    SELECT r.event_id, b.product_id, b.med_list_codg
+    FROM rule_events r
+    JOIN bad_ids b
+      ON b.product_no = r.product_no
+     AND b.med_id = r.med_id
+    WHERE r.valid = 1
+      AND r.is_return = 0
+      AND r.month >= $month_lo
+      AND r.month <= $month_hi
 ), hits AS (
-    SELECT e.code_key, e.drug_trac_codg, e.event_id, e.product_id, e.med_list_codg
-    FROM events e
-    JOIN bad_pairs b
-      ON b.product_id = e.product_id
-     AND b.med_list_codg = e.med_list_codg
-    WHERE e.kind = 'sale'
-      AND e.code_status = 'valid'
-      AND e.month >= $month_lo
+    SELECT e.code_key, e.drug_trac_codg, e.event_id, m.product_id, m.med_list_codg
+    FROM month_hits m
+    JOIN events e ON e.event_id = m.event_id
+    WHERE e.month >= $month_lo
       AND e.month <= $month_hi
     UNION ALL
     -- earlier rows of the codes seen again in the checked months

@@ -6,7 +6,8 @@
 --   second 63-bit hash, guard_hash(), an engine function). A monthly check reads the history
 --   from here: the key, month and a few integers, never the history's strings. code_guard is
 --   guard_hash of the normalised code (of the raw value for an invalid code) and, with code_key,
---   tells two codes apart whose code_key collides.
+--   tells two codes apart whose code_key collides. invalid_raw keeps the raw value of invalid
+--   codes only (NULL otherwise, so it costs nothing to read).
 SELECT
     e.event_id,
     e.file_id,
@@ -24,7 +25,9 @@ SELECT
     e.sel_retn_time,
     p.id AS ph_id,
     d.id AS med_id,
-    q.id AS product_no
+    q.id AS product_no,
+    CASE WHEN e.code_status = 'valid' THEN NULL ELSE e.code_raw END AS invalid_raw,
+    e.invalid_reason
 FROM events e
 JOIN rule_dict p
   ON p.field = 'pharmacy'

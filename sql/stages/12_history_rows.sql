@@ -20,7 +20,9 @@ SELECT
     r.month,
     r.ph_id,
     r.med_id,
-    r.product_no
+    r.product_no,
+    r.invalid_raw,
+    r.invalid_reason
 FROM repeat_rows r
 WHERE r.month < $month_lo
   AND r.code_key IN (

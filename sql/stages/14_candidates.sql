@@ -1,5 +1,5 @@
 -- stage: candidates
--- needs: repeat_rows, rule_events, pack_units
+-- needs: repeat_rows, rule_events, pack_units, rule_dict
 -- meaning: the code_keys of the checked months that can carry a code-level finding: seen more
 --   than once in the store (repeat_rows: in the checked months, before or after them — a
 --   superset), or with a return, or a lone split sale of more units than its pack holds (by
@@ -19,12 +19,15 @@ WHERE r.valid = 1
   AND r.month >= $month_lo
   AND r.month <= $month_hi
 UNION
-SELECT e.code_key
-FROM events e
-JOIN pack_units u ON u.med_list_codg = e.med_list_codg
-WHERE e.code_status = 'valid'
-  AND e.kind = 'sale'
-  AND e.trdn_flag = 1
-  AND e.month >= $month_lo
-  AND e.month <= $month_hi
-  AND e.qty > u.pack_units
+SELECT r.code_key
+FROM rule_events r
+JOIN rule_dict d
+  ON d.field = 'drug'
+ AND d.id = r.med_id
+JOIN pack_units u ON u.med_list_codg = d.value
+WHERE r.valid = 1
+  AND r.is_return = 0
+  AND r.trdn_flag = 1
+  AND r.month >= $month_lo
+  AND r.month <= $month_hi
+  AND r.qty > u.pack_units
