@@ -179,12 +179,13 @@ class Ingestor:
                 nonlocal events, rejected, pending, pending_rows
                 if not pending:
                     return
-                rows = pa.concat_tables(pending)
+                # DuckDB finds `batch_rows` by a replacement scan of this local variable. Not
+                # con.register(): a registered table stays alive until the file's transaction
+                # commits, so memory would grow with the file.
+                batch_rows = pa.concat_tables(pending)  # noqa: F841
                 pending, pending_rows = [], 0
-                con.register("batch_rows", rows)
                 events += con.execute(to_events, params).fetchall()[0][0]
                 rejected += con.execute(to_rejects, params).fetchall()[0][0]
-                con.unregister("batch_rows")
 
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
                 for batch in batches:
