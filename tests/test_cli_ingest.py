@@ -76,11 +76,11 @@ def test_kill_mid_file_leaves_database_as_before(tmp_path):
                          "(SELECT count(*) FROM rejects)").fetchall()[0]
     con.close()
     big = tmp_path / "big.csv"
-    rows = [sale(receipt=f"R{i}", code=f"8{i:019d}") for i in range(600_000)]
+    rows = [sale(receipt=f"R{i}", code=f"8{i:019d}") for i in range(1_000_000)]
     write_csv(big, rows)
     proc = subprocess.Popen([sys.executable, "-m", "tracecode.cli", "ingest", "--db", str(db), str(big)],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    time.sleep(2.5)
+    time.sleep(2.0)
     assert proc.poll() is None, "ingest finished before it could be killed; make the file bigger"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
