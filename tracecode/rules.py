@@ -437,8 +437,10 @@ def _refresh_summaries(engine: DuckDBEngine, stages: list[SqlFile], timings: dic
                 con.execute(f"DELETE FROM {table}_files WHERE file_id NOT IN (SELECT file_id FROM files)")
             if not new:
                 continue
-            engine.materialize(stage.name, stage.sql, {})
-            con.execute(f'INSERT INTO {table} BY NAME SELECT * FROM "{stage.name}"')
+            # Straight into the table (no temporary copy): these are the big writes of a check.
+            body = _strip_trailing_semicolon(stage.sql)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM (\n{body}\n) new_rows_",
+                        engine._bind(stage.sql, {}))
             con.execute(f"INSERT INTO {table}_files SELECT file_id FROM files "
                         f"WHERE file_id NOT IN (SELECT file_id FROM {table}_files)")
             timings[stage.name] = time.perf_counter() - start
