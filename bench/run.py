@@ -733,7 +733,7 @@ class Bench:
                  and not r.note.startswith("FAILED")]
         tc_total = sum(r.wall for r in parts) or None
         row = Row("pandas", sale_rows, run.wall, run.rss,
-                  "tracecode " + " + ".join(r.stage for r in parts) + " (ratio = pandas / tracecode)",
+                  ("tracecode " + " + ".join(r.stage for r in parts) + " (ratio = pandas / tracecode)") if parts else "",
                   tc_total, max((r.rss for r in parts), default=None))
         if final.get("skipped"):
             row.note = f"skipped: {final['skipped']}"
@@ -747,7 +747,6 @@ class Bench:
             tail = run.err.strip().splitlines()[-1:] if run.err.strip() else []
             row.note = (f"OUT OF MEMORY ({reason}, cap {fmt_bytes(cap)}) after reading {got:,} of {sale_rows:,} rows"
                         + (f": {tail[0][:120]}" if tail and not final.get("oom") else ""))
-            row.met = False
         if row.wall and tc_total:
             row.ratio = row.wall / tc_total
         self.rows.append(row)
