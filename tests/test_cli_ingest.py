@@ -91,3 +91,14 @@ def test_kill_mid_file_leaves_database_as_before(tmp_path):
     assert after == before
     # and the file loads cleanly afterwards
     assert run("ingest", "--db", str(db), "--quiet", str(big)).exit_code == 0
+
+
+def test_out_of_memory_is_a_clear_error_and_stores_nothing(tmp_path):
+    db = tmp_path / "t.duckdb"
+    big = write_csv(tmp_path / "big.csv", [sale(receipt=f"R{i}", code=f"8{i:019d}") for i in range(40_000)])
+    result = run("ingest", "--db", str(db), "--memory-limit", "20MB", str(big))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and "out of memory" in result.stderr and "Traceback" not in result.stderr
+    con = duckdb.connect(str(db))
+    assert con.execute("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM files)").fetchall() == [(0, 0)]
+    con.close()

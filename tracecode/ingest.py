@@ -19,7 +19,7 @@ import xxhash
 from tqdm import tqdm
 
 from tracecode.columns import CANONICAL_COLUMNS
-from tracecode.errors import ColumnMappingError, InputFileError, TracecodeError
+from tracecode.errors import ColumnMappingError, DatabaseError, InputFileError, TracecodeError
 from tracecode.hashing import code_keys
 from tracecode.normalize import explode_codes, normalize_array
 from tracecode.readers import READERS, NeedExactReader, Source, check_readable, detect_format
@@ -204,8 +204,12 @@ class Ingestor:
             result = self._record_file(path, fmt, digest, kind, file_id, source, events, rejected)
             con.execute("COMMIT")
             return result
-        except BaseException:
-            con.execute("ROLLBACK")
+        except BaseException as exc:
+            _rollback(con)
+            if isinstance(exc, duckdb.Error) and "memory" in str(exc).lower():
+                raise DatabaseError(
+                    f"{path}: DuckDB ran out of memory; nothing of this file was stored ({str(exc).splitlines()[0]})",
+                    hint="raise --memory-limit (or $TRACECODE_MEMORY_LIMIT); DuckDB spills to disk beyond it") from None
             raise
 
     def _record_file(self, path: Path, fmt: str, digest: str, kind: str, file_id: int, source: Source,
@@ -261,5 +265,13 @@ def update_code_index(con: duckdb.DuckDBPyConnection) -> None:
             con.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_file_id', ?)", [str(newest)])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back; a failed COMMIT has already ended the transaction, which is fine."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
