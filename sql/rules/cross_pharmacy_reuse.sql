@@ -45,12 +45,14 @@ WITH multi AS (
     FROM ordered o
     GROUP BY o.code_key, o.drug_trac_codg
 ), per_code AS (
-    -- the gap in words, from integers only (minutes; tenths of hours or days, half up)
+    -- The gap in whole minutes, and in tenths of hours / days rounded half up. Integer-exact on
+    -- every engine: a SQL ROUND of a DOUBLE (DuckDB rounds the binary value: 1.15 -> 1.1) and of
+    -- a DECIMAL literal quotient (Spark: 1.15 -> 1.2) differ at the halves.
     SELECT
         g.*,
-        CAST(FLOOR(g.min_gap / 60.0) AS BIGINT) AS gap_min,
-        CAST(FLOOR((g.min_gap + 180) / 360.0) AS BIGINT) AS gap_h10,
-        CAST(FLOOR((g.min_gap + 4320) / 8640.0) AS BIGINT) AS gap_d10
+        CAST(FLOOR(CAST(g.min_gap AS DOUBLE) / 60) AS BIGINT) AS gap_min,
+        CAST(FLOOR(CAST(g.min_gap + 180 AS DOUBLE) / 360) AS BIGINT) AS gap_h10,
+        CAST(FLOOR(CAST(g.min_gap + 4320 AS DOUBLE) / 8640) AS BIGINT) AS gap_d10
     FROM gaps g
 )
 SELECT
@@ -61,9 +63,9 @@ SELECT
         || CASE
                WHEN p.min_gap < 3600 THEN CAST(p.gap_min AS VARCHAR) || ' min'
                WHEN p.min_gap < 86400
-                   THEN CAST(CAST(FLOOR(p.gap_h10 / 10.0) AS BIGINT) AS VARCHAR) || '.'
+                   THEN CAST(CAST(FLOOR(CAST(p.gap_h10 AS DOUBLE) / 10) AS BIGINT) AS VARCHAR) || '.'
                         || CAST(p.gap_h10 % 10 AS VARCHAR) || ' hours'
-               ELSE CAST(CAST(FLOOR(p.gap_d10 / 10.0) AS BIGINT) AS VARCHAR) || '.'
+               ELSE CAST(CAST(FLOOR(CAST(p.gap_d10 AS DOUBLE) / 10) AS BIGINT) AS VARCHAR) || '.'
                     || CAST(p.gap_d10 % 10 AS VARCHAR) || ' days'
            END
         || ' apart at the closest'
