@@ -1,0 +1,843 @@
+"""Run tracecode's rules on Apache Spark, from the same ``sql/`` files as the DuckDB path.
+
+A province uploads billions of code rows a year; no single machine holds them. This module runs
+the stage and rule SQL files (``sql/stages``, ``sql/rules``, ``sql/findings*.sql``) with
+PySpark: each file is translated from DuckDB SQL to Spark SQL by sqlglot at run time, its
+``$name`` parameters become Spark named parameters (``:name``, ``spark.sql(sql, args=...)``),
+and each stage is materialised as a cached temporary view, exactly as
+:class:`tracecode.rules.DuckDBEngine` materialises temporary tables. The plan (which stages the
+chosen rules need, in which order) is :func:`tracecode.rules._stage_plan` itself.
+
+Input (``--input``):
+
+* a Parquet layout written by ``tracecode ingest --to-parquet DIR`` (:mod:`tracecode.parquet_out`)
+  or by :func:`tracecode.spark_ingest.write_lake`::
+
+      DIR/events/month=YYYY-MM/bucket=NN/*.parquet   normalised, hashed code rows
+      DIR/rejects/*.parquet                          records that could not be read
+      DIR/files/*.parquet                            one row per upload file
+
+* or raw upload files (CSV, also .xlsx / .json / .parquet uploads), read, normalised, hashed and
+  parsed inside Spark tasks (:mod:`tracecode.spark_ingest`).
+
+Output (``--out``): the files ``tracecode export`` writes from a database — suspicious_codes.csv,
+suspicious_events.csv, rejects.csv, summary.csv — byte for byte the same for the same data
+(:mod:`tracecode.spark_output`), plus findings.parquet and finding_events.parquet.
+
+Where translation cannot be trusted (a function that means different things on the two
+engines, see docs/SPARK.md), :func:`translate` refuses the file with a RuleError instead of
+running it: rule files must stay in the portable subset.
+
+Entry points: ``tracecode check --engine spark --input DIR --out DIR2 [--month M]`` and, for
+``spark-submit``, this file itself::
+
+    spark-submit --master yarn tracecode/spark_engine.py --input hdfs:///lake --month 2026-10 --out out/
+"""
+
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":  # run as a script (spark-submit): its folder must not shadow stdlib modules (trace, ...)
+    import os as _os
+
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if _os.path.abspath(p or ".") != _here]
+
+import datetime as dt
+import functools
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pyarrow as pa
+
+from tracecode.errors import InputFileError, RuleError, TracecodeError, UnknownMonth
+from tracecode.rules import (
+    _HIGHEST_MONTH,
+    _LOWEST_MONTH,
+    _MONTH_RE,
+    ALL_MONTHS,
+    CATALOG_SCHEMA,
+    RuleSummary,
+    SqlFile,
+    _rule_files,
+    _select_rules,
+    _stage_plan,
+    flagged_sql,
+    list_stages,
+    load_catalog,
+    sql_params,
+)
+from tracecode.sqlfiles import read_sql
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "FILE_COLUMNS",
+    "REJECT_COLUMNS",
+    "SparkCheck",
+    "SparkEngine",
+    "SparkInput",
+    "check_portable",
+    "open_input",
+    "read_lake",
+    "run_checks_spark",
+    "spark_session",
+    "translate",
+]
+
+# ---------------------------------------------------------------------------
+# The columns of the Parquet layout (sql/schema.sql, as Spark types)
+# ---------------------------------------------------------------------------
+
+EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("event_id", "BIGINT"), ("code_key", "BIGINT"), ("drug_trac_codg", "STRING"), ("code_raw", "STRING"),
+    ("code_status", "STRING"), ("code_scheme", "STRING"), ("invalid_reason", "STRING"), ("product_id", "STRING"),
+    ("kind", "STRING"), ("fixmedins_code", "STRING"), ("fixmedins_name", "STRING"), ("med_list_codg", "STRING"),
+    ("fixmedins_hilist_id", "STRING"), ("fixmedins_hilist_name", "STRING"), ("fixmedins_bchno", "STRING"),
+    ("rtal_docno", "STRING"), ("medins_prod_sel_no", "STRING"), ("setl_id", "STRING"), ("mdtrt_sn", "STRING"),
+    ("psn_no", "STRING"), ("mdtrt_setl_type", "STRING"), ("manu_lotnum", "STRING"), ("manu_date", "STRING"),
+    ("expy_end", "STRING"), ("trdn_flag", "SMALLINT"), ("sel_retn_cnt", "DOUBLE"), ("qty", "DOUBLE"),
+    ("codes_in_line", "INT"), ("price", "DOUBLE"), ("sel_retn_time", "TIMESTAMP_NTZ"), ("ts", "BIGINT"),
+    ("month", "STRING"), ("insured", "BOOLEAN"), ("file_id", "INT"), ("src_line", "BIGINT"),
+)
+FILE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_id", "INT"), ("path", "STRING"), ("name", "STRING"), ("size", "BIGINT"), ("fingerprint", "STRING"),
+    ("kind", "STRING"), ("format", "STRING"), ("encoding", "STRING"), ("rows_read", "BIGINT"),
+    ("rows_stored", "BIGINT"), ("rows_rejected", "BIGINT"), ("events", "BIGINT"), ("loaded_at", "TIMESTAMP_NTZ"),
+)
+REJECT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_id", "INT"), ("src_line", "BIGINT"), ("field", "STRING"), ("reason", "STRING"),
+    ("raw_value", "STRING"), ("raw_record", "STRING"),
+)
+#: The code-hash bucket partition column of the layout (tracecode.parquet_out.BUCKETS buckets).
+BUCKET_COLUMN = ("bucket", "INT")
+
+
+def ddl(columns: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f"`{name}` {kind}" for name, kind in columns)
+
+
+def names(columns: Iterable[tuple[str, str]]) -> list[str]:
+    return [name for name, _ in columns]
+
+
+# ---------------------------------------------------------------------------
+# Translation: DuckDB SQL -> Spark SQL, refusing what would change meaning
+# ---------------------------------------------------------------------------
+
+#: Shapes whose meaning differs between DuckDB and Spark even when sqlglot translates the
+#: syntax (docs/SPARK.md). Checked on the DuckDB text, outside comments and string literals.
+#: Not refused, because safe where the files use it: a division by a decimal literal (DOUBLE
+#: on DuckDB, exact DECIMAL on Spark) under FLOOR of an integer quotient; never print one.
+DIFFERENT_MEANING: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"\bround\s*\(", re.I),
+     "ROUND rounds a DOUBLE's binary value on DuckDB (1.15 -> 1.1) and a DECIMAL half-up on Spark (1.2)"),
+    (re.compile(r"\bhash\s*\(", re.I), "hash() is a different function on DuckDB and on Spark"),
+    (re.compile(r"\b(u?hugeint|uint\d+|ubigint|uinteger|usmallint|utinyint|int128)\b", re.I),
+     "unsigned and 128-bit integer types do not exist on Spark"),
+    (re.compile(r"\b(try_)?strptime\s*\(|\bstrftime\s*\(|\bepoch\w*\s*\(|\bto_microseconds\s*\(", re.I),
+     "DuckDB date/time formatting functions have no Spark equivalent with the same patterns"),
+    (re.compile(r"\bregexp_full_match\s*\(|\blist_\w+\s*\(|\blist\s*\(|\bunnest\s*\(", re.I),
+     "a DuckDB-only function"),
+    (re.compile(r"\bread_(csv|parquet|json)\w*\s*\(", re.I), "reads files: the engines read their input themselves"),
+    (re.compile(r"\barg_(max|min)\s*\(", re.I), "arg_max/arg_min skip NULL values on DuckDB, max_by/min_by do not"),
+    (re.compile(r"\bgroup\s+by\s+all\b|\bqualify\b|\bexclude\s*\(|::", re.I), "DuckDB-only syntax"),
+)
+
+
+def _code_only(sql: str) -> str:
+    sql = re.sub(r"--[^\n]*", "", sql)
+    return re.sub(r"'(?:[^']|'')*'", "''", sql)
+
+
+def check_portable(sql: str, where: str = "SQL") -> None:
+    """Raise RuleError when ``sql`` uses a shape that means different things on the engines."""
+    body = _code_only(sql)
+    for pattern, why in DIFFERENT_MEANING:
+        match = pattern.search(body)
+        if match:
+            raise RuleError(f"{where} cannot run on Spark as written ({match.group(0).strip()}): {why}",
+                            hint="keep the SQL files in the portable subset (docs/SPARK.md)")
+
+
+#: Engine functions the SQL files may call, which each runner defines for its engine (the
+#: DuckDB runner: tracecode.rules.GUARD_HASH_DUCKDB). guard_hash(text) is a second 63-bit hash,
+#: independent of code_key (XXH3): here xxhash64 (seed 42) shifted to 63 bits. Its values differ
+#: from DuckDB's; no output shows them, and each run computes all of them itself.
+ENGINE_FUNCTIONS: dict[str, str] = {
+    "guard_hash": "SHIFTRIGHTUNSIGNED(XXHASH64({0}), 1)",
+}
+
+
+def _engine_function(node):
+    from sqlglot import exp, parse_one
+
+    if isinstance(node, exp.Anonymous) and str(node.name).lower() in ENGINE_FUNCTIONS:
+        args = [a.sql(dialect="spark") for a in node.expressions]
+        return parse_one(ENGINE_FUNCTIONS[str(node.name).lower()].format(*args), read="spark")
+    return node
+
+
+@functools.lru_cache(maxsize=256)
+def translate(sql: str, where: str = "SQL") -> str:
+    """The Spark SQL text of one DuckDB SELECT (comments dropped; ``$name`` -> ``:name``;
+    engine functions such as guard_hash() replaced by their Spark definitions)."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    check_portable(sql, where)
+    body = sql.rstrip().rstrip(";")
+    try:
+        trees = [t for t in sqlglot.parse(body, read="duckdb") if t is not None]
+        if len(trees) != 1:
+            raise RuleError(f"{where} holds {len(trees)} statements; a SQL file is one SELECT")
+        return trees[0].transform(_engine_function).sql(dialect="spark", comments=False)
+    except SqlglotError as exc:
+        raise RuleError(f"{where}: sqlglot cannot translate it to Spark SQL: {str(exc).splitlines()[0]}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def summary_schemas() -> dict[str, pa.Schema]:
+    """The columns of the tables the DuckDB store keeps across checks (sql/findings_schema.sql),
+    as Arrow schemas: the Spark runner starts each from empty."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(read_sql("findings_schema.sql").split("CREATE OR REPLACE VIEW")[0])
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall()]
+        return {t: con.sql(f'SELECT * FROM "{t}" LIMIT 0').to_arrow_table().schema for t in tables}
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------
+# The session
+# ---------------------------------------------------------------------------
+
+
+def spark_session(master: str | None = None, *, app_name: str = "tracecode", shuffle_partitions: int | None = None,
+                  conf: dict[str, str] | None = None) -> "SparkSession":
+    """A SparkSession for tracecode. ``master`` None: the one spark-submit configured, else
+    ``local[*]``. Timestamps are wall-clock values (TIMESTAMP_NTZ, session time zone UTC)."""
+    try:
+        from pyspark import SparkConf
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise TracecodeError("the Spark engine needs PySpark", hint="pip install 'pyspark>=4.0'") from None
+    import shutil
+
+    if not os.environ.get("JAVA_HOME") and not shutil.which("java"):
+        raise TracecodeError("the Spark engine needs Java (17 or 21): no java on PATH and JAVA_HOME unset",
+                             hint="install a JDK, e.g. apt-get install openjdk-17-jre-headless")
+    builder = SparkSession.builder.appName(app_name)
+    submitted = SparkConf()
+    if master:
+        builder = builder.master(master)
+    elif not submitted.contains("spark.master"):
+        master = "local[*]"
+        builder = builder.master(master)
+    local = (master or submitted.get("spark.master", "")).startswith("local")
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.adaptive.enabled": "true",
+        # Checkpointed stages carry their source's constraints; Spark 4 then fails to map them in
+        # a UNION of two such stages (UnionBase.rewriteConstraints: "key not found"). Inferring
+        # filters from constraints buys nothing here: every stage filters explicitly.
+        "spark.sql.constraintPropagation.enabled": "false",
+        "spark.driver.extraJavaOptions": "-Dlog4j2.level=warn",
+    }
+    if local:  # one JVM is driver and executor: give it room, and few shuffle partitions
+        if not submitted.contains("spark.driver.memory"):
+            settings["spark.driver.memory"] = "2g"
+        if not submitted.contains("spark.sql.shuffle.partitions"):
+            settings["spark.sql.shuffle.partitions"] = "8"
+    if shuffle_partitions:
+        settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
+    settings.update(conf or {})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start: say so in one line
+        raise TracecodeError(f"cannot start Spark: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                             hint="check Java (java -version) and --master") from None
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+# ---------------------------------------------------------------------------
+# The engine adapter: the same methods as tracecode.rules.DuckDBEngine
+# ---------------------------------------------------------------------------
+
+
+class SparkEngine:
+    """Runs the pipeline's SQL on a SparkSession: each SQL file is translated (sqlglot,
+    duckdb -> spark), its parameters bound as Spark named parameters, and materialised as a
+    cached temporary view."""
+
+    def __init__(self, spark: "SparkSession", scratch: str | None = None):
+        from pyspark import StorageLevel
+
+        self.spark = spark
+        self.level = StorageLevel.MEMORY_AND_DISK
+        self.views: list[str] = []
+        self.frames: dict[str, "DataFrame"] = {}
+        # Where materialised stages go: None = the executors' block stores (localCheckpoint);
+        # a folder (hdfs://..., or a local path in local mode) = Parquet files there, which a
+        # lost executor cannot take with it.
+        self.scratch = _join(scratch, f"run-{os.getpid()}-{int(time.time() * 1000)}") if scratch else None
+
+    @staticmethod
+    def _bind(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        used = sql_params(sql)
+        missing = used - set(params or {})
+        if missing:
+            raise RuleError(f"no value for SQL parameter(s) {', '.join(sorted('$' + m for m in missing))}")
+        return {k: v for k, v in (params or {}).items() if k in used}
+
+    def sql(self, sql: str, params: dict[str, Any] | None = None, where: str = "SQL") -> "DataFrame":
+        """The DataFrame of one DuckDB SELECT, translated and bound (lazy)."""
+        text = translate(sql, where)
+        args = self._bind(sql, params)
+        return self.spark.sql(text, args=args) if args else self.spark.sql(text)
+
+    def materialize(self, name: str, sql: str, params: dict[str, Any] | None = None, where: str | None = None) -> int:
+        """Run a SELECT into the cached temporary view ``name``; return its row count."""
+        _check_identifier(name)
+        df = self.checkpoint(name, self.sql(sql, params, where or name))
+        count = df.count()
+        self._keep(name, df)
+        return count
+
+    def checkpoint(self, name: str, df: "DataFrame") -> "DataFrame":
+        """Compute ``df`` now and return a DataFrame of the result whose plan no longer holds the
+        SQL that made it. (A cached view would keep its whole lineage in every later plan:
+        Catalyst then spends seconds per query analysing it, and statistics stay estimates.)"""
+        if self.scratch:
+            path = _join(self.scratch, name)
+            df.write.mode("overwrite").parquet(path)
+            return self.spark.read.parquet(path)
+        from pyspark.sql import functions as F
+
+        # Fresh column ids first: two checkpoints of columns that come from one source column
+        # (scope_codes.code_key, history_codes.code_key) would otherwise share an id, which the
+        # planner rejects in a UNION of both ("key not found: code_key#37L").
+        fresh = df.select([F.col(f"`{c}`").alias(c) for c in df.columns])
+        return fresh.localCheckpoint(eager=True, storageLevel=self.level)
+
+    def register_frame(self, name: str, df: "DataFrame", cache: bool = False) -> None:
+        _check_identifier(name)
+        if cache:
+            df = df.persist(self.level)
+        self._keep(name, df)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Make a (small) Arrow table available as the temporary view ``name``."""
+        self.register_frame(name, self.checkpoint(name, arrow_frame(self.spark, table)))
+
+    def _keep(self, name: str, df: "DataFrame") -> None:
+        old = self.frames.get(name)
+        if old is not None and old is not df and old.is_cached:
+            old.unpersist()
+        df.createOrReplaceTempView(name)
+        self.frames[name] = df
+        if name not in self.views:
+            self.views.append(name)
+
+    def fetch(self, sql: str, params: dict[str, Any] | None = None, where: str = "SQL") -> list[tuple]:
+        return [tuple(row) for row in self.sql(sql, params, where).collect()]
+
+    def drop_temp_tables(self) -> None:
+        for name in reversed(self.views):
+            df = self.frames.pop(name, None)
+            if df is not None and df.is_cached:
+                df.unpersist()
+            self.spark.catalog.dropTempView(name)
+        self.views.clear()
+        if self.scratch:
+            try:
+                fs = _FS(self.spark, self.scratch)
+                fs.fs.delete(fs.path(self.scratch), True)
+            except Exception:  # noqa: BLE001 - a leftover scratch folder is not worth failing the run
+                pass
+
+
+def _check_identifier(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise RuleError(f"{name!r} is not a valid relation name")
+
+
+def arrow_frame(spark: "SparkSession", table: pa.Table) -> "DataFrame":
+    """A DataFrame of an Arrow table, the empty table included (its schema kept)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    if table.num_rows == 0:
+        return spark.createDataFrame([], from_arrow_schema(table.schema))
+    return spark.createDataFrame(table)
+
+
+# ---------------------------------------------------------------------------
+# Input: the Parquet layout, or raw upload files
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class SparkInput:
+    """The three base relations, as DataFrames, and the months the events hold."""
+
+    events: "DataFrame"
+    files: "DataFrame"
+    rejects: "DataFrame"
+    months: list[str]
+    source: str  # what --input was, for messages
+    kind: str  # 'lake' | 'raw'
+    cached: list["DataFrame"] = field(default_factory=list)
+    size: int = 0  # bytes of event files (lake)
+
+    def close(self) -> None:
+        for df in self.cached:
+            if df.is_cached:
+                df.unpersist()
+        self.cached.clear()
+
+
+class _FS:
+    """The Hadoop FileSystem of a path (local, hdfs://, s3a://, ...) through the JVM."""
+
+    def __init__(self, spark: "SparkSession", root: str):
+        self.jvm = spark.sparkContext._jvm
+        self.conf = spark.sparkContext._jsc.hadoopConfiguration()
+        self.root = root
+        path = self.path(root)
+        self.fs = path.getFileSystem(self.conf)
+
+    def path(self, text: str):
+        return self.jvm.org.apache.hadoop.fs.Path(text)
+
+    def exists(self, text: str) -> bool:
+        return bool(self.fs.exists(self.path(text)))
+
+    def is_dir(self, text: str) -> bool:
+        return bool(self.fs.getFileStatus(self.path(text)).isDirectory())
+
+    def children(self, text: str) -> list[tuple[str, bool]]:
+        return [(s.getPath().getName(), bool(s.isDirectory())) for s in self.fs.listStatus(self.path(text))]
+
+    def size(self, text: str) -> int:
+        return int(self.fs.getContentSummary(self.path(text)).getLength())
+
+    def has_parquet(self, text: str) -> bool:
+        it = self.fs.listFiles(self.path(text), True)
+        while it.hasNext():
+            name = it.next().getPath().getName()
+            if name.endswith(".parquet") and not name.startswith((".", "_")):
+                return True
+        return False
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def _is_local(text: str) -> bool:
+    return "://" not in text or text.startswith("file://")
+
+
+def _local_path(text: str) -> Path:
+    return Path(text[len("file://"):] if text.startswith("file://") else text)
+
+
+def read_lake(spark: "SparkSession", root: str) -> SparkInput:
+    """The Parquet layout under ``root`` (local path or any Hadoop URL) as DataFrames.
+
+    Raises InputFileError when the folder is missing, holds no events, or its events lack
+    columns tracecode needs.
+    """
+    if _is_local(root):
+        root = str(_local_path(root).resolve())
+    fs = _FS(spark, root)
+    hint = "write one with: tracecode ingest --db DB --to-parquet DIR FILES..., or give upload files to --input"
+    if not fs.exists(root):
+        raise InputFileError(f"{root}: no such folder", hint=hint)
+    if not fs.is_dir(root):
+        raise InputFileError(f"{root}: is a file, not a Parquet folder", hint=hint)
+    events_dir = _join(root, "events")
+    if not fs.exists(events_dir) or not fs.is_dir(events_dir):
+        raise InputFileError(f"{root}: holds no events/ folder: not a tracecode Parquet layout", hint=hint)
+    months = sorted(name[len("month="):] for name, is_dir in fs.children(events_dir)
+                    if is_dir and name.startswith("month=") and fs.has_parquet(_join(events_dir, name)))
+    if not months:
+        raise InputFileError(f"{events_dir}: no event files (expected month=YYYY-MM/bucket=NN/*.parquet)", hint=hint)
+    bad = [m for m in months if not _MONTH_RE.match(m)]
+    if bad:
+        raise InputFileError(f"{events_dir}: folder month={bad[0]} is not a month such as month=2026-10")
+    _check_columns(spark, events_dir, EVENT_COLUMNS, {"month"})
+    from pyspark.sql.types import StructType
+
+    schema = StructType.fromDDL(ddl((*EVENT_COLUMNS, BUCKET_COLUMN)))
+    events = (spark.read.schema(schema).option("basePath", events_dir).option("recursiveFileLookup", "false")
+              .parquet(events_dir).select(*names(EVENT_COLUMNS)))
+    files_dir = _join(root, "files")
+    if not fs.exists(files_dir) or not fs.has_parquet(files_dir):
+        raise InputFileError(f"{root}: holds no files/ folder (the upload files table)", hint=hint)
+    _check_columns(spark, files_dir, FILE_COLUMNS)
+    files = spark.read.schema(StructType.fromDDL(ddl(FILE_COLUMNS))).parquet(files_dir)
+    rejects_dir = _join(root, "rejects")
+    if fs.exists(rejects_dir) and fs.has_parquet(rejects_dir):
+        _check_columns(spark, rejects_dir, REJECT_COLUMNS)
+        rejects = spark.read.schema(StructType.fromDDL(ddl(REJECT_COLUMNS))).parquet(rejects_dir)
+    else:
+        rejects = spark.createDataFrame([], StructType.fromDDL(ddl(REJECT_COLUMNS)))
+    return SparkInput(events, files, rejects, months, root, "lake", size=fs.size(events_dir))
+
+
+def _check_columns(spark: "SparkSession", folder: str, columns: tuple[tuple[str, str], ...],
+                   partition: set[str] = frozenset()) -> None:
+    """The Parquet files under ``folder`` must hold the columns (name and type) tracecode reads."""
+    from pyspark.sql.types import StructType
+    from pyspark.sql.utils import AnalysisException
+
+    try:
+        found = spark.read.option("mergeSchema", "false").parquet(folder).schema
+    except AnalysisException as exc:
+        raise InputFileError(f"{folder}: cannot read the Parquet files: {str(exc).splitlines()[0]}") from None
+    want = StructType.fromDDL(ddl(columns))
+    have = {f.name: f.dataType for f in found.fields}
+    missing = [f.name for f in want.fields if f.name not in have and f.name not in partition]
+    if missing:
+        raise InputFileError(f"{folder}: the Parquet files lack column(s) {', '.join(missing)}",
+                             hint="the folder was not written by tracecode ingest --to-parquet")
+    wrong = [f"{f.name} is {have[f.name].simpleString()}, expected {f.dataType.simpleString()}"
+             for f in want.fields if f.name in have and f.name not in partition
+             and have[f.name].simpleString() != f.dataType.simpleString()
+             and not (f.dataType.simpleString() == "timestamp_ntz" and have[f.name].simpleString() == "timestamp")]
+    if wrong:
+        raise InputFileError(f"{folder}: unexpected column type(s): {'; '.join(wrong)}",
+                             hint="the folder was not written by tracecode ingest --to-parquet")
+
+
+def is_lake(spark: "SparkSession", inputs: list[str]) -> bool:
+    """One folder holding events/ (or a non-local URL): the Parquet layout; else upload files."""
+    if len(inputs) != 1:
+        return False
+    root = inputs[0]
+    if not _is_local(root):
+        return True
+    path = _local_path(root)
+    if not path.exists():
+        raise InputFileError(f"{root}: no such file or folder",
+                             hint="--input is a folder written by tracecode ingest --to-parquet, or upload files")
+    if path.is_dir():
+        if (path / "events").exists():
+            return True
+        if (path / "files").exists() or (path / "rejects").exists():
+            return True  # read_lake says what is missing
+    return False
+
+
+def open_input(spark: "SparkSession", inputs: list[str] | str, *, kind: str = "auto",
+               columns: dict[str, str] | None = None) -> SparkInput:
+    """--input: a Parquet layout folder, or upload files / folders of upload files."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [str(inputs)]
+    inputs = [str(i) for i in inputs]
+    if not inputs:
+        raise InputFileError("no --input given", hint="--input DIR (tracecode ingest --to-parquet DIR) or upload files")
+    if is_lake(spark, inputs):
+        return read_lake(spark, inputs[0])
+    from tracecode.spark_ingest import ingest_raw
+
+    return ingest_raw(spark, inputs, kind=kind, columns=columns)
+
+
+# ---------------------------------------------------------------------------
+# Running the checks
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class SparkCheck:
+    """A finished Spark check: the per-rule summary, and the engine holding the relations
+    (new_findings, finding_rows, ...) until :meth:`close`."""
+
+    month: str  # 'YYYY-MM' or 'all'
+    rules: list[RuleSummary]
+    engine: SparkEngine
+    data: SparkInput
+    params: dict[str, Any]
+    rule_ids: list[str]
+    catalog: str | None = None
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> int:
+        return sum(r.codes for r in self.rules)
+
+    def frame(self, name: str) -> "DataFrame":
+        return self.engine.frames[name]
+
+    def close(self) -> None:
+        self.engine.drop_temp_tables()
+
+
+def check_month(data: SparkInput, month: str) -> None:
+    if not isinstance(month, str) or not _MONTH_RE.match(month.strip()):
+        raise UnknownMonth(f"month {month!r} is not a month such as 2026-10 (YYYY-MM)")
+    if month not in data.months:
+        months = data.months
+        if not months:
+            held = "it holds no events"
+        elif len(months) == 1:
+            held = f"it holds {months[0]} only"
+        else:
+            held = f"it holds {months[0]} … {months[-1]}"
+        raise UnknownMonth(f"{data.source} has no events in {month}; {held}",
+                           hint="pick a month the input holds")
+
+
+def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | None = None,
+                     catalog: Path | str | None = None, close_days: int = 3, rules: list[str] | None = None,
+                     scratch: str | None = None, cache_bytes: int = 256 << 20, log=None) -> SparkCheck:
+    """Run the rules on Spark over ``data``; the same stages, rules and findings SQL as
+    :func:`tracecode.rules.run_checks`, translated. Returns the summary and keeps the relations
+    (call :meth:`SparkCheck.close` when done). Raises what run_checks raises."""
+    started = time.perf_counter()
+    selected = _select_rules(rules)
+    if isinstance(close_days, bool) or not isinstance(close_days, int) or close_days < 0:
+        raise RuleError(f"close_days must be a whole number of days >= 0, not {close_days!r}")
+    if month is not None:
+        month = month.strip() if isinstance(month, str) else month
+        check_month(data, month)
+        scope, lo, hi = month, month, month
+    else:
+        scope, lo, hi = ALL_MONTHS, _LOWEST_MONTH, _HIGHEST_MONTH
+    catalog_table = load_catalog(catalog) if catalog is not None else CATALOG_SCHEMA.empty_table()
+
+    rule_files = {f.name: f for f in _rule_files().values()}
+    chosen_files = [rule_files[r.id] for r in selected]
+    plan = _stage_plan(list_stages(), chosen_files)
+    checked_at = dt.datetime.now().replace(microsecond=0)
+    params = {"month_lo": lo, "month_hi": hi, "close_days": int(close_days), "scope": scope,
+              "checked_at": checked_at}
+    engine = SparkEngine(spark, scratch)
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    say = log or (lambda text: None)
+    ok = False
+    try:
+        events = data.events
+        if data.kind == "lake" and data.size <= cache_bytes:
+            # A small input (tests, a city's month) is read once into the executors' memory:
+            # every stage would otherwise re-open its (often many, small) Parquet files.
+            events = engine.checkpoint("events", events)
+        engine.register_frame("events", events)
+        engine.register_frame("files", data.files)
+        engine.register_frame("rejects", data.rejects)
+        engine.register("drug_catalog", catalog_table)
+        engine.register("rule_meta", pa.table({
+            "rule": [r.id for r in selected],
+            "severity": [r.severity for r in selected],
+            "label_zh": [r.label_zh for r in selected],
+            "evidence": [r.evidence for r in selected],
+            "position": pa.array(range(len(selected)), pa.int32()),
+        }))
+        # The DuckDB store keeps product_counts across runs, counting each file once; here
+        # every file is new, so the persisted stage's output is the whole table.
+        engine.register("product_counts_files", pa.table({"file_id": pa.array([], pa.int32())}))
+        # The tables the DuckDB store keeps across checks (dictionary, narrow copy of the
+        # events, repeated codes, product counts) are built here from empty in every run: each
+        # `persist` stage runs over all files, and its output is the table.
+        schemas = summary_schemas()
+        for stage in plan:
+            table = stage.meta.get("persist")
+            if table:
+                for name in (table, f"{table}_files"):
+                    if name not in schemas:
+                        raise RuleError(f"sql/{stage.path}: persists into {name}, which sql/findings_schema.sql "
+                                        "does not define")
+                    if name not in engine.frames:
+                        engine.register(name, schemas[name].empty_table())
+        for stage in plan:
+            t0 = time.perf_counter()
+            table = stage.meta.get("persist")
+            if table:
+                # INSERT INTO table BY NAME: the table's columns and types, NULL where absent
+                df = engine.sql(stage.sql, {}, where=f"sql/{stage.path}")
+                df = df.select(*[_column_as(df, f) for f in schemas[table]])
+                frame = engine.checkpoint(table, df)
+                counts[stage.name] = frame.count()
+                engine.register_frame(table, frame)
+            else:
+                counts[stage.name] = engine.materialize(stage.name, stage.sql, params, where=f"sql/{stage.path}")
+            timings[stage.name] = time.perf_counter() - t0
+            say(f"stage {stage.name}: {counts[stage.name]:,} rows in {timings[stage.name]:.1f} s")
+        # Each rule is read once (by flagged): a view, computed with the others in one job.
+        for f in chosen_files:
+            engine.register_frame(f"rule_{f.name}", engine.sql(f.sql, params, where=f"sql/{f.path}"))
+        t0 = time.perf_counter()
+        counts["flagged"] = engine.materialize("flagged", flagged_sql([f.name for f in chosen_files]))
+        timings["rules"] = time.perf_counter() - t0
+        per_rule = dict(engine.frames["flagged"].groupBy("rule").count().collect())
+        for f in chosen_files:
+            counts[f"rule_{f.name}"] = int(per_rule.get(f.name, 0))
+        say(f"rules: {counts['flagged']:,} flagged rows in {timings['rules']:.1f} s")
+        t0 = time.perf_counter()
+        counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings_rows.sql"), params,
+                                                    where="sql/findings_rows.sql")
+        counts["new_findings"] = engine.materialize("new_findings", read_sql("findings.sql"), params,
+                                                    where="sql/findings.sql")
+        summary_rows = engine.fetch(read_sql("findings_summary.sql"), params, where="sql/findings_summary.sql")
+        timings["findings"] = time.perf_counter() - t0
+        summary = [RuleSummary(*row) for row in summary_rows]
+        ok = True
+    finally:
+        if not ok:
+            engine.drop_temp_tables()
+    return SparkCheck(scope, summary, engine, data, params, [r.id for r in selected],
+                      str(catalog) if catalog is not None else None, time.perf_counter() - started, timings, counts)
+
+
+def _column_as(df: "DataFrame", f: pa.Field):
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    kind = from_arrow_type(f.type)
+    col = F.col(f"`{f.name}`") if f.name in df.columns else F.lit(None)
+    return col.cast(kind).alias(f.name)
+
+
+def stage_files() -> list[SqlFile]:
+    """Every SQL file the Spark engine translates (for tests and docs)."""
+    return [*list_stages(), *_rule_files().values()]
+
+
+# ---------------------------------------------------------------------------
+# Command line (also the spark-submit entry point)
+# ---------------------------------------------------------------------------
+
+
+def run_cli(*, inputs: tuple[str, ...] | list[str], out_dir: Path | None, month: str | None, catalog: Path | None,
+            close_days: int, rules: str | None, master: str | None, mask: bool, force: bool, encoding: str,
+            headers: str, kind: str, columns_file: Path | None, to_parquet: str | None,
+            spark_conf: tuple[str, ...] | list[str], quiet: bool) -> list[RuleSummary]:
+    """`tracecode check --engine spark` and `spark_engine.py`: check, write the findings files,
+    print the per-rule summary."""
+    import click
+
+    from tracecode.export import ENCODINGS, HEADERS, check_out_dir
+    from tracecode.textout import format_table
+
+    if out_dir is None:
+        raise click.UsageError("--engine spark needs --out DIR (where the findings files are written)")
+    if not inputs:
+        raise click.UsageError("--engine spark needs --input (a folder written by ingest --to-parquet, or upload files)")
+    if encoding not in ENCODINGS or headers not in HEADERS:
+        raise click.UsageError(f"--encoding is one of {', '.join(ENCODINGS)}; --headers one of {', '.join(HEADERS)}")
+    check_out_dir(Path(out_dir), force)  # before minutes of Spark work, not after
+    conf = {}
+    for item in spark_conf or ():
+        if "=" not in item:
+            raise click.UsageError(f"--spark-conf {item!r}: write KEY=VALUE")
+        key, value = item.split("=", 1)
+        conf[key.strip()] = value.strip()
+    mapping = None
+    if columns_file is not None:
+        from tracecode.ingest import load_column_mapping
+
+        mapping = load_column_mapping(Path(columns_file))
+    say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    t0 = time.perf_counter()
+    spark = spark_session(master, conf=conf)
+    say(f"Spark {spark.version} ({spark.sparkContext.master}) started in {time.perf_counter() - t0:.1f} s")
+    from tracecode.spark_output import write_findings
+
+    data = open_input(spark, list(inputs), kind=kind, columns=mapping)
+    try:
+        if data.kind == "raw" and to_parquet:
+            from tracecode.spark_ingest import write_lake
+
+            written = write_lake(data, to_parquet)
+            say(f"Wrote {written:,} code rows as Parquet under {to_parquet}")
+        result = run_checks_spark(spark, data, month=month, catalog=catalog, close_days=close_days,
+                                  rules=rules.split(",") if rules else None, log=say)
+        try:
+            exported = write_findings(result, Path(out_dir), mask=mask, encoding=encoding, headers=headers,
+                                      force=force, mask_key_dir=_mask_key_dir(inputs, data))
+        finally:
+            result.close()
+    finally:
+        data.close()
+    click.echo(format_table(
+        ["rule", "label", "severity", "codes", "rows", "pharmacies"],
+        [[r.rule, r.label_zh, r.severity, r.codes, r.rows, r.pharmacies] for r in result.rules]))
+    for warning in exported.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    say(f"check {result.month} on Spark: {result.findings:,} findings in {result.seconds:.1f} s; "
+        f"files in {out_dir}")
+    return result.rules
+
+
+def _mask_key_dir(inputs, data: SparkInput) -> Path | None:
+    """Where the masking key of insured-person ids lives: in the Parquet folder (local), so
+    that masked ids stay comparable across exports of it; else nowhere (a key per run)."""
+    if data.kind == "lake" and _is_local(data.source):
+        return _local_path(data.source)
+    return None
+
+
+def _cli():
+    import click
+
+    from tracecode.cli import TracecodeGroup  # noqa: F401  (same error handling below)
+    from tracecode.errors import ExitCode
+    from tracecode.rules import RULE_IDS
+
+    @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option("--input", "inputs", multiple=True, required=True, metavar="DIR|FILE",
+                  help="A folder written by `tracecode ingest --to-parquet` (local or hdfs://, s3a://), or "
+                       "upload files / folders of them (CSV, .xlsx, .json, .parquet).")
+    @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+                  help="Folder for suspicious_codes.csv, suspicious_events.csv, rejects.csv, summary.csv.")
+    @click.option("--month", default=None, metavar="YYYY-MM")
+    @click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None)
+    @click.option("--close-days", default=3, show_default=True, type=click.IntRange(min=0))
+    @click.option("--rules", default=None, metavar="RULE,RULE", help=f"Default: all of {', '.join(RULE_IDS)}.")
+    @click.option("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*]).")
+    @click.option("--spark-conf", multiple=True, metavar="KEY=VALUE")
+    @click.option("--mask/--no-mask", default=True, show_default=True)
+    @click.option("--encoding", default="utf-8-sig", show_default=True)
+    @click.option("--headers", default="nhsa", show_default=True)
+    @click.option("--kind", default="auto", show_default=True)
+    @click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--to-parquet", default=None, metavar="DIR")
+    @click.option("--force", is_flag=True)
+    @click.option("--quiet", "-q", is_flag=True)
+    def main(**kwargs):
+        """Run tracecode's rules on Spark (spark-submit entry point); see docs/SPARK.md."""
+        try:
+            run_cli(**kwargs)
+        except TracecodeError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            if exc.hint:
+                click.echo(f"Hint: {exc.hint}", err=True)
+            sys.exit(ExitCode.ERROR)
+
+    return main
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _cli()()
