@@ -249,6 +249,11 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind:
                 on_result(result)
     finally:
         update_code_index(con)
+        # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes)
+        # are brought up to date here, so that `check` never has to read the history.
+        from tracecode.rules import update_summaries
+
+        update_summaries(con)
     return results
 
 
