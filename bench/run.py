@@ -856,8 +856,9 @@ def markdown(result: dict) -> str:
             f"{fmt_bytes(r['rss'])} | {r['floor']} | {fmt_secs(r['floor_wall'])} | {fmt_bytes(r['floor_rss'])} | "
             f"{ratio} | {r['target']} | {met} |")
     lines.append("")
-    lines.append(f"Peak RSS of any tracecode stage: {fmt_bytes(result['peak_rss'])} "
-                 f"(target < 10 GB: {'yes' if result['peak_rss_met'] else '**no**'}).")
+    if result["peak_rss"]:
+        lines.append(f"Peak RSS of any tracecode stage: {fmt_bytes(result['peak_rss'])} "
+                     f"(target < 10 GB: {'yes' if result['peak_rss_met'] else '**no**'}).")
     notes = [f"- {r['stage']}: {r['note']}" for r in result["rows"] if r["note"]]
     if notes:
         lines += ["", *notes]
