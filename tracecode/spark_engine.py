@@ -258,6 +258,9 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
         "spark.sql.constraintPropagation.enabled": "false",
         "spark.driver.extraJavaOptions": "-Dlog4j2.level=warn",
     }
+    if local and not os.environ.get("PYSPARK_PYTHON") and not submitted.contains("spark.pyspark.python"):
+        # Python tasks (reading upload files) must import tracecode: run them in this interpreter
+        settings["spark.pyspark.python"] = sys.executable
     if local:  # one JVM is driver and executor: give it room, and few shuffle partitions
         if not submitted.contains("spark.driver.memory"):
             settings["spark.driver.memory"] = "2g"
@@ -287,13 +290,14 @@ class SparkEngine:
     duckdb -> spark), its parameters bound as Spark named parameters, and materialised as a
     cached temporary view."""
 
-    def __init__(self, spark: "SparkSession", scratch: str | None = None):
+    def __init__(self, spark: "SparkSession", scratch: str | None = None, count: bool = True):
         from pyspark import StorageLevel
 
         self.spark = spark
         self.level = StorageLevel.MEMORY_AND_DISK
         self.views: list[str] = []
         self.frames: dict[str, "DataFrame"] = {}
+        self.count = count  # False: materialize() does not count (one Spark job less per stage) and returns -1
         # Where materialised stages go: None = the executors' block stores (localCheckpoint);
         # a folder (hdfs://..., or a local path in local mode) = Parquet files there, which a
         # lost executor cannot take with it.
@@ -317,7 +321,7 @@ class SparkEngine:
         """Run a SELECT into the cached temporary view ``name``; return its row count."""
         _check_identifier(name)
         df = self.checkpoint(name, self.sql(sql, params, where or name))
-        count = df.count()
+        count = df.count() if self.count else -1
         self._keep(name, df)
         return count
 
@@ -405,6 +409,7 @@ class SparkInput:
     kind: str  # 'lake' | 'raw'
     cached: list["DataFrame"] = field(default_factory=list)
     size: int = 0  # bytes of event files (lake)
+    events_in_memory: bool = False
 
     def close(self) -> None:
         for df in self.cached:
@@ -509,10 +514,12 @@ def _check_columns(spark: "SparkSession", folder: str, columns: tuple[tuple[str,
     from pyspark.sql.types import StructType
     from pyspark.sql.utils import AnalysisException
 
-    try:
-        found = spark.read.option("mergeSchema", "false").parquet(folder).schema
-    except AnalysisException as exc:
-        raise InputFileError(f"{folder}: cannot read the Parquet files: {str(exc).splitlines()[0]}") from None
+    found = _local_schema(folder) if _is_local(folder) else None
+    if found is None:
+        try:
+            found = spark.read.option("mergeSchema", "false").parquet(folder).schema
+        except AnalysisException as exc:
+            raise InputFileError(f"{folder}: cannot read the Parquet files: {str(exc).splitlines()[0]}") from None
     want = StructType.fromDDL(ddl(columns))
     have = {f.name: f.dataType for f in found.fields}
     missing = [f.name for f in want.fields if f.name not in have and f.name not in partition]
@@ -526,6 +533,20 @@ def _check_columns(spark: "SparkSession", folder: str, columns: tuple[tuple[str,
     if wrong:
         raise InputFileError(f"{folder}: unexpected column type(s): {'; '.join(wrong)}",
                              hint="the folder was not written by tracecode ingest --to-parquet")
+
+
+def _local_schema(folder: str):
+    """The Spark schema of the first Parquet file under a local ``folder`` (one footer read)."""
+    import pyarrow.parquet as pq
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    for path in sorted(_local_path(folder).rglob("*.parquet")):
+        if not path.name.startswith((".", "_")):
+            try:
+                return from_arrow_schema(pq.read_schema(path))
+            except Exception as exc:  # noqa: BLE001 - a damaged file: one clear line
+                raise InputFileError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+    return None
 
 
 def is_lake(spark: "SparkSession", inputs: list[str]) -> bool:
@@ -611,7 +632,8 @@ def check_month(data: SparkInput, month: str) -> None:
 
 def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | None = None,
                      catalog: Path | str | None = None, close_days: int = 3, rules: list[str] | None = None,
-                     scratch: str | None = None, cache_bytes: int = 256 << 20, log=None) -> SparkCheck:
+                     scratch: str | None = None, cache_bytes: int = 256 << 20, count: bool = True,
+                     log=None) -> SparkCheck:
     """Run the rules on Spark over ``data``; the same stages, rules and findings SQL as
     :func:`tracecode.rules.run_checks`, translated. Returns the summary and keeps the relations
     (call :meth:`SparkCheck.close` when done). Raises what run_checks raises."""
@@ -633,18 +655,19 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
     checked_at = dt.datetime.now().replace(microsecond=0)
     params = {"month_lo": lo, "month_hi": hi, "close_days": int(close_days), "scope": scope,
               "checked_at": checked_at}
-    engine = SparkEngine(spark, scratch)
+    engine = SparkEngine(spark, scratch, count)
     timings: dict[str, float] = {}
     counts: dict[str, int] = {}
     say = log or (lambda text: None)
     ok = False
     try:
-        events = data.events
-        if data.kind == "lake" and data.size <= cache_bytes:
-            # A small input (tests, a city's month) is read once into the executors' memory:
-            # every stage would otherwise re-open its (often many, small) Parquet files.
-            events = engine.checkpoint("events", events)
-        engine.register_frame("events", events)
+        if data.kind == "lake" and data.size <= cache_bytes and not data.events_in_memory:
+            # A small input (tests, a city's month) is read once into the executors' memory,
+            # for every check of this input: each stage would otherwise re-open its (often
+            # many, small) Parquet files.
+            data.events = SparkEngine(spark).checkpoint("events", data.events)
+            data.events_in_memory = True
+        engine.register_frame("events", data.events)
         engine.register_frame("files", data.files)
         engine.register_frame("rejects", data.rejects)
         engine.register("drug_catalog", catalog_table)
@@ -679,22 +702,26 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
                 df = engine.sql(stage.sql, {}, where=f"sql/{stage.path}")
                 df = df.select(*[_column_as(df, f) for f in schemas[table]])
                 frame = engine.checkpoint(table, df)
-                counts[stage.name] = frame.count()
+                counts[stage.name] = frame.count() if engine.count else -1
                 engine.register_frame(table, frame)
             else:
                 counts[stage.name] = engine.materialize(stage.name, stage.sql, params, where=f"sql/{stage.path}")
             timings[stage.name] = time.perf_counter() - t0
-            say(f"stage {stage.name}: {counts[stage.name]:,} rows in {timings[stage.name]:.1f} s")
+            rows = f"{counts[stage.name]:,} rows in " if counts[stage.name] >= 0 else ""
+            say(f"stage {stage.name}: {rows}{timings[stage.name]:.1f} s")
         # Each rule is read once (by flagged): a view, computed with the others in one job.
         for f in chosen_files:
             engine.register_frame(f"rule_{f.name}", engine.sql(f.sql, params, where=f"sql/{f.path}"))
         t0 = time.perf_counter()
         counts["flagged"] = engine.materialize("flagged", flagged_sql([f.name for f in chosen_files]))
         timings["rules"] = time.perf_counter() - t0
-        per_rule = dict(engine.frames["flagged"].groupBy("rule").count().collect())
-        for f in chosen_files:
-            counts[f"rule_{f.name}"] = int(per_rule.get(f.name, 0))
-        say(f"rules: {counts['flagged']:,} flagged rows in {timings['rules']:.1f} s")
+        if engine.count:
+            per_rule = dict(engine.frames["flagged"].groupBy("rule").count().collect())
+            for f in chosen_files:
+                counts[f"rule_{f.name}"] = int(per_rule.get(f.name, 0))
+            say(f"rules: {counts['flagged']:,} flagged rows in {timings['rules']:.1f} s")
+        else:
+            say(f"rules: {timings['rules']:.1f} s")
         t0 = time.perf_counter()
         counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings_rows.sql"), params,
                                                     where="sql/findings_rows.sql")
@@ -745,6 +772,27 @@ def run_cli(*, inputs: tuple[str, ...] | list[str], out_dir: Path | None, month:
         raise click.UsageError("--engine spark needs --out DIR (where the findings files are written)")
     if not inputs:
         raise click.UsageError("--engine spark needs --input (a folder written by ingest --to-parquet, or upload files)")
+    try:
+        return _run_cli(inputs=inputs, out_dir=out_dir, month=month, catalog=catalog, close_days=close_days,
+                        rules=rules, master=master, mask=mask, force=force, encoding=encoding, headers=headers,
+                        kind=kind, columns_file=columns_file, to_parquet=to_parquet, spark_conf=spark_conf,
+                        quiet=quiet)
+    except TracecodeError:
+        raise
+    except Exception as exc:  # a Java or Python-worker failure: one line, not a JVM stack trace
+        clear = spark_failure(exc)
+        if clear is None:
+            raise
+        raise clear from None
+
+
+def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask, force, encoding, headers, kind,
+             columns_file, to_parquet, spark_conf, quiet) -> list[RuleSummary]:
+    import click
+
+    from tracecode.export import ENCODINGS, HEADERS, check_out_dir
+    from tracecode.textout import format_table
+
     if encoding not in ENCODINGS or headers not in HEADERS:
         raise click.UsageError(f"--encoding is one of {', '.join(ENCODINGS)}; --headers one of {', '.join(HEADERS)}")
     check_out_dir(Path(out_dir), force)  # before minutes of Spark work, not after
@@ -765,13 +813,26 @@ def run_cli(*, inputs: tuple[str, ...] | list[str], out_dir: Path | None, month:
     say(f"Spark {spark.version} ({spark.sparkContext.master}) started in {time.perf_counter() - t0:.1f} s")
     from tracecode.spark_output import write_findings
 
-    data = open_input(spark, list(inputs), kind=kind, columns=mapping)
-    try:
-        if data.kind == "raw" and to_parquet:
-            from tracecode.spark_ingest import write_lake
+    inputs = list(inputs)
+    if to_parquet and not is_lake(spark, inputs):
+        # Upload files: add them to the Parquet layout (file ids continue, files already there
+        # are skipped), then check the whole layout, history included.
+        from tracecode.spark_ingest import ingest_raw, lake_files, write_lake
 
-            written = write_lake(data, to_parquet)
+        last_id, known = lake_files(spark, to_parquet)
+        raw = ingest_raw(spark, inputs, kind=kind, columns=mapping, first_file_id=last_id + 1,
+                         known_fingerprints=known, log=say, allow_none=True)
+        if raw is not None:
+            try:
+                written = write_lake(raw, to_parquet)
+            finally:
+                raw.close()
             say(f"Wrote {written:,} code rows as Parquet under {to_parquet}")
+        inputs = [str(to_parquet)]
+    elif to_parquet:
+        raise click.UsageError("--to-parquet goes with upload files as --input, not with a Parquet folder")
+    data = open_input(spark, inputs, kind=kind, columns=mapping)
+    try:
         result = run_checks_spark(spark, data, month=month, catalog=catalog, close_days=close_days,
                                   rules=rules.split(",") if rules else None, log=say)
         try:
@@ -789,6 +850,25 @@ def run_cli(*, inputs: tuple[str, ...] | list[str], out_dir: Path | None, month:
     say(f"check {result.month} on Spark: {result.findings:,} findings in {result.seconds:.1f} s; "
         f"files in {out_dir}")
     return result.rules
+
+
+def spark_failure(exc: BaseException) -> TracecodeError | None:
+    """A Spark or Py4J error as one clear TracecodeError (None when ``exc`` is not one)."""
+    kind = type(exc).__module__ or ""
+    if not (kind.startswith("pyspark") or kind.startswith("py4j")):
+        return None
+    text = str(exc)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    python_error = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", ln)
+                    and not ln.startswith(("org.apache", "java.", "py4j"))]
+    hint = None
+    if any("No module named 'tracecode'" in ln for ln in lines):
+        hint = ("the executors' Python cannot import tracecode: install it there (pip install tracecode) or "
+                "point spark.pyspark.python at a Python that has it")
+    elif any("OutOfMemoryError" in ln for ln in lines):
+        hint = "give Spark more memory: --spark-conf spark.driver.memory=8g (local) or spark.executor.memory"
+    first = python_error[-1] if python_error else (lines[0] if lines else type(exc).__name__)
+    return TracecodeError(f"Spark failed: {first[:500]}", hint=hint)
 
 
 def _mask_key_dir(inputs, data: SparkInput) -> Path | None:

@@ -238,7 +238,8 @@ def upload_files(inputs: list[str]) -> list[Path]:
 
 def ingest_raw(spark: "SparkSession", paths: list[str] | list[Path], *, kind: str = "auto",
                columns: dict[str, str] | None = None, first_file_id: int = 1,
-               known_fingerprints: set[str] | frozenset[str] = frozenset(), log=None) -> SparkInput:
+               known_fingerprints: set[str] | frozenset[str] = frozenset(), allow_none: bool = False,
+               log=None) -> SparkInput | None:
     """Read, normalise, hash and parse upload files in Spark tasks; return the events, rejects
     and files as (cached) DataFrames. Raises InputFileError with the reader's message when a file
     cannot be read (missing columns, binary, wrong encoding ...), as ``tracecode ingest`` does."""
@@ -268,6 +269,8 @@ def ingest_raw(spark: "SparkSession", paths: list[str] | list[Path], *, kind: st
     for m in messages:
         say(m)
     if not tasks:
+        if allow_none:
+            return None
         raise InputFileError("every upload file given was given before (same content); nothing to read")
     task_schema = StructType.fromDDL("file_id INT, path STRING, kind STRING, fingerprint STRING")
     todo = spark.createDataFrame(sc.parallelize(tasks, len(tasks)), task_schema)
