@@ -223,10 +223,33 @@ def summary_schemas() -> dict[str, pa.Schema]:
 # ---------------------------------------------------------------------------
 
 
+_LOG4J2 = """\
+rootLogger.level = {level}
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{{HH:mm:ss}} %p %c{{1}}: %m%n%ex
+"""
+
+
+def _log4j2_file(level: str) -> str:
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"tracecode-spark-log4j2-{level.lower()}.properties"
+    if not path.exists():
+        path.write_text(_LOG4J2.format(level=level), encoding="utf-8")
+    return str(path)
+
+
 def spark_session(master: str | None = None, *, app_name: str = "tracecode", shuffle_partitions: int | None = None,
-                  conf: dict[str, str] | None = None) -> "SparkSession":
+                  conf: dict[str, str] | None = None, log_level: str | None = None) -> "SparkSession":
     """A SparkSession for tracecode. ``master`` None: the one spark-submit configured, else
-    ``local[*]``. Timestamps are wall-clock values (TIMESTAMP_NTZ, session time zone UTC)."""
+    ``local[*]``. Timestamps are wall-clock values (TIMESTAMP_NTZ, session time zone UTC).
+    ``log_level`` (default $TRACECODE_SPARK_LOG or WARN): Spark's own log on stderr; the CLI
+    uses OFF, errors reach the user as one line anyway."""
+    log_level = (log_level or os.environ.get("TRACECODE_SPARK_LOG") or "WARN").upper()
     try:
         from pyspark import SparkConf
         from pyspark.sql import SparkSession
@@ -256,11 +279,11 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
         # a UNION of two such stages (UnionBase.rewriteConstraints: "key not found"). Inferring
         # filters from constraints buys nothing here: every stage filters explicitly.
         "spark.sql.constraintPropagation.enabled": "false",
-        "spark.driver.extraJavaOptions": "-Dlog4j2.level=warn",
     }
     if local and not os.environ.get("PYSPARK_PYTHON") and not submitted.contains("spark.pyspark.python"):
         # Python tasks (reading upload files) must import tracecode: run them in this interpreter
-        settings["spark.pyspark.python"] = sys.executable
+        # (PySpark reads the variable when the context starts; the conf only reaches spark-submit).
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     if local:  # one JVM is driver and executor: give it room, and few shuffle partitions
         if not submitted.contains("spark.driver.memory"):
             settings["spark.driver.memory"] = "2g"
@@ -268,6 +291,8 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
             settings["spark.sql.shuffle.partitions"] = "8"
     if shuffle_partitions:
         settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
+    if local and not submitted.contains("spark.driver.extraJavaOptions"):
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_log4j2_file(log_level)}"
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -276,7 +301,7 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
     except Exception as exc:  # the JVM did not start: say so in one line
         raise TracecodeError(f"cannot start Spark: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                              hint="check Java (java -version) and --master") from None
-    spark.sparkContext.setLogLevel("WARN")
+    spark.sparkContext.setLogLevel(log_level)
     return spark
 
 
@@ -765,9 +790,6 @@ def run_cli(*, inputs: tuple[str, ...] | list[str], out_dir: Path | None, month:
     print the per-rule summary."""
     import click
 
-    from tracecode.export import ENCODINGS, HEADERS, check_out_dir
-    from tracecode.textout import format_table
-
     if out_dir is None:
         raise click.UsageError("--engine spark needs --out DIR (where the findings files are written)")
     if not inputs:
@@ -809,7 +831,7 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
         mapping = load_column_mapping(Path(columns_file))
     say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     t0 = time.perf_counter()
-    spark = spark_session(master, conf=conf)
+    spark = spark_session(master, conf=conf, log_level=None if os.environ.get("TRACECODE_SPARK_LOG") else "OFF")
     say(f"Spark {spark.version} ({spark.sparkContext.master}) started in {time.perf_counter() - t0:.1f} s")
     from tracecode.spark_output import write_findings
 
