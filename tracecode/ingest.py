@@ -9,7 +9,7 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 import numpy as np
@@ -22,6 +22,7 @@ from tracecode.columns import CANONICAL_COLUMNS
 from tracecode.errors import ColumnMappingError, DatabaseError, InputFileError, TracecodeError
 from tracecode.hashing import code_keys
 from tracecode.normalize import explode_codes, normalize_array
+from tracecode.prefetch import prefetched
 from tracecode.readers import READERS, NeedExactReader, Source, check_readable, detect_format
 from tracecode.sqlfiles import read_sql
 
@@ -131,15 +132,36 @@ def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int) -> pa.T
     return table
 
 
+def exploded_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.Table, int]]:
+    """Explode, normalise and hash record batches into chunks of about INSERT_CHUNK_ROWS code
+    rows (DuckDB appends far faster in big chunks). Yields (rows, records in them)."""
+    rec = seq = 0
+    pending: list[pa.Table] = []
+    pending_rows = pending_records = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        rows = explode_batch(batch, rec, seq)
+        rec += batch.num_rows
+        seq += rows.num_rows
+        pending.append(rows)
+        pending_rows += rows.num_rows
+        pending_records += batch.num_rows
+        if pending_rows >= INSERT_CHUNK_ROWS:
+            yield pa.concat_tables(pending), pending_records
+            pending, pending_rows, pending_records = [], 0, 0
+    if pending:
+        yield pa.concat_tables(pending), pending_records
+
+
 class Ingestor:
     """Loads files into an open store, one transaction per file."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, *, columns: dict[str, str] | None = None,
-                 progress: bool = False, on_parquet_batch: Callable[[pa.Table], None] | None = None):
+                 progress: bool = False):
         self.con = con
         self.columns = columns
         self.progress = progress
-        self.on_parquet_batch = on_parquet_batch
 
     def ingest_file(self, path: Path, kind: str = "auto") -> FileResult:
         path = Path(path)
@@ -171,36 +193,19 @@ class Ingestor:
             events = rejected = 0
             reader = READERS[fmt]
             batches = reader(path, self.columns, source, exact=exact) if fmt == "csv" else reader(path, self.columns, source)
-            rec = seq = 0
-            pending: list[pa.Table] = []
-            pending_rows = 0
-
-            def flush() -> None:
-                nonlocal events, rejected, pending, pending_rows
-                if not pending:
-                    return
-                # DuckDB finds `batch_rows` by a replacement scan of this local variable. Not
-                # con.register(): a registered table stays alive until the file's transaction
-                # commits, so memory would grow with the file.
-                batch_rows = pa.concat_tables(pending)  # noqa: F841
-                pending, pending_rows = [], 0
-                events += con.execute(to_events, params).fetchall()[0][0]
-                rejected += con.execute(to_rejects, params).fetchall()[0][0]
-
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
-                for batch in batches:
-                    if batch.num_rows == 0:
-                        continue
-                    rows = explode_batch(batch, rec, seq)
-                    rec += batch.num_rows
-                    seq += rows.num_rows
-                    pending.append(rows)
-                    pending_rows += rows.num_rows
-                    # DuckDB appends far faster in big chunks; this bounds memory at about one chunk.
-                    if pending_rows >= INSERT_CHUNK_ROWS:
-                        flush()
-                    bar.update(batch.num_rows)
-                flush()
+                # Reading and normalising the next chunk (Python) overlaps with DuckDB writing
+                # this one; one chunk queued bounds memory at about two chunks.
+                for batch_rows, records in prefetched(exploded_chunks(batches), depth=1):
+                    # DuckDB finds `batch_rows` by a replacement scan of this local variable. Not
+                    # con.register(): a registered table stays alive until the file's transaction
+                    # commits, so memory would grow with the file.
+                    stored = con.execute(to_events, params).fetchall()[0][0]
+                    events += stored
+                    if stored < batch_rows.num_rows:  # the rejects query re-parses: only when needed
+                        rejected += con.execute(to_rejects, params).fetchall()[0][0]
+                    del batch_rows
+                    bar.update(records)
             result = self._record_file(path, fmt, digest, kind, file_id, source, events, rejected)
             con.execute("COMMIT")
             return result
