@@ -14,12 +14,11 @@ from typing import Callable, Iterable, Iterator
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import xxhash
 from tqdm import tqdm
 
 from tracecode.columns import CANONICAL_COLUMNS
-from tracecode.errors import ColumnMappingError, DatabaseError, InputFileError, TracecodeError
+from tracecode.errors import ColumnMappingError, DatabaseError, TracecodeError
 from tracecode.hashing import code_keys
 from tracecode.normalize import explode_codes, normalize_array
 from tracecode.prefetch import prefetched
