@@ -50,3 +50,21 @@ def test_consumer_error_does_not_hang():
             if item == 1:
                 raise RuntimeError("database error")
     assert not [t for t in threading.enumerate() if t.name == "tracecode-prefetch"]
+
+
+def test_at_most_depth_plus_one_items_alive():
+    made = []
+    consumed = []
+
+    def items():
+        for i in range(20):
+            made.append(i)
+            yield i
+
+    for item in prefetched(items(), depth=1):
+        import time
+
+        time.sleep(0.01)  # let the producer run ahead as far as it may
+        assert len(made) - len(consumed) <= 2
+        consumed.append(item)
+    assert consumed == list(range(20))

@@ -26,7 +26,7 @@ from tracecode.readers import READERS, NeedExactReader, Source, check_readable, 
 from tracecode.sqlfiles import read_sql
 
 KINDS = ("auto", "sale", "return")
-INSERT_CHUNK_ROWS = 1_000_000
+INSERT_CHUNK_ROWS = 500_000  # two chunks are alive at once (see prefetched)
 
 EVENT_COLUMNS = (
     "event_id, code_key, drug_trac_codg, code_raw, code_status, code_scheme, invalid_reason, product_id, kind, "
@@ -194,7 +194,7 @@ class Ingestor:
             batches = reader(path, self.columns, source, exact=exact) if fmt == "csv" else reader(path, self.columns, source)
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
                 # Reading and normalising the next chunk (Python) overlaps with DuckDB writing
-                # this one; one chunk queued bounds memory at about two chunks.
+                # this one; at most two chunks are alive at once.
                 for batch_rows, records in prefetched(exploded_chunks(batches), depth=1):
                     # DuckDB finds `batch_rows` by a replacement scan of this local variable. Not
                     # con.register(): a registered table stays alive until the file's transaction

@@ -22,31 +22,32 @@ class _Failure:
 
 
 def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
-    """Yield the items of ``items``, produced in a background thread at most ``depth`` ahead.
+    """Yield the items of ``items``, produced in a background thread.
 
+    At most ``1 + depth`` items are alive at once: the one the consumer holds and ``depth``
+    made (or being made) ahead of it, so memory stays bounded by the size of the items.
     An exception raised by the producer is raised here, in the consumer, at the point where
     its item would have come. When the consumer stops early (an exception, ``close()``), the
     producer is told to stop and is joined before this generator returns."""
-    slots: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    slots: queue.Queue = queue.Queue()
+    permits = threading.Semaphore(1 + max(1, depth))
     stop = threading.Event()
 
-    def put(item) -> bool:
+    def acquire() -> bool:
         while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
+            if permits.acquire(timeout=0.1):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def produce() -> None:
         try:
-            for item in items:
-                if not put(item):
+            for item in _after_permit(items, acquire):
+                if stop.is_set():
                     return
-            put(_DONE)
+                slots.put(item)
+            slots.put(_DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            put(_Failure(exc))
+            slots.put(_Failure(exc))
         finally:
             close = getattr(items, "close", None)
             if close is not None:
@@ -62,6 +63,18 @@ def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
             if isinstance(item, _Failure):
                 raise item.exc
             yield item
+            del item
+            permits.release()
     finally:
         stop.set()
         worker.join()
+
+
+def _after_permit(items: Iterable[T], acquire) -> Iterator[T]:
+    """Iterate ``items``, taking a permit before making each one; stop when refused."""
+    iterator = iter(items)
+    while acquire():
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
