@@ -293,7 +293,10 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
         settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
     if local and not submitted.contains("spark.driver.extraJavaOptions"):
         settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_log4j2_file(log_level)}"
-    settings.update(conf or {})
+    conf = dict(conf or {})
+    if "spark.driver.extraJavaOptions" in conf and "spark.driver.extraJavaOptions" in settings:
+        conf["spark.driver.extraJavaOptions"] += " " + settings["spark.driver.extraJavaOptions"]
+    settings.update(conf)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
@@ -680,6 +683,8 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
     checked_at = dt.datetime.now().replace(microsecond=0)
     params = {"month_lo": lo, "month_hi": hi, "close_days": int(close_days), "scope": scope,
               "checked_at": checked_at}
+    if scratch is None:  # spark-submit --conf spark.tracecode.scratch=hdfs:///tmp/tracecode
+        scratch = spark.conf.get("spark.tracecode.scratch", None) or None
     engine = SparkEngine(spark, scratch, count)
     timings: dict[str, float] = {}
     counts: dict[str, int] = {}
