@@ -1,5 +1,7 @@
 """Arrow fast paths of the normaliser: the bulk of real data is clean 20-digit codes, handled
-with pyarrow.compute; only the other cells go through the Python ``normalize_code``.
+with pyarrow.compute; of the other cells, the common shapes (GS1 element strings, digit
+strings, Excel numbers) are decided exactly with pyarrow.compute and numpy too, and only
+the rest go through the Python ``normalize_code``.
 Kept apart from ``tracecode.normalize`` so that looking up one code (``trace``) does not pay
 for importing pyarrow and numpy."""
 
@@ -10,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracecode.normalize import (
+    GS,
     INVALID_REASONS,
     _QUOTES,
     _SEP_CHARS,
@@ -57,14 +60,259 @@ def _clean_nhsa_mask(raw: pa.Array) -> np.ndarray:
     return mask.fill_null(False).to_numpy(zero_copy_only=False)
 
 
-def normalize_array(raw: pa.Array) -> pa.Table:
+# ---------------------------------------------------------------------------
+# Exact fast paths for the values that are not clean NHSA codes
+# ---------------------------------------------------------------------------
+#
+# Each pattern below admits only strings on which ``normalize_code`` provably takes one
+# fixed route, so that its result can be computed with Arrow and numpy; everything else
+# still goes through ``normalize_code``. RE2's \d is ASCII-only, like the scalar code's.
+#
+# GS1 element strings. The patterns admit ASCII only, with no lower case after the
+# optional scanner prefix, no quotes, whitespace, dashes or '<GS>'-like spellings, so
+# ``_clean`` only drops the prefix (same regex as _SYMBOLOGY_RE), nothing else changes it
+# and _gs1_forms yields one spelling; it is shorter than _MAX_GS1_LEN. AI 01 comes first
+# (so every parse has the same GTIN); 11 and 17 are 6 digits, 10 and 21 hold 1-20
+# characters of [0-9A-Z] (all in the GS1 charset), each AI at most once. The first parse
+# that _gs1_parses yields is the reading the pattern encodes (fixed fields have one
+# reading; a variable field is read greedily first, to the next GS or the end of the
+# string), and it is complete, so _gs1_fields returns it when the GTIN check digit is
+# good, and returns it as the best reading with 'gs1_check_digit' when it is not (no
+# other parse can have a different GTIN). Hence: good check digit -> valid gs1
+# '01'+gtin+'21'+serial, product id the GTIN; bad -> invalid gs1_check_digit, same code.
+# The digits-only branch of normalize_code reaches the same _parse_gs1 result, except
+# that a failed 20-digit string is 'bad_prefix': _decide_gs1 leaves a bad check digit
+# with a serial of 2 characters or less to normalize_code (only those can total 20
+# characters without GS: '01'+gtin+'21'+serial).
+_SYMBOLOGY = r"(?:\][A-Za-z][0-9])?"
+# '01'+gtin ['17'+date] [['10'+batch] GS] '21'+serial, optional GS at either end
+# (stripped by _gs1_forms). The batch must end at a GS, as the parser reads it up to the
+# next GS. Without a GS inside, the string is '01'+gtin['17'+date]'21'+serial and the
+# greedy reading (serial to the end) comes first; with one, every variable field runs to
+# the next GS, so there is only one parse. The optional groups are told apart by their
+# AI ('17', '10', GS, '21'), so the match is unique.
+_GS1_ELEMENT_RE = (
+    "^" + _SYMBOLOGY + r"\x1d?01\d{14}(?:17\d{6})?(?:(?:10[0-9A-Z]{1,20})?\x1d)?"
+    r"21[0-9A-Z]{1,20}\x1d?$"
+)
+# Parenthesised HRI '(01)gtin[(11)date][(17)date][(10)batch](21)serial': _gs1_forms turns
+# every '(ai)' into GS + ai (the values hold no parentheses, so only the AI markers
+# match) and strips the leading GS; a GS then separates every two fields, so there is
+# one parse only.
+_GS1_PAREN_RE = (
+    r"^\(01\)\d{14}(?:\(11\)\d{6})?(?:\(17\)\d{6})?(?:\(10\)[0-9A-Z]{1,20})?"
+    r"\(21\)[0-9A-Z]{1,20}$"
+)
+# Digits (ASCII or full-width: NFKC makes those ASCII, and _clean does NFKC first),
+# possibly behind Excel's apostrophe (stripped by _clean). Digit strings starting with
+# '01' may be GS1 and are left out. The rest: one digit repeated -> placeholder; 20
+# digits starting with 8 -> nhsa20; other 20 digits -> bad_prefix; else bad_length.
+_DIGITS_RE = r"^'?[0-9\x{FF10}-\x{FF19}]+$"
+_SAME_DIGIT_RE = "^(?:" + "|".join(f"{d}+" for d in "0123456789") + ")$"
+# Excel scientific notation: no whitespace, dash or GS, not digits only; '<d>.' starts no
+# GS1 AI (they are digits), so no GS1 reading; then _EXCEL_RE matches, code unchanged.
+_EXCEL_SCI_RE = r"^[1-9]\.\d+E\+\d+$"
+
+_VALID, _INVALID = 0, 1
+
+
+def _gtin_check_ok(gtins: pa.Array) -> np.ndarray:
+    """GS1 mod-10 check of GTIN-14s (a string array of exactly 14 ASCII digits each, no
+    nulls), as :func:`tracecode.normalize.gs1_check_digit_ok`."""
+    if len(gtins) == 0:
+        return np.zeros(0, dtype=bool)
+    large = pa.types.is_large_string(gtins.type)
+    offsets = np.frombuffer(gtins.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[gtins.offset : gtins.offset + len(gtins)]
+    data = np.frombuffer(gtins.buffers()[2], dtype=np.uint8)
+    d = data[offsets[:, None] + np.arange(14)].astype(np.int32) - ord("0")
+    total = 3 * d[:, 0:13:2].sum(axis=1) + d[:, 1:13:2].sum(axis=1)
+    return (10 - total % 10) % 10 == d[:, 13]
+
+
+class _Decided:
+    """Results for subsets of the distinct values, assembled at the end."""
+
+    def __init__(self, values: pa.Array):
+        n = len(values)
+        self.values = values
+        self.todo = np.ones(n, dtype=bool)
+        self.str_type = values.type
+        self.status = np.zeros(n, dtype=np.int8)
+        self.scheme = np.full(n, _SCHEME_INDEX[None], dtype=np.int8)
+        self.reason = np.zeros(n, dtype=np.int8)
+        self.index: list[np.ndarray] = []
+        self.code: list[pa.Array] = []
+        self.pid: list[pa.Array] = []
+
+    def add(self, idx, code, pid, status, scheme, reason) -> None:
+        if len(idx) == 0:
+            return
+        self.todo[idx] = False
+        self.status[idx] = status
+        self.scheme[idx] = scheme
+        self.reason[idx] = reason
+        self.index.append(idx)
+        self.code.append(code.cast(self.str_type))
+        if pid is None:
+            pid = pa.nulls(len(idx), type=self.str_type)
+        self.pid.append(pid.cast(self.str_type))
+
+    def add_gs1(self, idx, gtin, serial, ok) -> None:
+        """GS1 rows: valid when the check digit is ``ok``, else gs1_check_digit."""
+        t = gtin.type
+        code = pc.binary_join_element_wise(
+            pa.scalar("01", t), gtin, pa.scalar("21", t), serial, pa.scalar("", t)
+        )
+        pid = pc.if_else(pa.array(ok), gtin, pa.scalar(None, type=gtin.type))
+        self.add(
+            idx,
+            code,
+            pid,
+            np.where(ok, _VALID, _INVALID),
+            np.where(ok, _SCHEME_INDEX["gs1"], _SCHEME_INDEX[None]),
+            np.where(ok, _REASON_INDEX[None], _REASON_INDEX["gs1_check_digit"]),
+        )
+
+    def assemble(self, ind: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        """(code, product_id) for the rows whose distinct-value index is ``ind``."""
+        order = np.concatenate(self.index)
+        pos = np.empty(len(order), dtype=np.int64)
+        pos[order] = np.arange(len(order), dtype=np.int64)
+        take = pa.array(pos[ind])
+        return pa.concat_arrays(self.code).take(take), pa.concat_arrays(self.pid).take(take)
+
+
+def _undecided(dec: _Decided) -> tuple[np.ndarray, pa.Array]:
+    """(indices, values) of the distinct values not decided yet."""
+    idx = np.flatnonzero(dec.todo)
+    return idx, dec.values.take(pa.array(idx))
+
+
+def _matching(dec: _Decided, pattern: str) -> tuple[np.ndarray, pa.Array]:
+    """(indices, values) of the undecided values that match ``pattern``."""
+    idx, cand = _undecided(dec)
+    hit = pc.match_substring_regex(cand, pattern).fill_null(False)
+    return idx[np.flatnonzero(hit.to_numpy(zero_copy_only=False))], cand.filter(hit)
+
+
+def _slice(values: pa.Array, start: int, stop: int | None = None) -> pa.Array:
+    return pc.utf8_slice_codeunits(values, start, stop)  # ASCII here: characters = bytes
+
+
+def _decide_gs1(dec: _Decided, idx: np.ndarray, gtin: pa.Array, serial: pa.Array) -> None:
+    """Decide the GS1 values ``idx`` read as (gtin, serial) (see the comment above)."""
+    if len(idx) == 0:
+        return
+    ok = _gtin_check_ok(gtin)
+    # a bad check digit in 20 characters would be bad_prefix if all digits: left out
+    keep = ok | (pc.binary_length(serial).to_numpy(zero_copy_only=False) > 2)
+    if not keep.all():
+        k = pa.array(keep)
+        idx, ok, gtin, serial = idx[keep], ok[keep], gtin.filter(k), serial.filter(k)
+    dec.add_gs1(idx, gtin, serial, ok)
+
+
+def _decide_gs1_element(dec: _Decided) -> None:
+    idx, x = _matching(dec, _GS1_ELEMENT_RE)
+    if len(idx) == 0:
+        return
+    # Read the match apart (as the regex does): drop the prefix and the end GSs, leaving
+    # '01'+gtin ['17'+date] [['10'+batch] GS] '21'+serial.
+    x = pc.if_else(pc.starts_with(x, "]"), _slice(x, 3), x)
+    x = pc.utf8_trim(x, GS)
+    gtin = _slice(x, 2, 16)
+    # with a GS inside, the serial field follows it; else it follows gtin ['17'+date]
+    field21 = pc.if_else(pc.starts_with(_slice(x, 16), "17"), _slice(x, 24), _slice(x, 16))
+    has_gs = pc.match_substring(x, GS)
+    if pc.any(has_gs).as_py():
+        after_gs = pc.list_element(pc.split_pattern(x.filter(has_gs), GS, max_splits=1), 1)
+        field21 = pc.replace_with_mask(field21, has_gs, after_gs)
+    _decide_gs1(dec, idx, gtin, _slice(field21, 2))
+
+
+def _decide_gs1_paren(dec: _Decided) -> None:
+    idx, x = _matching(dec, _GS1_PAREN_RE)
+    if len(idx) == 0:
+        return
+    # '(01)' + gtin first; '(21)' occurs once (no other parentheses), serial after it
+    serial = pc.list_element(pc.split_pattern(x, "(21)", max_splits=1), 1)
+    _decide_gs1(dec, idx, _slice(x, 4, 18), serial)
+
+
+def _decide_digits(dec: _Decided) -> None:
+    idx, cand = _undecided(dec)
+    pos = np.flatnonzero(
+        pc.match_substring_regex(cand, _DIGITS_RE).fill_null(False).to_numpy(zero_copy_only=False)
+    )
+    if len(pos) == 0:
+        return
+    # NFKC of these: ASCII digits with at most one leading apostrophe
+    digits = pc.utf8_ltrim(pc.utf8_normalize(cand.take(pa.array(pos)), "NFKC"), "'")
+    keep = pc.invert(pc.starts_with(digits, "01")).to_numpy(zero_copy_only=False)
+    digits, pos = digits.filter(pa.array(keep)), pos[keep]
+    same = pc.match_substring_regex(digits, _SAME_DIGIT_RE).to_numpy(zero_copy_only=False)
+    len20 = pc.equal(pc.binary_length(digits), 20).to_numpy(zero_copy_only=False)
+    nhsa = ~same & len20 & pc.starts_with(digits, "8").to_numpy(zero_copy_only=False)
+    reason = np.where(
+        same,
+        _REASON_INDEX["placeholder"],
+        np.where(len20, _REASON_INDEX["bad_prefix"], _REASON_INDEX["bad_length"]),
+    )
+    reason[nhsa] = _REASON_INDEX[None]
+    first7 = pc.utf8_slice_codeunits(digits, 0, 7)
+    pid = pc.if_else(pa.array(nhsa), first7, pa.scalar(None, type=digits.type))
+    status = np.where(nhsa, _VALID, _INVALID)
+    scheme = np.where(nhsa, _SCHEME_INDEX["nhsa20"], _SCHEME_INDEX[None])
+    dec.add(idx[pos], digits, pid, status, scheme, reason)
+
+
+def _decide_excel(dec: _Decided) -> None:
+    idx, cand = _undecided(dec)
+    hit = pc.match_substring_regex(cand, _EXCEL_SCI_RE).fill_null(False)
+    pos = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    if len(pos):
+        code = cand.take(pa.array(pos))
+        reason = _REASON_INDEX["excel_scientific"]
+        dec.add(idx[pos], code, None, _INVALID, _SCHEME_INDEX[None], reason)
+
+
+def _decide_fast(dec: _Decided) -> None:
+    """Decide the distinct values that match one of the exact fast paths. The patterns
+    are mutually exclusive (first characters, '.'); each only sees undecided values."""
+    if len(dec.values) == 0:
+        return
+    _decide_gs1_element(dec)
+    _decide_gs1_paren(dec)
+    _decide_digits(dec)
+    _decide_excel(dec)
+
+
+def _decide_python(dec: _Decided) -> None:
+    """The remaining distinct values: :func:`normalize_code` one by one."""
+    idx, cand = _undecided(dec)
+    results = [normalize_code(v) for v in cand.to_pylist()]
+    dec.add(
+        idx,
+        pa.array([r.code for r in results], type=dec.str_type),
+        pa.array([r.product_id for r in results], type=dec.str_type),
+        np.array([r.status == "invalid" for r in results], dtype=np.int8),
+        np.array([_SCHEME_INDEX[r.scheme] for r in results], dtype=np.int8),
+        np.array([_REASON_INDEX[r.reason] for r in results], dtype=np.int8),
+    )
+
+
+def normalize_array(raw: pa.Array, *, fast: bool = True) -> pa.Table:
     """Normalise every element of a string array (see :func:`normalize_code`).
 
     Returns a table with string columns ``code``, ``status``, ``scheme``, ``reason`` and
     ``product_id``, of the same length and order as ``raw``; row *i* equals
-    ``normalize_code(raw[i])``. Clean 20-digit codes take a pure-Arrow path; only the
-    other rows go through :func:`normalize_code`, once per distinct value.
-    ``ChunkedArray`` and non-string arrays (cast to string) are accepted.
+    ``normalize_code(raw[i])``. Clean 20-digit codes take a pure-Arrow path; the other
+    rows are de-duplicated, and the distinct values of a few common shapes (GS1 element
+    strings, apostrophe-prefixed or other digit strings, Excel scientific notation) are
+    decided with Arrow too; only the rest go through :func:`normalize_code`, once each.
+    ``fast=False`` sends all non-clean values through :func:`normalize_code` (for tests
+    and benchmarks). ``ChunkedArray`` and non-string arrays (cast to string) are accepted.
     """
     raw = _to_string_array(raw)
     n = len(raw)
@@ -85,17 +333,15 @@ def normalize_array(raw: pa.Array) -> pa.Table:
     if len(other):
         sub = raw.take(pa.array(other))
         enc = sub.dictionary_encode(null_encoding="encode")
-        results = [normalize_code(v) for v in enc.dictionary.to_pylist()]
+        dec = _Decided(enc.dictionary)
+        if fast:
+            _decide_fast(dec)
+        _decide_python(dec)
         ind = enc.indices.to_numpy(zero_copy_only=False)
-        u_status = np.array([r.status == "invalid" for r in results], dtype=np.int8)
-        u_scheme = np.array([_SCHEME_INDEX[r.scheme] for r in results], dtype=np.int8)
-        u_reason = np.array([_REASON_INDEX[r.reason] for r in results], dtype=np.int8)
-        status_ix[other] = u_status[ind]
-        scheme_ix[other] = u_scheme[ind]
-        reason_ix[other] = u_reason[ind]
-        take = pa.array(ind)
-        sub_code = pa.array([r.code for r in results], type=str_type).take(take)
-        sub_pid = pa.array([r.product_id for r in results], type=str_type).take(take)
+        status_ix[other] = dec.status[ind]
+        scheme_ix[other] = dec.scheme[ind]
+        reason_ix[other] = dec.reason[ind]
+        sub_code, sub_pid = dec.assemble(ind)
         if len(other) == n:
             code, product_id = sub_code, sub_pid
         else:
