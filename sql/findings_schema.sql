@@ -106,6 +106,56 @@ CREATE TABLE IF NOT EXISTS rule_dict_files (
     file_id        INTEGER NOT NULL
 );
 
+-- The event columns the export files (and people / rings) show, for the evidence rows of a
+-- month scope (month = finding_events.month) that lie in the checked months: stored by check
+-- (sql/evidence_rows_new.sql), so that an export never reads the text columns of the whole
+-- events table. One row per (month, event_id), whatever the number of findings the event is
+-- evidence of. Evidence rows of earlier months of a --month check are not all here: the
+-- export reads those from events.
+CREATE TABLE IF NOT EXISTS evidence_rows (
+    month                 VARCHAR NOT NULL,  -- the check's month scope: 'YYYY-MM' or 'all'
+    event_id              BIGINT NOT NULL,
+    code_key              BIGINT NOT NULL,   -- the event's own columns, as in events
+    drug_trac_codg        VARCHAR NOT NULL,
+    code_raw              VARCHAR NOT NULL,
+    kind                  VARCHAR NOT NULL,
+    fixmedins_code        VARCHAR NOT NULL,
+    fixmedins_name        VARCHAR,
+    rtal_docno            VARCHAR NOT NULL,
+    med_list_codg         VARCHAR,
+    fixmedins_hilist_name VARCHAR,
+    product_id            VARCHAR,
+    setl_id               VARCHAR,
+    psn_no                VARCHAR,
+    trdn_flag             SMALLINT NOT NULL,
+    sel_retn_cnt          DOUBLE,
+    qty                   DOUBLE,
+    price                 DOUBLE,
+    insured               BOOLEAN NOT NULL,
+    sel_retn_time         TIMESTAMP NOT NULL,
+    ts                    BIGINT NOT NULL,
+    event_month           VARCHAR NOT NULL,  -- events.month
+    file_id               INTEGER NOT NULL,
+    src_line              BIGINT NOT NULL
+);
+
+-- Code rows uploaded per file, month and pharmacy, with the pharmacy's latest non-NULL name in
+-- the file (name_event_id: the event it comes from), kept in step per file like
+-- product_counts (sql/pharmacy_rows_new.sql): what summary.csv, the per-pharmacy folders and
+-- the rejects' pharmacy read instead of counting the events.
+CREATE TABLE IF NOT EXISTS pharmacy_rows (
+    file_id        INTEGER NOT NULL,
+    month          VARCHAR NOT NULL,
+    fixmedins_code VARCHAR NOT NULL,
+    n              BIGINT NOT NULL,
+    fixmedins_name VARCHAR,
+    name_event_id  BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS pharmacy_rows_files (
+    file_id        INTEGER NOT NULL
+);
+
 -- One row per check run and rule (what was asked, with which parameters).
 CREATE TABLE IF NOT EXISTS check_runs (
     month          VARCHAR NOT NULL,

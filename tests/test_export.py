@@ -102,6 +102,122 @@ def test_golden_unmasked(con, tmp_path):
     assert_golden(tmp_path / "out", "2026-02_no_mask")
 
 
+# --- what check stores for the export ----------------------------------------------------------
+
+
+GOLDEN_CASES = [("all", dict(per_pharmacy=True)),
+                ("2026-01_zh_gbk", dict(month="2026-01", per_pharmacy=True, headers="zh", encoding="gbk")),
+                ("2026-02_no_mask", dict(month="2026-02", mask=False))]
+
+
+def copy_of(case_db: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(case_db, path)
+    return path
+
+
+def test_export_reads_no_events_when_check_stored_the_evidence(con):
+    """check stores the evidence rows' columns (evidence_rows) and the rows per pharmacy
+    (pharmacy_rows, kept per file): an 'all' export has nothing to read from events."""
+    have = con.execute("SELECT count(DISTINCT event_id) FROM finding_events WHERE month = 'all'").fetchall()[0][0]
+    stored = con.execute("SELECT count(*) FROM evidence_rows WHERE month = 'all'").fetchall()[0][0]
+    assert have == stored > 0
+    assert con.execute("SELECT count(*) FROM evidence_rows WHERE month = 'all' AND event_id NOT IN "
+                       "(SELECT event_id FROM finding_events WHERE month = 'all')").fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM files WHERE file_id NOT IN "
+                       "(SELECT file_id FROM pharmacy_rows_files)").fetchall()[0][0] == 0
+    counted = con.execute("SELECT fixmedins_code, month, count(*) FROM events GROUP BY ALL ORDER BY ALL").fetchall()
+    kept = con.execute("SELECT fixmedins_code, month, sum(n) FROM pharmacy_rows GROUP BY ALL ORDER BY ALL").fetchall()
+    assert counted == kept
+
+
+def test_month_export_reads_earlier_months_rows_from_events(tmp_path):
+    """A --month check stores the columns of its own month's evidence rows only (it reads no
+    history); the export reads the earlier months' rows from events: same bytes either way."""
+    con = open_store(tmp_path / "c.duckdb")
+    rows = [sale(pharmacy="P001", receipt="R1", time="2026-01-05 10:00:00", psn="PSN1"),
+            sale(pharmacy="P002", receipt="R9", time="2026-02-03 09:00:00", psn="PSN2", name="另一药店"),
+            sale(pharmacy="P002", receipt="R10", time="2026-02-04 09:00:00", psn="PSN3", name="另一药店")]
+    ingest_files(con, [write_csv(tmp_path / "s.csv", rows)])
+    run_checks(con, month="2026-02")
+    months = con.execute("SELECT DISTINCT event_month FROM evidence_rows WHERE month = '2026-02'").fetchall()
+    assert months == [("2026-02",)]
+    history = con.execute("SELECT count(*) FROM finding_events fe WHERE month = '2026-02' AND event_id NOT IN "
+                          "(SELECT event_id FROM evidence_rows WHERE month = '2026-02')").fetchall()[0][0]
+    assert history > 0  # the export mixes stored and fetched rows
+    export(con, tmp_path / "mixed", month="2026-02", per_pharmacy=True)
+    con.execute("DELETE FROM evidence_rows")
+    export(con, tmp_path / "fetched", month="2026-02", per_pharmacy=True)
+    run_checks(con)  # 'all' stores every row: a --month check then copies them instead of reading events
+    run_checks(con, month="2026-02")
+    assert con.execute("SELECT count(*) FROM finding_events fe WHERE month = '2026-02' AND event_id NOT IN "
+                       "(SELECT event_id FROM evidence_rows WHERE month = '2026-02')").fetchall()[0][0] == 0
+    export(con, tmp_path / "stored", month="2026-02", per_pharmacy=True)
+    con.close()
+    assert tree(tmp_path / "mixed") == tree(tmp_path / "fetched") == tree(tmp_path / "stored")
+    assert b"P001" in (tmp_path / "mixed" / "suspicious_events.csv").read_bytes()
+
+
+@pytest.mark.parametrize("drop", ["evidence_rows", "pharmacy_rows", "both"])
+def test_export_of_a_database_checked_before_the_stored_evidence(case_db, tmp_path, drop):
+    """A database last checked by an earlier tracecode has no evidence_rows / pharmacy_rows:
+    export reads events instead and writes the same bytes."""
+    path = copy_of(case_db, tmp_path)
+    c = open_store(path)
+    if drop in ("evidence_rows", "both"):
+        c.execute("DROP TABLE evidence_rows")
+    if drop in ("pharmacy_rows", "both"):
+        c.execute("DROP TABLE pharmacy_rows")
+        c.execute("DROP TABLE pharmacy_rows_files")
+    c.close()
+    c = open_store(path, read_only=True)
+    try:
+        for name, kwargs in GOLDEN_CASES:
+            export(c, tmp_path / name, **kwargs)
+            assert_golden(tmp_path / name, name)
+        left = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        assert not left
+    finally:
+        c.close()
+
+
+def test_pharmacy_rows_behind_the_files_are_counted_from_events(case_db, tmp_path):
+    path = copy_of(case_db, tmp_path)
+    c = open_store(path)
+    c.execute("DELETE FROM pharmacy_rows WHERE file_id = (SELECT min(file_id) FROM files)")
+    c.execute("DELETE FROM pharmacy_rows_files WHERE file_id = (SELECT min(file_id) FROM files)")
+    try:
+        export(c, tmp_path / "all", per_pharmacy=True)
+        assert_golden(tmp_path / "all", "all")
+        run_checks(c, month="2026-02")  # the next check (or ingest) fills them in again
+        assert c.execute("SELECT count(*) FROM files WHERE file_id NOT IN "
+                         "(SELECT file_id FROM pharmacy_rows_files)").fetchall()[0][0] == 0
+        export(c, tmp_path / "again", per_pharmacy=True)
+        assert_golden(tmp_path / "again", "all")
+    finally:
+        c.close()
+
+
+def test_checking_some_rules_again_keeps_the_stored_evidence_whole(case_db, tmp_path):
+    path = copy_of(case_db, tmp_path)
+    c = open_store(path)
+    try:
+        c.execute("DELETE FROM evidence_rows")
+        run_checks(c, rules=["duplicate_upload"])  # stores its own rows; the others' come from events
+        export(c, tmp_path / "one", per_pharmacy=True)
+        assert_golden(tmp_path / "one", "all")
+        run_checks(c)
+        assert c.execute("SELECT count(*) FROM finding_events WHERE month = 'all' AND event_id NOT IN "
+                         "(SELECT event_id FROM evidence_rows WHERE month = 'all')").fetchall()[0][0] == 0
+        run_checks(c, month="2026-02", rules=["same_pharmacy_repeat"])
+        export(c, tmp_path / "all", per_pharmacy=True)
+        assert_golden(tmp_path / "all", "all")
+        export(c, tmp_path / "feb", month="2026-02", mask=False)
+        assert_golden(tmp_path / "feb", "2026-02_no_mask")
+    finally:
+        c.close()
+
+
 def test_files_hold_what_the_contract_says(con, tmp_path):
     result = export(con, tmp_path / "out")
     out = tmp_path / "out"

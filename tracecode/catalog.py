@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from tracecode.errors import InputFileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 __all__ = ["CATALOG_SCHEMA", "load_catalog"]
 
@@ -23,15 +25,27 @@ _CATALOG_FIELDS = {
     "pack_units": ("pack_units", "最小包装数量", "包装数量", "units_per_pack"),
 }
 
-CATALOG_SCHEMA = pa.schema([("med_list_codg", pa.string()), ("code_prefix", pa.string()),
-                           ("pack_units", pa.float64())])
+
+
+def catalog_schema() -> "pa.Schema":
+    """The Arrow schema of a loaded catalogue (pyarrow is imported on first use: commands that
+    never read a catalogue, such as export, do not pay for it)."""
+    import pyarrow as pa
+
+    return pa.schema([("med_list_codg", pa.string()), ("code_prefix", pa.string()), ("pack_units", pa.float64())])
+
+
+def __getattr__(name: str):
+    if name == "CATALOG_SCHEMA":
+        return catalog_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _catalog_header_key(text: str) -> str:
     return "".join(text.split()).strip("\ufeff\"'").lower()
 
 
-def load_catalog(path: str | Path) -> pa.Table:
+def load_catalog(path: str | Path) -> "pa.Table":
     """Read a catalogue CSV (``med_list_codg,code_prefix,pack_units``; UTF-8 or GBK).
 
     One row per drug and product prefix; several rows per med_list_codg are allowed, and
@@ -102,8 +116,10 @@ def load_catalog(path: str | Path) -> pa.Table:
         drugs.append(drug)
         prefixes.append(prefix or None)
         units.append(pack_value)
+    import pyarrow as pa
+
     return pa.table([pa.array(drugs, pa.string()), pa.array(prefixes, pa.string()), pa.array(units, pa.float64())],
-                    schema=CATALOG_SCHEMA)
+                    schema=catalog_schema())
 
 
 def _checked_prefix(prefix: str, path: Path, line_no: int) -> str:

@@ -38,9 +38,11 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.export_sql import (EVIDENCE_SQL, EVIDENCE_TABLE, OTHER_PHARMACY_ZH, WITHHELD, code_columns, codes_sql,
-                                  event_columns, events_sql, reject_columns, rejects_sql, scoped_rejects,
-                                  select_list, summary_columns, summary_sql)
+from tracecode.export_sql import (EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE,
+                                  PHARMACY_ROWS_COUNTED, PHARMACY_ROWS_STORED, PHARMACY_ROWS_TABLE, WITHHELD,
+                                  code_columns, codes_sql, event_columns, events_sql, reject_columns, rejects_sql,
+                                  STORED_EVIDENCE_SQL, scoped_rejects, select_list, summary_columns,
+                                  summary_sql)
 from tracecode.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
 from tracecode.privacy import mask_key
 
@@ -196,6 +198,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
+    stand_in = _stand_in_evidence_rows(con)  # for write_files and people / rings alike
     try:
         w = CsvWriter(con, staging, encoding, headers, dict(catalog))
         result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy))
@@ -211,8 +214,29 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
         result.warnings = w.warnings + people_warnings
         _install(staging, out_dir, written)
     finally:
+        if stand_in:
+            con.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
         shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether ``name`` is a table of the main database or a temporary one."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+                            [name]).fetchall()[0][0])
+
+
+def _stand_in_evidence_rows(con: duckdb.DuckDBPyConnection) -> bool:
+    """A database last checked before check stored evidence_rows has none: an empty temporary
+    one stands in (every evidence row is then read from events, as before). Returns whether
+    it made one."""
+    if _has_table(con, "evidence_rows"):
+        return False
+    from tracecode.sqlfiles import read_sql
+
+    found = re.search(r"CREATE TABLE IF NOT EXISTS evidence_rows (\(.*?\));", read_sql("findings_schema.sql"), re.S)
+    con.execute(f"CREATE TEMP TABLE evidence_rows {found.group(1)}")
+    return True
 
 
 def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, mask: bool = True, *,
@@ -231,15 +255,30 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
     if rewrite is not None:
         jobs = [_Job(j.name, (lambda ph, j=j: rewrite(j.name, j.sql(ph))), j.columns) for j in jobs]
     rows: dict[str, int] = {}
-    con.execute(EVIDENCE_SQL, {"scope": scope})
+    stand_in = _stand_in_evidence_rows(con)
+    counted = _pharmacy_rows(con)
     try:
+        con.execute(STORED_EVIDENCE_SQL, {"scope": scope})
         for job in jobs:
             rows[job.name] = writer.file(job.name, job.sql(False), params, job.columns)
         if per_pharmacy:
             rows[PHARMACY_DIR] = _per_pharmacy(con, writer, jobs, params, writer.folder)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {EVIDENCE_TABLE}")
+        con.execute(f"DROP {'TABLE' if counted else 'VIEW'} IF EXISTS temp.main.{PHARMACY_ROWS_TABLE}")
+        if stand_in:
+            con.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
     return rows
+
+
+def _pharmacy_rows(con: duckdb.DuckDBPyConnection) -> bool:
+    """Make export_pharmacy_rows: a view of the store's pharmacy_rows when it covers every
+    file, else a table counted from events. Returns whether it counted."""
+    if _has_table(con, "pharmacy_rows_files") and con.execute(PHARMACY_ROWS_COMPLETE).fetchall()[0][0]:
+        con.execute(PHARMACY_ROWS_STORED)
+        return False
+    con.execute(PHARMACY_ROWS_COUNTED)
+    return True
 
 
 @dataclass
@@ -264,8 +303,8 @@ def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job]
     import pyarrow as pa
 
     every = params["scope"] == ALL
-    sql = (f"WITH {scoped_rejects(every)} SELECT DISTINCT fixmedins_code FROM ("
-           f"SELECT fixmedins_code FROM events e {'' if every else 'WHERE e.month = $scope'} "
+    sql = (f"WITH {scoped_rejects(every, PHARMACY_ROWS_TABLE)} SELECT DISTINCT fixmedins_code FROM ("
+           f"SELECT fixmedins_code FROM {PHARMACY_ROWS_TABLE} c {'' if every else 'WHERE c.month = $scope'} "
            "UNION SELECT fixmedins_code FROM scoped_rejects WHERE fixmedins_code IS NOT NULL) ORDER BY fixmedins_code")
     rows = con.execute(sql, bound(sql, params)).fetchall()
     codes = [r[0] for r in rows]

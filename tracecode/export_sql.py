@@ -1,7 +1,9 @@
 """The SQL of each export file: column lists and SELECTs over findings, finding_events,
-events, files and rejects. Identifiers come from the fixed lists here; values are bind
-parameters ($scope, $rules, $mask_key, $other, $withheld). The queries read the evidence
-from the temporary table made by EVIDENCE_SQL (alias x)."""
+evidence_rows, pharmacy_rows, files and rejects. Identifiers come from the fixed lists here;
+values are bind parameters ($scope, $rules, $mask_key, $other, $withheld). The queries read the
+evidence from the temporary table made by EVIDENCE_SQL (alias x) and the code rows per file,
+month and pharmacy from the one made by PHARMACY_ROWS_SQL: neither reads the events table's
+text columns when check stored what they need."""
 
 from __future__ import annotations
 
@@ -153,31 +155,71 @@ def summary_columns(rules: list[str]) -> list[tuple[str, str, bool]]:
 IN_SCOPE = "($scope = 'all' OR e.month = $scope)"
 X_IN_SCOPE = "($scope = 'all' OR x.month = $scope)"
 
-#: The scope's evidence rows with the event columns the files show, joined once per export
-#: (events is the big table: every query below reads this instead of joining it again).
+#: The event columns of the evidence (export_evidence, alias x): evidence_rows' name -> output name.
+EVIDENCE_COLUMNS = ("fixmedins_code", "fixmedins_name", "rtal_docno", "sel_retn_time", "kind", "med_list_codg",
+                    "sel_retn_cnt", "qty", "trdn_flag", "insured", "setl_id", "psn_no", "file_id", "src_line",
+                    "code_raw", "fixmedins_hilist_name", "month")
+
+#: The scope's evidence rows with the event columns the files show, joined to events (the
+#: big table) in one pass: what the report reads (the export reads STORED_EVIDENCE_SQL).
 EVIDENCE_TABLE = "export_evidence"
 EVIDENCE_SQL = f"""CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS
 SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id,
-       e.fixmedins_code, e.fixmedins_name, e.rtal_docno, e.sel_retn_time, e.kind, e.med_list_codg,
-       e.sel_retn_cnt, e.qty, e.trdn_flag, e.insured, e.setl_id, e.psn_no, e.file_id, e.src_line, e.code_raw,
-       e.fixmedins_hilist_name, e.month
+       {", ".join("e." + c for c in EVIDENCE_COLUMNS)}
 FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
 WHERE fe.month = $scope"""
 
+#: The same table (same rows, same columns) made without reading events: the event columns
+#: come from evidence_rows (stored by check); rows check did not store (earlier months of a
+#: --month check, a database checked before evidence_rows existed) are read from events, which
+#: is not read at all when there are none.
+STORED_EVIDENCE_SQL = f"""CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS
+WITH fe AS (
+    SELECT rule, code_key, drug_trac_codg, flagged, event_id FROM finding_events WHERE month = $scope
+), stored AS (
+    SELECT event_id, {", ".join("event_month AS month" if c == "month" else c for c in EVIDENCE_COLUMNS)}
+    FROM evidence_rows WHERE month = $scope
+), fetched AS (
+    SELECT e.event_id, {", ".join("e." + c for c in EVIDENCE_COLUMNS)}
+    FROM events e
+    WHERE e.event_id IN (SELECT event_id FROM fe WHERE event_id NOT IN (SELECT event_id FROM stored))
+), x AS (
+    SELECT * FROM stored
+    UNION ALL
+    SELECT * FROM fetched
+)
+SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id,
+       {", ".join("x." + c for c in EVIDENCE_COLUMNS)}
+FROM fe JOIN x ON x.event_id = fe.event_id"""
 
-def scoped_rejects(all_months: bool) -> str:
+#: Code rows per file, month and pharmacy (export_pharmacy_rows): the store's pharmacy_rows
+#: when it covers every file, else (a database not ingested or checked since pharmacy_rows
+#: existed; the Spark output's small driver database) counted from events.
+PHARMACY_ROWS_TABLE = "export_pharmacy_rows"
+PHARMACY_ROWS_COMPLETE = """SELECT (SELECT count(*) FROM files) > 0
+    AND NOT EXISTS (SELECT 1 FROM files WHERE file_id NOT IN (SELECT file_id FROM pharmacy_rows_files))"""
+PHARMACY_ROWS_STORED = f"""CREATE OR REPLACE TEMP VIEW {PHARMACY_ROWS_TABLE} AS
+SELECT file_id, month, fixmedins_code, n, fixmedins_name, name_event_id FROM pharmacy_rows"""
+PHARMACY_ROWS_COUNTED = f"""CREATE OR REPLACE TEMP TABLE {PHARMACY_ROWS_TABLE} AS
+SELECT file_id, month, fixmedins_code, count(*) AS n, arg_max(fixmedins_name, event_id) AS fixmedins_name,
+       max(CASE WHEN fixmedins_name IS NOT NULL THEN event_id END) AS name_event_id
+FROM events GROUP BY file_id, month, fixmedins_code"""
+
+
+def scoped_rejects(all_months: bool, rows: str = "events") -> str:
     """Rejects with the pharmacy they belong to: the record's own pharmacy code, else the one
     pharmacy of its file (when the file holds one), else NULL (shown only in the bureau's
     files). A month's rejects are those of the files holding rows of the month, and of the
-    files from which no row could be read."""
-    where = "" if all_months else """
+    files from which no row could be read. ``rows`` is where the files' months and pharmacies
+    are read: events, or the export's PHARMACY_ROWS_TABLE (same answer, no pass over events)."""
+    where = "" if all_months else f"""
     WHERE r.file_id IN (SELECT file_id FROM files WHERE events = 0)
-       OR r.file_id IN (SELECT DISTINCT file_id FROM events WHERE month = $scope)"""
+       OR r.file_id IN (SELECT DISTINCT file_id FROM {rows} WHERE month = $scope)"""
     return f"""
 scoped_rejects AS (
     SELECT r.*, coalesce(nullif(trim(r.raw_record ->> 'fixmedins_code'), ''), fp.code) AS fixmedins_code
     FROM rejects r
-    LEFT JOIN (SELECT file_id, min(fixmedins_code) AS code FROM events
+    LEFT JOIN (SELECT file_id, min(fixmedins_code) AS code FROM {rows}
                WHERE file_id IN (SELECT file_id FROM rejects)
                GROUP BY file_id HAVING min(fixmedins_code) = max(fixmedins_code)) fp USING (file_id){where}
 )"""
@@ -240,11 +282,11 @@ ORDER BY p.pidx, {order}"""
 def rejects_sql(mask: bool, pharmacy: bool, all_months: bool) -> str:
     cols = select_list(reject_columns(mask))
     if not pharmacy:
-        return f"""WITH {scoped_rejects(all_months)}
+        return f"""WITH {scoped_rejects(all_months, PHARMACY_ROWS_TABLE)}
 SELECT {cols}
 FROM scoped_rejects r JOIN files fl ON fl.file_id = r.file_id
 ORDER BY r.file_id, r.src_line, r.field"""
-    return f"""WITH {scoped_rejects(all_months)}
+    return f"""WITH {scoped_rejects(all_months, PHARMACY_ROWS_TABLE)}
 SELECT p.pidx, {cols}
 FROM scoped_rejects r JOIN files fl ON fl.file_id = r.file_id
 JOIN export_pharmacies p ON p.fixmedins_code = r.fixmedins_code
@@ -256,10 +298,11 @@ def summary_sql(rules: list[str], pharmacy: bool, all_months: bool) -> str:
         f"count(DISTINCT x.drug_trac_codg) FILTER (WHERE x.rule = '{rule}') AS {rule}" for rule in rules)
     cols = select_list(summary_columns(rules))
     join = "JOIN export_pharmacies px ON px.fixmedins_code = p.fixmedins_code" if pharmacy else ""
-    return f"""WITH {scoped_rejects(all_months)},
+    return f"""WITH {scoped_rejects(all_months, PHARMACY_ROWS_TABLE)},
 ev AS (
-    SELECT e.fixmedins_code, arg_max(e.fixmedins_name, e.event_id) AS fixmedins_name, count(*) AS rows_uploaded
-    FROM events e {'' if all_months else 'WHERE e.month = $scope'} GROUP BY e.fixmedins_code
+    SELECT c.fixmedins_code, arg_max(c.fixmedins_name, c.name_event_id) AS fixmedins_name,
+           CAST(sum(c.n) AS BIGINT) AS rows_uploaded
+    FROM {PHARMACY_ROWS_TABLE} c {'' if all_months else 'WHERE c.month = $scope'} GROUP BY c.fixmedins_code
 ),
 rj AS (SELECT fixmedins_code, count(*) AS rows_rejected FROM scoped_rejects
        WHERE fixmedins_code IS NOT NULL GROUP BY fixmedins_code),

@@ -31,14 +31,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import duckdb
-import pyarrow as pa
 
-from tracecode.catalog import CATALOG_SCHEMA, load_catalog
+from tracecode.catalog import catalog_schema, load_catalog
 from tracecode.errors import RuleError, UnknownMonth
 from tracecode.sqlfiles import list_sql, read_sql
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 __all__ = [
     "RULE_IDS",
@@ -54,6 +56,13 @@ __all__ = [
     "run_checks",
     "update_summaries",
 ]
+
+def __getattr__(name: str):
+    """CATALOG_SCHEMA (re-exported from :mod:`tracecode.catalog`), built when first asked for."""
+    if name == "CATALOG_SCHEMA":
+        return catalog_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Every rule, in the order summaries list them.
 RULE_IDS: tuple[str, ...] = (
@@ -186,6 +195,12 @@ def list_stages() -> list[SqlFile]:
     return out
 
 
+def _export_stages() -> list[SqlFile]:
+    """Summaries the store keeps for the export (not rule stages: the Spark engine never runs
+    them), refreshed with the rules' own: pharmacy_rows."""
+    return [_sql_file("pharmacy_rows_new.sql", "pharmacy_rows_new")]
+
+
 def _rule_files() -> dict[str, SqlFile]:
     return {stem: _sql_file(f"rules/{stem}.sql", stem) for stem in list_sql("rules")}
 
@@ -244,7 +259,7 @@ class DuckDBEngine:
             self.temp_tables.append(name)
         return int(result.fetchall()[0][0])
 
-    def register(self, name: str, table: pa.Table) -> None:
+    def register(self, name: str, table: "pa.Table") -> None:
         """Make an Arrow table available as the temporary table ``name``."""
         _check_identifier(name)
         self.con.register("__tracecode_arrow", table)
@@ -376,7 +391,8 @@ def _stage_plan(stages: list[SqlFile], rule_files: list[SqlFile]) -> list[SqlFil
 #: and rebuilt (the findings are kept).
 SUMMARY_VERSION = "2"
 _SUMMARY_TABLES = ("rule_events", "rule_events_files", "repeat_rows", "repeat_rows_files", "rule_dict",
-                   "rule_dict_files", "product_counts", "product_counts_files")
+                   "rule_dict_files", "product_counts", "product_counts_files", "pharmacy_rows",
+                   "pharmacy_rows_files")
 
 
 def _ensure_tables(engine: DuckDBEngine) -> None:
@@ -391,13 +407,14 @@ def _ensure_tables(engine: DuckDBEngine) -> None:
 
 
 def update_summaries(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the tables kept across checks (rule_dict, rule_events, product_counts) up to date
-    with the files in the store. ``check`` does it itself; calling it at the end of an ingest
-    moves that cost (one pass over the new files' rows) from the first check to the ingest."""
+    """Bring the tables kept across checks (rule_dict, rule_events, product_counts, and the
+    export's pharmacy_rows) up to date with the files in the store. ``check`` does it itself;
+    calling it at the end of an ingest moves that cost (one pass over the new files' rows)
+    from the first check to the ingest."""
     engine = DuckDBEngine(con)
     try:
         _ensure_tables(engine)
-        _refresh_summaries(engine, [s for s in list_stages() if s.meta.get("persist")], {})
+        _refresh_summaries(engine, [s for s in list_stages() if s.meta.get("persist")] + _export_stages(), {})
     finally:
         engine.drop_temp_tables()
 
@@ -481,7 +498,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         scope, lo, hi = month, month, month
     else:
         scope, lo, hi = ALL_MONTHS, _LOWEST_MONTH, _HIGHEST_MONTH
-    catalog_table = load_catalog(catalog) if catalog is not None else CATALOG_SCHEMA.empty_table()
+    import pyarrow as pa  # here, not at the top: export and people import this module for the rule list
+
+    catalog_table = load_catalog(catalog) if catalog is not None else catalog_schema().empty_table()
 
     rule_files = {f.name: f for f in _rule_files().values()}
     chosen_files = [rule_files[r.id] for r in selected]
@@ -493,7 +512,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
     engine = DuckDBEngine(con)
     timings: dict[str, float] = {}
     counts: dict[str, int] = {}
-    steps = len(plan) + len(chosen_files) + 3
+    steps = len(plan) + len(_export_stages()) + len(chosen_files) + 3
     bar = _progress(progress, steps, scope)
     try:
         _ensure_tables(engine)
@@ -505,7 +524,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
             "evidence": [r.evidence for r in selected],
             "position": list(range(len(selected))),
         }))
-        persisted = [s for s in plan if s.meta.get("persist")]
+        persisted = [s for s in plan if s.meta.get("persist")] + _export_stages()
         bar.set_postfix_str("summaries")
         _refresh_summaries(engine, persisted, timings)
         bar.update(len(persisted))
@@ -530,6 +549,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         counts["new_findings"] = engine.materialize("new_findings", read_sql("findings.sql"), params)
         summary_rows = engine.fetch(read_sql("findings_summary.sql"), params)
         timings["findings"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        counts["evidence_new"] = engine.materialize("evidence_new", read_sql("evidence_rows_new.sql"), params)
+        timings["evidence"] = time.perf_counter() - t0
         bar.update(1)
         bar.set_postfix_str("store")
         t0 = time.perf_counter()
@@ -555,6 +577,11 @@ def _store(engine: DuckDBEngine, scope: str, rule_ids: list[str], summary: list[
         con.execute("INSERT INTO findings SELECT * FROM new_findings")
         con.execute("INSERT INTO finding_events SELECT ?, rule, code_key, drug_trac_codg, event_id, flagged "
                     "FROM finding_rows", [scope])
+        # the scope's stored evidence columns: those of the scope's evidence rows (other rules' too)
+        con.execute("DELETE FROM evidence_rows WHERE month = $scope AND event_id NOT IN "
+                    "(SELECT event_id FROM finding_events WHERE month = $scope)", {"scope": scope})
+        con.execute("INSERT INTO evidence_rows BY NAME SELECT * FROM evidence_new n WHERE n.event_id NOT IN "
+                    "(SELECT event_id FROM evidence_rows WHERE month = $scope)", {"scope": scope})
         for row in summary:
             con.execute("INSERT INTO check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [scope, row.rule, params["close_days"], str(catalog) if catalog is not None else None,

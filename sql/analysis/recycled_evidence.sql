@@ -1,39 +1,79 @@
 -- relation: recycled_evidence
--- needs: finding_events, events
+-- needs: finding_events, evidence_rows, events
 -- meaning: every evidence row of the recycled_resale findings of the month scope $scope (all
 --   valid rows of each such code up to the check's cut-off, flagged = the rule blames the row),
 --   with the columns of the rules' code_events stage (dup_rank: 1 for the first copy, in
 --   ingest order, of a record (pharmacy, receipt, code, kind)) plus the person, names and
---   price. The one pass over events of `people` and `rings`: the rules' own stages from
---   code_events to sales (duplicate copies dropped, returns matched) then run over these few
---   codes, not over the whole history. (e.month <= $month_hi changes nothing, the evidence
---   stops at the cut-off, but lets the scan skip the row groups of later months.)
+--   price. The event columns come from evidence_rows, where check stored them; the rows it did
+--   not store (earlier months of a --month check) are read from events, which is not read at
+--   all when there are none. The rules' own stages from code_events to sales (duplicate copies
+--   dropped, returns matched) then run over these few codes, not over the whole history.
+--   (month <= $month_hi changes nothing, the evidence stops at the cut-off, but lets a scan of
+--   events skip the row groups of later months.)
+WITH fe AS (
+    SELECT f.flagged, f.event_id
+    FROM finding_events f
+    WHERE f.month = $scope
+      AND f.rule = 'recycled_resale'
+), stored AS (
+    SELECT
+        fe.flagged,
+        x.event_id,
+        x.code_key,
+        x.drug_trac_codg,
+        x.kind,
+        x.fixmedins_code,
+        x.fixmedins_name,
+        x.rtal_docno,
+        x.med_list_codg,
+        x.fixmedins_hilist_name,
+        x.product_id,
+        x.trdn_flag,
+        x.qty,
+        x.price,
+        x.insured,
+        x.psn_no,
+        x.ts,
+        x.sel_retn_time,
+        x.event_month AS month
+    FROM fe
+    JOIN evidence_rows x
+      ON x.month = $scope
+     AND x.event_id = fe.event_id
+), fetched AS (
+    SELECT
+        fe.flagged,
+        e.event_id,
+        e.code_key,
+        e.drug_trac_codg,
+        e.kind,
+        e.fixmedins_code,
+        e.fixmedins_name,
+        e.rtal_docno,
+        e.med_list_codg,
+        e.fixmedins_hilist_name,
+        e.product_id,
+        e.trdn_flag,
+        e.qty,
+        e.price,
+        e.insured,
+        e.psn_no,
+        e.ts,
+        e.sel_retn_time,
+        e.month
+    FROM fe
+    JOIN events e ON e.event_id = fe.event_id
+    WHERE e.month <= $month_hi
+      AND fe.event_id NOT IN (SELECT x.event_id FROM evidence_rows x WHERE x.month = $scope)
+), rows_ AS (
+    SELECT * FROM stored WHERE month <= $month_hi
+    UNION ALL
+    SELECT * FROM fetched
+)
 SELECT
-    fe.flagged,
-    e.event_id,
-    e.code_key,
-    e.drug_trac_codg,
-    e.kind,
-    e.fixmedins_code,
-    e.fixmedins_name,
-    e.rtal_docno,
-    e.med_list_codg,
-    e.fixmedins_hilist_name,
-    e.product_id,
-    e.trdn_flag,
-    e.qty,
-    e.price,
-    e.insured,
-    e.psn_no,
-    e.ts,
-    e.sel_retn_time,
-    e.month,
+    r.*,
     ROW_NUMBER() OVER (
-        PARTITION BY e.fixmedins_code, e.rtal_docno, e.code_key, e.drug_trac_codg, e.kind
-        ORDER BY e.event_id
+        PARTITION BY r.fixmedins_code, r.rtal_docno, r.code_key, r.drug_trac_codg, r.kind
+        ORDER BY r.event_id
     ) AS dup_rank
-FROM finding_events fe
-JOIN events e ON e.event_id = fe.event_id
-WHERE fe.month = $scope
-  AND fe.rule = 'recycled_resale'
-  AND e.month <= $month_hi
+FROM rows_ r

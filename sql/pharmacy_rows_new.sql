@@ -1,0 +1,23 @@
+-- stage: pharmacy_rows_new
+-- persist: pharmacy_rows
+-- needs: events, files, pharmacy_rows_files
+-- meaning: for the files not summarised yet, per file, month and pharmacy: the code rows
+--   uploaded (n), the pharmacy's latest non-NULL name in the file (by event_id) and that
+--   event's id. The runner appends them to the persistent table pharmacy_rows (each file is
+--   read once, ever: by update_summaries() after an ingest, else by the next check); the
+--   export reads summary.csv's rows uploaded and names, the pharmacies of a month and the
+--   pharmacy of a one-pharmacy file from it, never counting the events. Not a rule stage: the
+--   Spark engine computes the export's counts itself.
+SELECT
+    e.file_id,
+    e.month,
+    e.fixmedins_code,
+    COUNT(*) AS n,
+    ARG_MAX(e.fixmedins_name, e.event_id) AS fixmedins_name,
+    MAX(CASE WHEN e.fixmedins_name IS NOT NULL THEN e.event_id END) AS name_event_id
+FROM events e
+WHERE e.file_id IN (
+    SELECT f.file_id FROM files f
+    WHERE f.file_id NOT IN (SELECT s.file_id FROM pharmacy_rows_files s)
+)
+GROUP BY e.file_id, e.month, e.fixmedins_code
