@@ -15,7 +15,7 @@ WITH wanted AS (
     WHERE x.event_id IN (SELECT w.event_id FROM wanted w)
 ), fresh AS (
     SELECT
-        e.event_id, e.code_key, e.drug_trac_codg, e.code_raw, e.kind, e.fixmedins_code, e.fixmedins_name,
+        e.event_id, e.code_raw, e.kind, e.fixmedins_code, e.fixmedins_name,
         e.rtal_docno, e.med_list_codg, e.fixmedins_hilist_name, e.product_id, e.setl_id, e.psn_no, e.trdn_flag,
         e.sel_retn_cnt, e.qty, e.price, e.insured, e.sel_retn_time, e.ts, e.month AS event_month, e.file_id,
         e.src_line

@@ -115,10 +115,8 @@ CREATE TABLE IF NOT EXISTS rule_dict_files (
 CREATE TABLE IF NOT EXISTS evidence_rows (
     month                 VARCHAR NOT NULL,  -- the check's month scope: 'YYYY-MM' or 'all'
     event_id              BIGINT NOT NULL,
-    code_key              BIGINT NOT NULL,   -- the event's own columns, as in events
-    drug_trac_codg        VARCHAR NOT NULL,
-    code_raw              VARCHAR NOT NULL,
-    kind                  VARCHAR NOT NULL,
+    code_raw              VARCHAR NOT NULL,  -- the event's own columns, as in events (its code_key
+    kind                  VARCHAR NOT NULL,  -- and drug_trac_codg are the finding's: finding_events)
     fixmedins_code        VARCHAR NOT NULL,
     fixmedins_name        VARCHAR,
     rtal_docno            VARCHAR NOT NULL,

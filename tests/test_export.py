@@ -177,6 +177,15 @@ def test_export_of_a_database_checked_before_the_stored_evidence(case_db, tmp_pa
             assert_golden(tmp_path / name, name)
         left = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
         assert not left
+        # people and rings (and the report's rings section) read evidence_rows too
+        from tracecode.people import people
+        from tracecode.rings import rings
+
+        with open_store(case_db, read_only=True) as full:
+            assert people(c, None, 1) == people(full, None, 1) and people(c, None, 1)
+            assert rings(c, "2026-02") == rings(full, "2026-02")
+        left = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        assert not left
     finally:
         c.close()
 

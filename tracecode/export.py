@@ -227,16 +227,11 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _stand_in_evidence_rows(con: duckdb.DuckDBPyConnection) -> bool:
-    """A database last checked before check stored evidence_rows has none: an empty temporary
-    one stands in (every evidence row is then read from events, as before). Returns whether
-    it made one."""
-    if _has_table(con, "evidence_rows"):
-        return False
-    from tracecode.sqlfiles import read_sql
+    """An empty temporary evidence_rows for a store last checked before check stored it (see
+    :func:`tracecode.rules.stand_in_evidence_rows`); returns whether it made one."""
+    from tracecode.rules import stand_in_evidence_rows
 
-    found = re.search(r"CREATE TABLE IF NOT EXISTS evidence_rows (\(.*?\));", read_sql("findings_schema.sql"), re.S)
-    con.execute(f"CREATE TEMP TABLE evidence_rows {found.group(1)}")
-    return True
+    return stand_in_evidence_rows(con)
 
 
 def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, mask: bool = True, *,

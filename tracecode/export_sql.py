@@ -179,7 +179,7 @@ WITH fe AS (
 ), stored AS (
     SELECT event_id, {", ".join("event_month AS month" if c == "month" else c for c in EVIDENCE_COLUMNS)}
     FROM evidence_rows WHERE month = $scope
-), fetched AS (
+), fetched AS MATERIALIZED (  -- its own plan: the optimiser may not join events to fe first
     SELECT e.event_id, {", ".join("e." + c for c in EVIDENCE_COLUMNS)}
     FROM events e
     WHERE e.event_id IN (SELECT event_id FROM fe WHERE event_id NOT IN (SELECT event_id FROM stored))

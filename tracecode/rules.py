@@ -241,6 +241,8 @@ class DuckDBEngine:
         self.con = con
         self.temp_tables: list[str] = []
         con.execute(GUARD_HASH_DUCKDB)
+        if _read_only(con) and stand_in_evidence_rows(con):  # people, rings, report on an older store
+            self.temp_tables.append("evidence_rows")
 
     @staticmethod
     def _bind(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -286,6 +288,25 @@ class DuckDBEngine:
             except duckdb.Error:
                 pass
         self.temp_tables.clear()
+
+
+def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return bool(rows and rows[0][0])
+
+
+def stand_in_evidence_rows(con: duckdb.DuckDBPyConnection) -> bool:
+    """Give a store last checked before check stored evidence_rows an empty temporary one, so
+    that the SQL reading it (export, people, rings: stored columns, else events) runs; every
+    evidence row is then read from events, as before. Returns whether it made one (the caller
+    drops ``temp.main.evidence_rows`` when done). Never on a store check writes to: the next
+    check creates the real table."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'evidence_rows' "
+                   "AND schema_name = 'main'").fetchall()[0][0]:
+        return False
+    found = re.search(r"CREATE TABLE IF NOT EXISTS evidence_rows (\(.*?\));", read_sql("findings_schema.sql"), re.S)
+    con.execute(f"CREATE TEMP TABLE evidence_rows {found.group(1)}")
+    return True
 
 
 def _check_identifier(name: str) -> None:

@@ -4,14 +4,15 @@
 --   valid rows of each such code up to the check's cut-off, flagged = the rule blames the row),
 --   with the columns of the rules' code_events stage (dup_rank: 1 for the first copy, in
 --   ingest order, of a record (pharmacy, receipt, code, kind)) plus the person, names and
---   price. The event columns come from evidence_rows, where check stored them; the rows it did
---   not store (earlier months of a --month check) are read from events, which is not read at
---   all when there are none. The rules' own stages from code_events to sales (duplicate copies
---   dropped, returns matched) then run over these few codes, not over the whole history.
---   (month <= $month_hi changes nothing, the evidence stops at the cut-off, but lets a scan of
---   events skip the row groups of later months.)
+--   price. An evidence row of a recycled_resale finding is a row of the finding's code (its
+--   code_key and drug_trac_codg are the finding's); its other columns come from evidence_rows,
+--   where check stored them. The rows it did not store (earlier months of a --month check) are
+--   read from events, which is not read at all when there are none. The rules' own stages from
+--   code_events to sales (duplicate copies dropped, returns matched) then run over these few
+--   codes, not over the whole history. (month <= $month_hi changes nothing, the evidence stops
+--   at the cut-off, but lets a scan of events skip the row groups of later months.)
 WITH fe AS (
-    SELECT f.flagged, f.event_id
+    SELECT f.flagged, f.event_id, f.code_key, f.drug_trac_codg
     FROM finding_events f
     WHERE f.month = $scope
       AND f.rule = 'recycled_resale'
@@ -19,8 +20,8 @@ WITH fe AS (
     SELECT
         fe.flagged,
         x.event_id,
-        x.code_key,
-        x.drug_trac_codg,
+        fe.code_key,
+        fe.drug_trac_codg,
         x.kind,
         x.fixmedins_code,
         x.fixmedins_name,
@@ -40,9 +41,8 @@ WITH fe AS (
     JOIN evidence_rows x
       ON x.month = $scope
      AND x.event_id = fe.event_id
-), fetched AS (
+), fetched AS MATERIALIZED (
     SELECT
-        fe.flagged,
         e.event_id,
         e.code_key,
         e.drug_trac_codg,
@@ -61,14 +61,16 @@ WITH fe AS (
         e.ts,
         e.sel_retn_time,
         e.month
-    FROM fe
-    JOIN events e ON e.event_id = fe.event_id
+    FROM events e
     WHERE e.month <= $month_hi
-      AND fe.event_id NOT IN (SELECT x.event_id FROM evidence_rows x WHERE x.month = $scope)
+      AND e.event_id IN (
+          SELECT m.event_id FROM fe m
+          WHERE m.event_id NOT IN (SELECT x.event_id FROM evidence_rows x WHERE x.month = $scope)
+      )
 ), rows_ AS (
     SELECT * FROM stored WHERE month <= $month_hi
     UNION ALL
-    SELECT * FROM fetched
+    SELECT fe.flagged, f.* FROM fetched f JOIN fe ON fe.event_id = f.event_id
 )
 SELECT
     r.*,
