@@ -400,6 +400,33 @@ def test_failed_export_leaves_nothing_half_written(con, tmp_path, monkeypatch):
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.parametrize("fail", ["summary.csv", "suspicious_events.csv", "persons.csv"])
+def test_a_failure_on_any_connection_fails_the_export(con, tmp_path, monkeypatch, fail):
+    """summary.csv, rejects.csv and suspicious_codes.csv are written on a second connection and
+    persons / rings on a third, in threads: an error in any of them is the export's error."""
+    import tracecode.export_write as ew
+    import tracecode.rings as rings_module
+
+    real_file = ew.CsvWriter.file
+
+    def file(self, name, *a, **k):
+        if name == fail:
+            raise RuntimeError(f"disk full writing {name}")
+        return real_file(self, name, *a, **k)
+
+    def write_csv(*a, **k):
+        raise RuntimeError("disk full writing persons.csv")
+
+    monkeypatch.setattr(ew.CsvWriter, "file", file)
+    if fail == "persons.csv":
+        monkeypatch.setattr(rings_module, "write_csv", write_csv)
+    with pytest.raises(RuntimeError, match=f"disk full writing {fail}"):
+        export(con, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0]
+    assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()[0][0]
+
+
 @pytest.mark.parametrize("month, error, text", [
     ("2026-13", UnknownMonth, "not a month"),
     ("2026-1", UnknownMonth, "not a month"),

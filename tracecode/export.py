@@ -38,11 +38,11 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.export_sql import (EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE,
-                                  PHARMACY_ROWS_COUNTED, PHARMACY_ROWS_STORED, PHARMACY_ROWS_TABLE, WITHHELD,
-                                  code_columns, codes_sql, event_columns, events_sql, reject_columns, rejects_sql,
-                                  STORED_EVIDENCE_SQL, scoped_rejects, select_list, summary_columns,
-                                  summary_sql)
+from tracecode.export_sql import (EVIDENCE_MISSING_SQL, EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE,
+                                  PHARMACY_ROWS_COUNTED, PHARMACY_ROWS_STORED, PHARMACY_ROWS_TABLE,
+                                  STORED_EVIDENCE_SQL, WITHHELD, code_columns, codes_sql, event_columns, events_sql,
+                                  reject_columns, rejects_sql, scoped_rejects, select_list, stored_evidence_view,
+                                  summary_columns, summary_sql)
 from tracecode.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
 from tracecode.privacy import mask_key
 
@@ -198,14 +198,15 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
-    stand_in = _stand_in_evidence_rows(con)  # for write_files and people / rings alike
+    stand_in = _stand_in_evidence_rows(con)
+    # persons.csv, rings.csv and ring_edges.csv are computed on a second connection while the
+    # four files are written (see _Background).
+    people = _Background(con, _people_and_rings(staging, scope, mask, encoding, headers), "people")
     try:
         w = CsvWriter(con, staging, encoding, headers, dict(catalog))
         result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy))
         written = list(FILE_NAMES)
-        from tracecode.rings import export_people_and_rings  # persons.csv, rings.csv, ring_edges.csv
-
-        people_rows, people_warnings = export_people_and_rings(con, staging, scope, mask, encoding, headers)
+        people_rows, people_warnings = people.result()
         result.rows.update(people_rows)
         written += list(people_rows)
         if per_pharmacy:
@@ -214,10 +215,57 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
         result.warnings = w.warnings + people_warnings
         _install(staging, out_dir, written)
     finally:
+        people.wait()
         if stand_in:
             con.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
         shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+
+class _Background:
+    """``fn(cursor)`` in a thread, on its own cursor (a connection to the same database, with
+    its own temporary tables): DuckDB releases the GIL, so the work overlaps the caller's."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], object],
+                 name: str):
+        import threading
+
+        self._value: object = None
+        self._error: BaseException | None = None
+        self._cursor = con.cursor()
+        self._thread = threading.Thread(target=self._run, args=(fn,), name=f"tracecode-{name}", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn) -> None:
+        try:
+            self._value = fn(self._cursor)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread.is_alive():
+            self._thread.join()
+        self._cursor.close()
+
+    def result(self):
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _people_and_rings(folder: Path, scope: str, mask: bool, encoding: str, headers: str):
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
+        from tracecode.rings import export_people_and_rings
+
+        stand_in = _stand_in_evidence_rows(cur)
+        try:
+            return export_people_and_rings(cur, folder, scope, mask, encoding, headers)
+        finally:
+            if stand_in:
+                cur.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
+    return run
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -252,18 +300,66 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
     rows: dict[str, int] = {}
     stand_in = _stand_in_evidence_rows(con)
     counted = _pharmacy_rows(con)
-    try:
+    # Every evidence row stored by check: export_evidence is a view (nothing to write first),
+    # and summary, rejects and suspicious_codes.csv are written on a second connection while
+    # this one writes suspicious_events.csv (with per_pharmacy, a table: the folders read it often).
+    stored = con.execute(EVIDENCE_MISSING_SQL, {"scope": scope}).fetchall()[0][0] == 0
+    if stored and not per_pharmacy:
+        con.execute(stored_evidence_view(scope))
+    else:
         con.execute(STORED_EVIDENCE_SQL, {"scope": scope})
-        for job in jobs:
+    helper = None
+    try:
+        mine = jobs
+        if stored and not counted:
+            mine = [j for j in jobs if j.name == "suspicious_events.csv"]
+            helper = _Background(con, _write_jobs([j for j in jobs if j not in mine], writer, scope, params),
+                                 "export-files")
+        before = list(writer.warnings)
+        warned: dict[str, list[str]] = {}
+        for job in mine:
+            n = len(writer.warnings)
             rows[job.name] = writer.file(job.name, job.sql(False), params, job.columns)
+            warned[job.name] = writer.warnings[n:]
+        if helper is not None:
+            done, more = helper.result()
+            rows.update(done)
+            warned.update(more)
+            rows = {j.name: rows[j.name] for j in jobs}
+            writer.warnings[:] = before + [w for j in jobs for w in warned[j.name]]  # in file order
         if per_pharmacy:
             rows[PHARMACY_DIR] = _per_pharmacy(con, writer, jobs, params, writer.folder)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {EVIDENCE_TABLE}")
+        if helper is not None:
+            helper.wait()
+        con.execute(f"DROP {'VIEW' if stored and not per_pharmacy else 'TABLE'} IF EXISTS temp.main.{EVIDENCE_TABLE}")
         con.execute(f"DROP {'TABLE' if counted else 'VIEW'} IF EXISTS temp.main.{PHARMACY_ROWS_TABLE}")
         if stand_in:
             con.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
     return rows
+
+
+def _write_jobs(jobs: list[_Job], writer: CsvWriter, scope: str, params: dict):
+    """The top-level files of ``jobs`` written on a cursor of their own (its own views of the
+    stored evidence and pharmacy rows); returns (rows per file, GBK warnings)."""
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
+        w = CsvWriter(cur, writer.folder, writer.encoding, writer.headers, writer.rule_labels)
+        stand_in = _stand_in_evidence_rows(cur)
+        try:
+            cur.execute(PHARMACY_ROWS_STORED)
+            cur.execute(stored_evidence_view(scope))
+            done, warned = {}, {}
+            for job in jobs:
+                n = len(w.warnings)
+                done[job.name] = w.file(job.name, job.sql(False), params, job.columns)
+                warned[job.name] = w.warnings[n:]
+        finally:
+            cur.execute(f"DROP VIEW IF EXISTS temp.main.{EVIDENCE_TABLE}")
+            cur.execute(f"DROP VIEW IF EXISTS temp.main.{PHARMACY_ROWS_TABLE}")
+            if stand_in:
+                cur.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
+        return done, warned
+    return run
 
 
 def _pharmacy_rows(con: duckdb.DuckDBPyConnection) -> bool:

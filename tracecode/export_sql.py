@@ -192,6 +192,22 @@ SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id,
        {", ".join("x." + c for c in EVIDENCE_COLUMNS)}
 FROM fe JOIN x ON x.event_id = fe.event_id"""
 
+#: Evidence rows of the scope that check did not store (0: the export reads no events).
+EVIDENCE_MISSING_SQL = """SELECT count(*) FROM finding_events
+WHERE month = $scope AND event_id NOT IN (SELECT event_id FROM evidence_rows WHERE month = $scope)"""
+
+
+def stored_evidence_view(scope: str) -> str:
+    """export_evidence as a view of finding_events joined to evidence_rows: the same rows as
+    STORED_EVIDENCE_SQL when every evidence row of the scope is stored, nothing written."""
+    cols = ", ".join("x.event_month AS month" if c == "month" else "x." + c for c in EVIDENCE_COLUMNS)
+    literal = "'" + scope.replace("'", "''") + "'"  # a view cannot take a bound parameter
+    return f"""CREATE OR REPLACE TEMP VIEW {EVIDENCE_TABLE} AS
+SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id, {cols}
+FROM finding_events fe JOIN evidence_rows x ON x.month = fe.month AND x.event_id = fe.event_id
+WHERE fe.month = {literal}"""
+
+
 #: Code rows per file, month and pharmacy (export_pharmacy_rows): the store's pharmacy_rows
 #: when it covers every file, else (a database not ingested or checked since pharmacy_rows
 #: existed; the Spark output's small driver database) counted from events.
@@ -294,8 +310,7 @@ ORDER BY p.pidx, r.file_id, r.src_line, r.field"""
 
 
 def summary_sql(rules: list[str], pharmacy: bool, all_months: bool) -> str:
-    per_rule = ",\n           ".join(
-        f"count(DISTINCT x.drug_trac_codg) FILTER (WHERE x.rule = '{rule}') AS {rule}" for rule in rules)
+    per_rule = ",\n           ".join(f"count(*) FILTER (WHERE c.rule = '{rule}') AS {rule}" for rule in rules)
     cols = select_list(summary_columns(rules))
     join = "JOIN export_pharmacies px ON px.fixmedins_code = p.fixmedins_code" if pharmacy else ""
     return f"""WITH {scoped_rejects(all_months, PHARMACY_ROWS_TABLE)},
@@ -306,12 +321,16 @@ ev AS (
 ),
 rj AS (SELECT fixmedins_code, count(*) AS rows_rejected FROM scoped_rejects
        WHERE fixmedins_code IS NOT NULL GROUP BY fixmedins_code),
-fr AS (
-    SELECT x.fixmedins_code,
+fx AS (SELECT x.fixmedins_code, x.rule, x.drug_trac_codg, x.event_id
+       FROM {EVIDENCE_TABLE} x WHERE x.flagged AND {X_IN_SCOPE}),
+fr AS (  -- per pharmacy: the codes it has flagged rows of, per rule; its flagged rows
+    SELECT c.fixmedins_code,
            {per_rule},
-           count(DISTINCT x.event_id) AS flagged_rows
-    FROM {EVIDENCE_TABLE} x WHERE x.flagged AND {X_IN_SCOPE}
-    GROUP BY x.fixmedins_code
+           any_value(n.flagged_rows) AS flagged_rows
+    FROM (SELECT DISTINCT fixmedins_code, rule, drug_trac_codg FROM fx) c
+    JOIN (SELECT fixmedins_code, count(DISTINCT event_id) AS flagged_rows FROM fx GROUP BY fixmedins_code) n
+      USING (fixmedins_code)
+    GROUP BY c.fixmedins_code
 ),
 p AS (SELECT fixmedins_code FROM ev UNION SELECT fixmedins_code FROM rj)
 SELECT {'px.pidx, ' if pharmacy else ''}{cols}

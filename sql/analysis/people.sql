@@ -1,5 +1,5 @@
 -- relation: people (the professional drug-buyer ranking, 职业开药人)
--- needs: recycled_flows, events
+-- needs: recycled_flows, events, rule_events
 -- meaning: one row per insured person (psn_no of the source purchase) with at least $min_packs
 --   packs that reappeared. A pack = one insured whole-pack purchase (a source sale of
 --   recycled_flows) that was sold again in the checked months. insured_packs = the person's
@@ -77,19 +77,27 @@ WITH f AS (
         GROUP BY psn_no, med_list_codg
     ) x
     GROUP BY psn_no
+), purchases AS MATERIALIZED (
+    -- the listed persons' rows: one pass over events reading the person, month and event id only
+    SELECT e.psn_no, e.event_id
+    FROM events e
+    JOIN per_person pp ON pp.psn_no = e.psn_no
+    WHERE e.month >= $month_from
+      AND e.month <= $month_hi
+      AND e.month >= pp.first_month
 ), bought AS (
+    -- their distinct insured whole-pack sale records of valid codes; the rest of each row comes
+    -- from the rules' narrow rule_events (pharmacy id, receipt and code hashes: a record is
+    -- (pharmacy, receipt, code) as the rules tell copies apart)
     SELECT psn_no, COUNT(*) AS insured_packs
     FROM (
-        SELECT DISTINCT e.psn_no, e.fixmedins_code, e.rtal_docno, e.code_key, e.drug_trac_codg
-        FROM events e
-        JOIN per_person pp ON pp.psn_no = e.psn_no
-        WHERE e.kind = 'sale'
-          AND e.insured
-          AND e.trdn_flag = 0
-          AND e.code_status = 'valid'
-          AND e.month >= $month_from
-          AND e.month <= $month_hi
-          AND e.month >= pp.first_month
+        SELECT DISTINCT p.psn_no, r.ph_id, r.doc_guard, r.code_key, r.code_guard
+        FROM purchases p
+        JOIN rule_events r ON r.event_id = p.event_id
+        WHERE r.is_return = 0
+          AND r.insured
+          AND r.trdn_flag = 0
+          AND r.valid = 1
     ) x
     GROUP BY psn_no
 )
