@@ -106,17 +106,23 @@ CREATE TABLE IF NOT EXISTS rule_dict_files (
     file_id        INTEGER NOT NULL
 );
 
--- The event columns the export files (and people / rings) show, for the evidence rows of a
--- month scope (month = finding_events.month) that lie in the checked months: stored by check
--- (sql/evidence_rows_new.sql), so that an export never reads the text columns of the whole
--- events table. One row per (month, event_id), whatever the number of findings the event is
--- evidence of. Evidence rows of earlier months of a --month check are not all here: the
--- export reads those from events.
-CREATE TABLE IF NOT EXISTS evidence_rows (
-    month                 VARCHAR NOT NULL,  -- the check's month scope: 'YYYY-MM' or 'all'
+-- The evidence of each month scope as the export shows it: finding_events' rows with the
+-- columns of their events and the name of the event's file, stored by check
+-- (sql/finding_evidence.sql) in the order of suspicious_events.csv, so that an export reads
+-- neither the text columns of the whole events table nor sorts. meta 'evidence:<month>' holds
+-- what the rows were stored for (rule order, count and checksum of the scope's finding_events):
+-- the export reads the rows in stored order only when they still match. Rows whose event was not
+-- read by the check (earlier months of a --month check) are missing: the export then reads
+-- those from events and sorts.
+CREATE TABLE IF NOT EXISTS finding_evidence (
+    month                 VARCHAR NOT NULL,  -- as finding_events
+    rule                  VARCHAR NOT NULL,
+    code_key              BIGINT NOT NULL,
+    drug_trac_codg        VARCHAR NOT NULL,
+    flagged               BOOLEAN NOT NULL,
     event_id              BIGINT NOT NULL,
-    code_raw              VARCHAR NOT NULL,  -- the event's own columns, as in events (its code_key
-    kind                  VARCHAR NOT NULL,  -- and drug_trac_codg are the finding's: finding_events)
+    code_raw              VARCHAR NOT NULL,  -- the event's own columns, as in events
+    kind                  VARCHAR NOT NULL,
     fixmedins_code        VARCHAR NOT NULL,
     fixmedins_name        VARCHAR,
     rtal_docno            VARCHAR NOT NULL,
@@ -134,7 +140,8 @@ CREATE TABLE IF NOT EXISTS evidence_rows (
     ts                    BIGINT NOT NULL,
     event_month           VARCHAR NOT NULL,  -- events.month
     file_id               INTEGER NOT NULL,
-    src_line              BIGINT NOT NULL
+    src_line              BIGINT NOT NULL,
+    source_file           VARCHAR NOT NULL   -- files.name
 );
 
 -- Code rows uploaded per file, month and pharmacy, with the pharmacy's latest non-NULL name in

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.export import FILE_NAMES, export
+from tracecode.export import FILE_NAMES, export, rule_catalog
 from tracecode.export_sql import guard
 from tracecode.export_write import _tagged_records, folder_names
 from tracecode.ingest import ingest_files
@@ -116,14 +116,27 @@ def copy_of(case_db: Path, tmp_path: Path) -> Path:
     return path
 
 
-def test_export_reads_no_events_when_check_stored_the_evidence(con):
-    """check stores the evidence rows' columns (evidence_rows) and the rows per pharmacy
-    (pharmacy_rows, kept per file): an 'all' export has nothing to read from events."""
-    have = con.execute("SELECT count(DISTINCT event_id) FROM finding_events WHERE month = 'all'").fetchall()[0][0]
-    stored = con.execute("SELECT count(*) FROM evidence_rows WHERE month = 'all'").fetchall()[0][0]
-    assert have == stored > 0
-    assert con.execute("SELECT count(*) FROM evidence_rows WHERE month = 'all' AND event_id NOT IN "
-                       "(SELECT event_id FROM finding_events WHERE month = 'all')").fetchall()[0][0] == 0
+def test_check_stores_the_evidence_in_file_order(con):
+    """check stores every evidence row with its event's columns (finding_evidence), sorted as
+    suspicious_events.csv lists them, and the rows per pharmacy (pharmacy_rows, kept per file):
+    an export of a checked scope reads no events and sorts nothing."""
+    from tracecode.export import _presorted
+
+    rules = [r for r, _ in rule_catalog()]
+    for scope in ("all", "2026-01", "2026-02"):
+        keys = con.execute("SELECT rule, code_key, drug_trac_codg, event_id, flagged FROM finding_events "
+                           "WHERE month = ? ORDER BY ALL", [scope]).fetchall()
+        stored = con.execute("SELECT rule, code_key, drug_trac_codg, event_id, flagged FROM finding_evidence "
+                             "WHERE month = ? ORDER BY ALL", [scope]).fetchall()
+        assert keys == stored and keys
+        con.execute("SET preserve_insertion_order = true")
+        as_stored = con.execute("SELECT event_id, rule FROM finding_evidence WHERE month = ?", [scope]).fetchall()
+        sorted_ = con.execute("SELECT event_id, rule FROM finding_evidence WHERE month = $scope ORDER BY "
+                              "list_position($rules, rule), rule, drug_trac_codg, code_key, sel_retn_time, event_id",
+                              {"scope": scope, "rules": rules}).fetchall()
+        assert as_stored == sorted_
+        assert _presorted(con, scope, rules)
+        assert not _presorted(con, scope, list(reversed(rules)))  # stored for another rule order
     assert con.execute("SELECT count(*) FROM files WHERE file_id NOT IN "
                        "(SELECT file_id FROM pharmacy_rows_files)").fetchall()[0][0] == 0
     counted = con.execute("SELECT fixmedins_code, month, count(*) FROM events GROUP BY ALL ORDER BY ALL").fetchall()
@@ -132,40 +145,40 @@ def test_export_reads_no_events_when_check_stored_the_evidence(con):
 
 
 def test_month_export_reads_earlier_months_rows_from_events(tmp_path):
-    """A --month check stores the columns of its own month's evidence rows only (it reads no
-    history); the export reads the earlier months' rows from events: same bytes either way."""
+    """A --month check stores the rows of its own month's events only (it reads no history);
+    the export reads the earlier months' rows from events and sorts: same bytes either way."""
+    from tracecode.export import _presorted
+
     con = open_store(tmp_path / "c.duckdb")
     rows = [sale(pharmacy="P001", receipt="R1", time="2026-01-05 10:00:00", psn="PSN1"),
             sale(pharmacy="P002", receipt="R9", time="2026-02-03 09:00:00", psn="PSN2", name="另一药店"),
             sale(pharmacy="P002", receipt="R10", time="2026-02-04 09:00:00", psn="PSN3", name="另一药店")]
     ingest_files(con, [write_csv(tmp_path / "s.csv", rows)])
     run_checks(con, month="2026-02")
-    months = con.execute("SELECT DISTINCT event_month FROM evidence_rows WHERE month = '2026-02'").fetchall()
+    rules = [r for r, _ in rule_catalog()]
+    months = con.execute("SELECT DISTINCT event_month FROM finding_evidence WHERE month = '2026-02'").fetchall()
     assert months == [("2026-02",)]
-    history = con.execute("SELECT count(*) FROM finding_events fe WHERE month = '2026-02' AND event_id NOT IN "
-                          "(SELECT event_id FROM evidence_rows WHERE month = '2026-02')").fetchall()[0][0]
-    assert history > 0  # the export mixes stored and fetched rows
+    assert not _presorted(con, "2026-02", rules)  # the export mixes stored and fetched rows
     export(con, tmp_path / "mixed", month="2026-02", per_pharmacy=True)
-    con.execute("DELETE FROM evidence_rows")
+    con.execute("DELETE FROM finding_evidence")
     export(con, tmp_path / "fetched", month="2026-02", per_pharmacy=True)
     run_checks(con)  # 'all' stores every row: a --month check then copies them instead of reading events
     run_checks(con, month="2026-02")
-    assert con.execute("SELECT count(*) FROM finding_events fe WHERE month = '2026-02' AND event_id NOT IN "
-                       "(SELECT event_id FROM evidence_rows WHERE month = '2026-02')").fetchall()[0][0] == 0
+    assert _presorted(con, "2026-02", rules)
     export(con, tmp_path / "stored", month="2026-02", per_pharmacy=True)
     con.close()
     assert tree(tmp_path / "mixed") == tree(tmp_path / "fetched") == tree(tmp_path / "stored")
     assert b"P001" in (tmp_path / "mixed" / "suspicious_events.csv").read_bytes()
 
 
-@pytest.mark.parametrize("drop", ["evidence_rows", "pharmacy_rows", "both"])
+@pytest.mark.parametrize("drop", ["finding_evidence", "pharmacy_rows", "both"])
 def test_export_of_a_database_checked_before_the_stored_evidence(case_db, tmp_path, drop):
-    """A database last checked by an earlier tracecode has no evidence_rows / pharmacy_rows:
+    """A database last checked by an earlier tracecode has no finding_evidence / pharmacy_rows:
     export reads events instead and writes the same bytes."""
     path = copy_of(case_db, tmp_path)
     c = open_store(path)
-    if drop in ("evidence_rows", "both"):
-        c.execute("DROP TABLE evidence_rows")
+    if drop in ("finding_evidence", "both"):
+        c.execute("DROP TABLE finding_evidence")
     if drop in ("pharmacy_rows", "both"):
         c.execute("DROP TABLE pharmacy_rows")
         c.execute("DROP TABLE pharmacy_rows_files")
@@ -177,7 +190,7 @@ def test_export_of_a_database_checked_before_the_stored_evidence(case_db, tmp_pa
             assert_golden(tmp_path / name, name)
         left = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
         assert not left
-        # people and rings (and the report's rings section) read evidence_rows too
+        # people and rings (and the report's rings section) read finding_evidence too
         from tracecode.people import people
         from tracecode.rings import rings
 
@@ -188,6 +201,33 @@ def test_export_of_a_database_checked_before_the_stored_evidence(case_db, tmp_pa
         assert not left
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("change", ["flag", "drop", "add"])
+def test_stored_evidence_that_no_longer_matches_the_findings_is_not_trusted(case_db, tmp_path, change):
+    """finding_events rewritten since check stored finding_evidence (an earlier tracecode's
+    check): the stamp no longer matches, the export reads events and sorts, as before."""
+    from tracecode.export import _presorted
+
+    path = copy_of(case_db, tmp_path)
+    c = open_store(path)
+    try:
+        one = "(SELECT min(event_id) FROM finding_events WHERE month = 'all' AND rule = 'duplicate_upload')"
+        if change == "flag":
+            c.execute(f"UPDATE finding_events SET flagged = NOT flagged WHERE month = 'all' AND event_id = {one}")
+        elif change == "drop":
+            c.execute(f"DELETE FROM finding_events WHERE month = 'all' AND event_id = {one}")
+        else:
+            c.execute("DELETE FROM finding_evidence WHERE month = 'all' AND rule = 'duplicate_upload'")
+        assert not _presorted(c, "all", [r for r, _ in rule_catalog()])
+        export(c, tmp_path / "stale", per_pharmacy=True)
+        c.execute("DROP TABLE finding_evidence")
+        export(c, tmp_path / "events", per_pharmacy=True)
+    finally:
+        c.close()
+    assert tree(tmp_path / "stale") == tree(tmp_path / "events")
+    if change == "add":
+        assert_golden(tmp_path / "stale", "all")
 
 
 def test_pharmacy_rows_behind_the_files_are_counted_from_events(case_db, tmp_path):
@@ -208,17 +248,21 @@ def test_pharmacy_rows_behind_the_files_are_counted_from_events(case_db, tmp_pat
 
 
 def test_checking_some_rules_again_keeps_the_stored_evidence_whole(case_db, tmp_path):
+    from tracecode.export import _presorted
+
+    rules = [r for r, _ in rule_catalog()]
     path = copy_of(case_db, tmp_path)
     c = open_store(path)
     try:
-        c.execute("DELETE FROM evidence_rows")
-        run_checks(c, rules=["duplicate_upload"])  # stores its own rows; the others' come from events
+        c.execute("DELETE FROM finding_evidence")
+        run_checks(c, rules=["duplicate_upload"])  # stores its own rows only: the others are read from events
+        assert not _presorted(c, "all", rules)
         export(c, tmp_path / "one", per_pharmacy=True)
         assert_golden(tmp_path / "one", "all")
         run_checks(c)
-        assert c.execute("SELECT count(*) FROM finding_events WHERE month = 'all' AND event_id NOT IN "
-                         "(SELECT event_id FROM evidence_rows WHERE month = 'all')").fetchall()[0][0] == 0
-        run_checks(c, month="2026-02", rules=["same_pharmacy_repeat"])
+        assert _presorted(c, "all", rules)
+        run_checks(c, month="2026-02", rules=["same_pharmacy_repeat"])  # keeps the other rules' rows, in order
+        assert _presorted(c, "2026-02", rules)
         export(c, tmp_path / "all", per_pharmacy=True)
         assert_golden(tmp_path / "all", "all")
         export(c, tmp_path / "feb", month="2026-02", mask=False)

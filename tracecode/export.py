@@ -38,9 +38,9 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.export_sql import (EVIDENCE_MISSING_SQL, EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE,
-                                  PHARMACY_ROWS_COUNTED, PHARMACY_ROWS_STORED, PHARMACY_ROWS_TABLE,
-                                  STORED_EVIDENCE_SQL, WITHHELD, code_columns, codes_sql, event_columns, events_sql,
+from tracecode.export_sql import (EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE, PHARMACY_ROWS_COUNTED,
+                                  PHARMACY_ROWS_STORED, PHARMACY_ROWS_TABLE, STORED_COUNT_SQL, STORED_EVIDENCE_SQL,
+                                  WITHHELD, code_columns, codes_sql, event_columns, events_sql,
                                   reject_columns, rejects_sql, scoped_rejects, select_list, stored_evidence_view,
                                   summary_columns, summary_sql)
 from tracecode.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
@@ -50,6 +50,7 @@ ENCODINGS = ("utf-8-sig", "gbk")
 HEADERS = ("nhsa", "zh")
 FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
 FOLDERS_FILE = "pharmacy_folders.csv"
+EVENTS_FILE = "suspicious_events.csv"
 ALL = "all"
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -198,7 +199,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
-    stand_in = _stand_in_evidence_rows(con)
+    stand_in = _stand_in_finding_evidence(con)
     # persons.csv, rings.csv and ring_edges.csv are computed on a second connection while the
     # four files are written (see _Background).
     people = _Background(con, _people_and_rings(staging, scope, mask, encoding, headers), "people")
@@ -217,7 +218,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     finally:
         people.wait()
         if stand_in:
-            con.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
+            con.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
         shutil.rmtree(staging, ignore_errors=True)
     return result
 
@@ -259,12 +260,12 @@ def _people_and_rings(folder: Path, scope: str, mask: bool, encoding: str, heade
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
         from tracecode.rings import export_people_and_rings
 
-        stand_in = _stand_in_evidence_rows(cur)
+        stand_in = _stand_in_finding_evidence(cur)
         try:
             return export_people_and_rings(cur, folder, scope, mask, encoding, headers)
         finally:
             if stand_in:
-                cur.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
+                cur.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
     return run
 
 
@@ -274,45 +275,62 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                             [name]).fetchall()[0][0])
 
 
-def _stand_in_evidence_rows(con: duckdb.DuckDBPyConnection) -> bool:
-    """An empty temporary evidence_rows for a store last checked before check stored it (see
-    :func:`tracecode.rules.stand_in_evidence_rows`); returns whether it made one."""
-    from tracecode.rules import stand_in_evidence_rows
+def _stand_in_finding_evidence(con: duckdb.DuckDBPyConnection) -> bool:
+    """An empty temporary finding_evidence for a store last checked before check stored it
+    (see :func:`tracecode.rules.stand_in_finding_evidence`); returns whether it made one."""
+    from tracecode.rules import stand_in_finding_evidence
 
-    return stand_in_evidence_rows(con)
+    return stand_in_finding_evidence(con)
+
+
+def _presorted(con: duckdb.DuckDBPyConnection, scope: str, rules: list[str]) -> bool:
+    """Whether finding_evidence holds the scope's every evidence row, sorted for ``rules``: its
+    stamp (written by check) matches the scope's finding_events and rule order, and no row is
+    missing (check reads no history: a --month scope can lack its earlier months' rows)."""
+    from tracecode.rules import evidence_stamp
+
+    stamp = con.execute("SELECT value FROM meta WHERE key = ?", [f"evidence:{scope}"]).fetchall()
+    if not stamp or stamp[0][0] != evidence_stamp(con, scope, rules):
+        return False
+    events = int(stamp[0][0].rsplit("|", 1)[1].split(":")[0])
+    return con.execute(STORED_COUNT_SQL, {"scope": scope}).fetchall()[0][0] == events
 
 
 def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, mask: bool = True, *,
                 rules: list[str] | None = None, per_pharmacy: bool = False,
                 rewrite: Callable[[str, str], str] | None = None) -> dict[str, int]:
     """Write the four files of ``scope`` (and with ``per_pharmacy`` the pharmacies/ folders and
-    pharmacy_folders.csv) into ``writer``'s folder from the findings, finding_events, events,
-    files and rejects tables ``con`` holds; return the rows per file (and the folder count under
-    'pharmacies'). ``rewrite(file name, SELECT)`` lets another engine adapt a query (the Spark
-    output feeds summary.csv's per-pharmacy counts)."""
+    pharmacy_folders.csv) into ``writer``'s folder from the findings, finding_events,
+    finding_evidence, pharmacy_rows, events, files and rejects tables ``con`` holds (reading
+    events only for what check did not store); return the rows per file (and the folder count
+    under 'pharmacies'). ``rewrite(file name, SELECT)`` lets another engine adapt a query (the
+    Spark output feeds summary.csv's per-pharmacy counts)."""
     rules = rules if rules is not None else [r for r, _ in rule_catalog()]
     params = {"scope": scope, "rules": rules, "other": OTHER_PHARMACY_ZH, "withheld": WITHHELD}
     if mask:
         params["mask_key"] = mask_key(con)
-    jobs = _jobs(scope, rules, mask)
+    rows: dict[str, int] = {}
+    stand_in = _stand_in_finding_evidence(con)
+    counted = _pharmacy_rows(con)
+    # finding_evidence holds the scope in file order: export_evidence is a view of it (nothing
+    # to write first), suspicious_events.csv is written as stored (no sort; insertion order kept
+    # on for this export), and summary, rejects and suspicious_codes.csv are written on a second
+    # connection meanwhile. Else export_evidence is a table made from it and events, sorted.
+    presorted = not stand_in and _presorted(con, scope, rules)
+    jobs = _jobs(scope, rules, mask, presorted)
     if rewrite is not None:
         jobs = [_Job(j.name, (lambda ph, j=j: rewrite(j.name, j.sql(ph))), j.columns) for j in jobs]
-    rows: dict[str, int] = {}
-    stand_in = _stand_in_evidence_rows(con)
-    counted = _pharmacy_rows(con)
-    # Every evidence row stored by check: export_evidence is a view (nothing to write first),
-    # and summary, rejects and suspicious_codes.csv are written on a second connection while
-    # this one writes suspicious_events.csv (with per_pharmacy, a table: the folders read it often).
-    stored = con.execute(EVIDENCE_MISSING_SQL, {"scope": scope}).fetchall()[0][0] == 0
-    if stored and not per_pharmacy:
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    if presorted:
+        con.execute("SET preserve_insertion_order = true")
         con.execute(stored_evidence_view(scope))
     else:
         con.execute(STORED_EVIDENCE_SQL, {"scope": scope})
     helper = None
     try:
         mine = jobs
-        if stored and not counted:
-            mine = [j for j in jobs if j.name == "suspicious_events.csv"]
+        if presorted and not counted:
+            mine = [j for j in jobs if j.name == EVENTS_FILE]
             helper = _Background(con, _write_jobs([j for j in jobs if j not in mine], writer, scope, params),
                                  "export-files")
         before = list(writer.warnings)
@@ -332,10 +350,11 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
     finally:
         if helper is not None:
             helper.wait()
-        con.execute(f"DROP {'VIEW' if stored and not per_pharmacy else 'TABLE'} IF EXISTS temp.main.{EVIDENCE_TABLE}")
+        con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
+        con.execute(f"DROP {'VIEW' if presorted else 'TABLE'} IF EXISTS temp.main.{EVIDENCE_TABLE}")
         con.execute(f"DROP {'TABLE' if counted else 'VIEW'} IF EXISTS temp.main.{PHARMACY_ROWS_TABLE}")
         if stand_in:
-            con.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
+            con.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
     return rows
 
 
@@ -344,10 +363,10 @@ def _write_jobs(jobs: list[_Job], writer: CsvWriter, scope: str, params: dict):
     stored evidence and pharmacy rows); returns (rows per file, GBK warnings)."""
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
         w = CsvWriter(cur, writer.folder, writer.encoding, writer.headers, writer.rule_labels)
-        stand_in = _stand_in_evidence_rows(cur)
+        stand_in = _stand_in_finding_evidence(cur)
         try:
             cur.execute(PHARMACY_ROWS_STORED)
-            cur.execute(stored_evidence_view(scope))
+            cur.execute(stored_evidence_view(scope))  # the other files do not depend on its order
             done, warned = {}, {}
             for job in jobs:
                 n = len(w.warnings)
@@ -357,7 +376,7 @@ def _write_jobs(jobs: list[_Job], writer: CsvWriter, scope: str, params: dict):
             cur.execute(f"DROP VIEW IF EXISTS temp.main.{EVIDENCE_TABLE}")
             cur.execute(f"DROP VIEW IF EXISTS temp.main.{PHARMACY_ROWS_TABLE}")
             if stand_in:
-                cur.execute("DROP TABLE IF EXISTS temp.main.evidence_rows")
+                cur.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
         return done, warned
     return run
 
@@ -379,11 +398,11 @@ class _Job:
     columns: list[str]
 
 
-def _jobs(scope: str, rules: list[str], mask: bool) -> list[_Job]:
+def _jobs(scope: str, rules: list[str], mask: bool, presorted: bool = False) -> list[_Job]:
     every = scope == ALL
     return [
         _Job("suspicious_codes.csv", lambda ph: codes_sql(ph), [c[0] for c in code_columns(False)]),
-        _Job("suspicious_events.csv", lambda ph: events_sql(mask, ph), [c[0] for c in event_columns(mask)]),
+        _Job(EVENTS_FILE, lambda ph: events_sql(mask, ph, presorted), [c[0] for c in event_columns(mask)]),
         _Job("rejects.csv", lambda ph: rejects_sql(mask, ph, every), [c[0] for c in reject_columns(mask)]),
         _Job("summary.csv", lambda ph: summary_sql(rules, ph, every), [c[0] for c in summary_columns(rules)]),
     ]

@@ -1,5 +1,5 @@
 """The SQL of each export file: column lists and SELECTs over findings, finding_events,
-evidence_rows, pharmacy_rows, files and rejects. Identifiers come from the fixed lists here;
+finding_evidence, pharmacy_rows, files and rejects. Identifiers come from the fixed lists here;
 values are bind parameters ($scope, $rules, $mask_key, $other, $withheld). The queries read the
 evidence from the temporary table made by EVIDENCE_SQL (alias x) and the code rows per file,
 month and pharmacy from the one made by PHARMACY_ROWS_SQL: neither reads the events table's
@@ -57,10 +57,13 @@ def label(column: str, headers: str, rule_labels: dict[str, str] | None = None) 
     return LABELS_ZH.get(column) or EXTRA_LABELS_ZH.get(column) or column
 
 
-def guard(expr: str) -> str:
-    """Excel must not read a text cell as a formula: prefix ' to = + - @ tab CR."""
-    return (f"CASE WHEN left({expr}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
-            f"THEN '''' || {expr} ELSE {expr} END")
+def guard(expr: str, first: str | None = None) -> str:
+    """Excel must not read a text cell as a formula: prefix ' to = + - @ tab CR. ``first`` is an
+    expression with the same first character as ``expr``, cheaper to compute (the raw id under a
+    mask). A chain of = tests, not IN, which DuckDB plans as one join per column."""
+    lead = f"left({first or expr}, 1)"
+    test = " OR ".join(f"{lead} = '{c}'" for c in ("=", "+", "-", "@", "\t", "\r"))
+    return f"CASE WHEN {test} THEN '''' || {expr} ELSE {expr} END"
 
 
 def number(expr: str) -> str:
@@ -72,9 +75,9 @@ def person(expr: str, mask: bool) -> str:
     return mask_sql(expr) if mask else expr
 
 
-def select_list(columns: list[tuple[str, str, bool]]) -> str:
-    """columns: (name, SQL expression, is_text)."""
-    return ",\n       ".join(f"{guard(expr) if text else expr} AS {name}" for name, expr, text in columns)
+def select_list(columns: list[tuple]) -> str:
+    """columns: (name, SQL expression, is_text[, expression with the same first character])."""
+    return ",\n       ".join(f"{guard(expr, *rest) if text else expr} AS {name}" for name, expr, text, *rest in columns)
 
 
 #: The rule's detail with every other pharmacy's code and name (o.others, longest first) read as $other.
@@ -98,7 +101,7 @@ def code_columns(pharmacy: bool) -> list[tuple[str, str, bool]]:
     ]
 
 
-def event_columns(mask: bool) -> list[tuple[str, str, bool]]:
+def event_columns(mask: bool, source_file: str = "fl.name") -> list[tuple]:
     return [
         ("rule", "x.rule", True),
         ("drug_trac_codg", "x.drug_trac_codg", True),
@@ -114,8 +117,8 @@ def event_columns(mask: bool) -> list[tuple[str, str, bool]]:
         ("trdn_flag", "x.trdn_flag", False),
         ("insured", "CAST(x.insured AS INTEGER)", False),
         ("setl_id", "x.setl_id", True),
-        ("psn_no", person("x.psn_no", mask), True),
-        ("source_file", "fl.name", True),
+        ("psn_no", person("x.psn_no", mask), True, "x.psn_no"),  # a masked id starts as the id does
+        ("source_file", source_file, True),
         ("src_line", "x.src_line", False),
         ("code_raw", "x.code_raw", True),
         ("fixmedins_hilist_name", "x.fixmedins_hilist_name", True),
@@ -155,13 +158,14 @@ def summary_columns(rules: list[str]) -> list[tuple[str, str, bool]]:
 IN_SCOPE = "($scope = 'all' OR e.month = $scope)"
 X_IN_SCOPE = "($scope = 'all' OR x.month = $scope)"
 
-#: The event columns of the evidence (export_evidence, alias x): evidence_rows' name -> output name.
+#: The event columns of the evidence (export_evidence, alias x); finding_evidence calls month event_month.
 EVIDENCE_COLUMNS = ("fixmedins_code", "fixmedins_name", "rtal_docno", "sel_retn_time", "kind", "med_list_codg",
                     "sel_retn_cnt", "qty", "trdn_flag", "insured", "setl_id", "psn_no", "file_id", "src_line",
                     "code_raw", "fixmedins_hilist_name", "month")
+_STORED_COLUMNS = ", ".join("event_month AS month" if c == "month" else c for c in EVIDENCE_COLUMNS)
 
 #: The scope's evidence rows with the event columns the files show, joined to events (the
-#: big table) in one pass: what the report reads (the export reads STORED_EVIDENCE_SQL).
+#: big table) in one pass: what the report reads (the export reads finding_evidence).
 EVIDENCE_TABLE = "export_evidence"
 EVIDENCE_SQL = f"""CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS
 SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id,
@@ -169,16 +173,16 @@ SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id,
 FROM finding_events fe JOIN events e ON e.event_id = fe.event_id
 WHERE fe.month = $scope"""
 
-#: The same table (same rows, same columns) made without reading events: the event columns
-#: come from evidence_rows (stored by check); rows check did not store (earlier months of a
-#: --month check, a database checked before evidence_rows existed) are read from events, which
-#: is not read at all when there are none.
+#: The same table (same rows, same columns) when finding_evidence does not hold every row of
+#: the scope (earlier months of a --month check, a store checked before finding_evidence, or by
+#: an earlier tracecode since): the event columns of the stored events come from it, the others
+#: are read from events, which is not read at all when there are none.
 STORED_EVIDENCE_SQL = f"""CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS
 WITH fe AS (
     SELECT rule, code_key, drug_trac_codg, flagged, event_id FROM finding_events WHERE month = $scope
 ), stored AS (
-    SELECT event_id, {", ".join("event_month AS month" if c == "month" else c for c in EVIDENCE_COLUMNS)}
-    FROM evidence_rows WHERE month = $scope
+    SELECT DISTINCT ON (event_id) event_id, {_STORED_COLUMNS}
+    FROM finding_evidence WHERE month = $scope
 ), fetched AS MATERIALIZED (  -- its own plan: the optimiser may not join events to fe first
     SELECT e.event_id, {", ".join("e." + c for c in EVIDENCE_COLUMNS)}
     FROM events e
@@ -192,20 +196,18 @@ SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id,
        {", ".join("x." + c for c in EVIDENCE_COLUMNS)}
 FROM fe JOIN x ON x.event_id = fe.event_id"""
 
-#: Evidence rows of the scope that check did not store (0: the export reads no events).
-EVIDENCE_MISSING_SQL = """SELECT count(*) FROM finding_events
-WHERE month = $scope AND event_id NOT IN (SELECT event_id FROM evidence_rows WHERE month = $scope)"""
+#: Rows of finding_evidence for the scope (export compares it with the stamp's count).
+STORED_COUNT_SQL = "SELECT count(*) FROM finding_evidence WHERE month = $scope"
 
 
 def stored_evidence_view(scope: str) -> str:
-    """export_evidence as a view of finding_events joined to evidence_rows: the same rows as
-    STORED_EVIDENCE_SQL when every evidence row of the scope is stored, nothing written."""
-    cols = ", ".join("x.event_month AS month" if c == "month" else "x." + c for c in EVIDENCE_COLUMNS)
+    """export_evidence (plus each row's source_file) as a view of the scope's finding_evidence
+    rows, in their stored order: the same rows as STORED_EVIDENCE_SQL when finding_evidence
+    holds the whole scope (see tracecode.export)."""
     literal = "'" + scope.replace("'", "''") + "'"  # a view cannot take a bound parameter
     return f"""CREATE OR REPLACE TEMP VIEW {EVIDENCE_TABLE} AS
-SELECT fe.rule, fe.code_key, fe.drug_trac_codg, fe.flagged, fe.event_id, {cols}
-FROM finding_events fe JOIN evidence_rows x ON x.month = fe.month AND x.event_id = fe.event_id
-WHERE fe.month = {literal}"""
+SELECT rule, code_key, drug_trac_codg, flagged, event_id, {_STORED_COLUMNS}, source_file
+FROM finding_evidence WHERE month = {literal}"""
 
 
 #: Code rows per file, month and pharmacy (export_pharmacy_rows): the store's pharmacy_rows
@@ -281,7 +283,11 @@ FROM o JOIN findings f ON f.month = $scope AND f.rule = o.rule AND f.code_key = 
 ORDER BY o.pidx, {order}"""
 
 
-def events_sql(mask: bool, pharmacy: bool) -> str:
+def events_sql(mask: bool, pharmacy: bool, presorted: bool = False) -> str:
+    """``presorted``: export_evidence is the view of finding_evidence in file order (read with
+    preserve_insertion_order on), whose rows carry source_file: no join, no sort."""
+    if presorted and not pharmacy:
+        return f"SELECT {select_list(event_columns(mask, 'x.source_file'))}\nFROM {EVIDENCE_TABLE} x"
     cols = select_list(event_columns(mask))
     base = f"FROM {EVIDENCE_TABLE} x JOIN files fl ON fl.file_id = x.file_id"
     order = "list_position($rules, x.rule), x.rule, x.drug_trac_codg, x.code_key, x.sel_retn_time, x.event_id"

@@ -241,8 +241,8 @@ class DuckDBEngine:
         self.con = con
         self.temp_tables: list[str] = []
         con.execute(GUARD_HASH_DUCKDB)
-        if _read_only(con) and stand_in_evidence_rows(con):  # people, rings, report on an older store
-            self.temp_tables.append("evidence_rows")
+        if _read_only(con) and stand_in_finding_evidence(con):  # people, rings, report on an older store
+            self.temp_tables.append("finding_evidence")
 
     @staticmethod
     def _bind(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -295,18 +295,29 @@ def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows and rows[0][0])
 
 
-def stand_in_evidence_rows(con: duckdb.DuckDBPyConnection) -> bool:
-    """Give a store last checked before check stored evidence_rows an empty temporary one, so
-    that the SQL reading it (export, people, rings: stored columns, else events) runs; every
+def stand_in_finding_evidence(con: duckdb.DuckDBPyConnection) -> bool:
+    """Give a store last checked before check stored finding_evidence an empty temporary one,
+    so that the SQL reading it (export, people, rings: stored rows, else events) runs; every
     evidence row is then read from events, as before. Returns whether it made one (the caller
-    drops ``temp.main.evidence_rows`` when done). Never on a store check writes to: the next
-    check creates the real table."""
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'evidence_rows' "
+    drops ``temp.main.finding_evidence`` when done). Never on a store check writes to: the
+    next check creates the real table."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'finding_evidence' "
                    "AND schema_name = 'main'").fetchall()[0][0]:
         return False
-    found = re.search(r"CREATE TABLE IF NOT EXISTS evidence_rows (\(.*?\));", read_sql("findings_schema.sql"), re.S)
-    con.execute(f"CREATE TEMP TABLE evidence_rows {found.group(1)}")
+    found = re.search(r"CREATE TABLE IF NOT EXISTS finding_evidence (\(.*?\));", read_sql("findings_schema.sql"),
+                      re.S)
+    con.execute(f"CREATE TEMP TABLE finding_evidence {found.group(1)}")
     return True
+
+
+#: What a scope's finding_evidence rows were stored for: the rule order they are sorted by and
+#: the count and a checksum of the scope's finding_events (export checks it still holds).
+EVIDENCE_STAMP_SQL = """SELECT count(*) || ':' || coalesce(sum(hash(rule, code_key, drug_trac_codg, event_id, flagged)), 0)
+FROM finding_events WHERE month = $scope"""
+
+
+def evidence_stamp(con: duckdb.DuckDBPyConnection, scope: str, rule_order: list[str]) -> str:
+    return ",".join(rule_order) + "|" + str(con.execute(EVIDENCE_STAMP_SQL, {"scope": scope}).fetchall()[0][0])
 
 
 def _check_identifier(name: str) -> None:
@@ -423,6 +434,7 @@ def _ensure_tables(engine: DuckDBEngine) -> None:
         for table in _SUMMARY_TABLES:
             con.execute(f"DROP TABLE IF EXISTS main.{table}")
     engine.execute(read_sql("findings_schema.sql"))
+    con.execute("DROP TABLE IF EXISTS main.evidence_rows")  # finding_evidence's first form (never released)
     if not known or known[0][0] != SUMMARY_VERSION:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('rules_summary_version', ?)", [SUMMARY_VERSION])
 
@@ -571,7 +583,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         summary_rows = engine.fetch(read_sql("findings_summary.sql"), params)
         timings["findings"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        counts["evidence_new"] = engine.materialize("evidence_new", read_sql("evidence_rows_new.sql"), params)
+        counts["evidence_new"] = engine.materialize("evidence_new", read_sql("evidence_new.sql"), params)
         timings["evidence"] = time.perf_counter() - t0
         bar.update(1)
         bar.set_postfix_str("store")
@@ -598,11 +610,7 @@ def _store(engine: DuckDBEngine, scope: str, rule_ids: list[str], summary: list[
         con.execute("INSERT INTO findings SELECT * FROM new_findings")
         con.execute("INSERT INTO finding_events SELECT ?, rule, code_key, drug_trac_codg, event_id, flagged "
                     "FROM finding_rows", [scope])
-        # the scope's stored evidence columns: those of the scope's evidence rows (other rules' too)
-        con.execute("DELETE FROM evidence_rows WHERE month = $scope AND event_id NOT IN "
-                    "(SELECT event_id FROM finding_events WHERE month = $scope)", {"scope": scope})
-        con.execute("INSERT INTO evidence_rows BY NAME SELECT * FROM evidence_new n WHERE n.event_id NOT IN "
-                    "(SELECT event_id FROM evidence_rows WHERE month = $scope)", {"scope": scope})
+        _store_evidence(engine, scope)
         for row in summary:
             con.execute("INSERT INTO check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [scope, row.rule, params["close_days"], str(catalog) if catalog is not None else None,
@@ -611,6 +619,24 @@ def _store(engine: DuckDBEngine, scope: str, rule_ids: list[str], summary: list[
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _store_evidence(engine: DuckDBEngine, scope: str) -> None:
+    """Rewrite the scope's finding_evidence (every rule's rows, in export order) and its stamp.
+    Rows go in sorted, with insertion order preserved: a scan of the scope then reads them in
+    that order (docs: order preservation), and the export writes them without sorting."""
+    con = engine.con
+    order = [r.id for r in list_rules()]
+    params = {"scope": scope, "rules": order}
+    keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        engine.materialize("scope_evidence", read_sql("finding_evidence.sql"), params)
+        con.execute("DELETE FROM finding_evidence WHERE month = $scope", {"scope": scope})
+        con.execute("INSERT INTO finding_evidence SELECT * FROM scope_evidence")
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"evidence:{scope}", evidence_stamp(con, scope, order)])
 
 
 class _NoBar:

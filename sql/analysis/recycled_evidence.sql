@@ -1,12 +1,12 @@
 -- relation: recycled_evidence
--- needs: finding_events, evidence_rows, events
+-- needs: finding_events, finding_evidence, events
 -- meaning: every evidence row of the recycled_resale findings of the month scope $scope (all
 --   valid rows of each such code up to the check's cut-off, flagged = the rule blames the row),
 --   with the columns of the rules' code_events stage (dup_rank: 1 for the first copy, in
 --   ingest order, of a record (pharmacy, receipt, code, kind)) plus the person, names and
 --   price. An evidence row of a recycled_resale finding is a row of the finding's code (its
---   code_key and drug_trac_codg are the finding's); its other columns come from evidence_rows,
---   where check stored them. The rows it did not store (earlier months of a --month check) are
+--   code_key and drug_trac_codg are the finding's); its other columns come from
+--   finding_evidence, where check stored them. The rows it did not store (earlier months of a --month check) are
 --   read from events, which is not read at all when there are none. The rules' own stages from
 --   code_events to sales (duplicate copies dropped, returns matched) then run over these few
 --   codes, not over the whole history. (month <= $month_hi changes nothing, the evidence stops
@@ -38,8 +38,9 @@ WITH fe AS (
         x.sel_retn_time,
         x.event_month AS month
     FROM fe
-    JOIN evidence_rows x
+    JOIN finding_evidence x
       ON x.month = $scope
+     AND x.rule = 'recycled_resale'
      AND x.event_id = fe.event_id
 ), fetched AS MATERIALIZED (
     SELECT
@@ -65,7 +66,9 @@ WITH fe AS (
     WHERE e.month <= $month_hi
       AND e.event_id IN (
           SELECT m.event_id FROM fe m
-          WHERE m.event_id NOT IN (SELECT x.event_id FROM evidence_rows x WHERE x.month = $scope)
+          WHERE m.event_id NOT IN (
+              SELECT x.event_id FROM finding_evidence x WHERE x.month = $scope AND x.rule = 'recycled_resale'
+          )
       )
 ), rows_ AS (
     SELECT * FROM stored WHERE month <= $month_hi
