@@ -259,7 +259,9 @@ def test_checking_some_rules_again_keeps_the_stored_evidence_whole(case_db, tmp_
         assert not _presorted(c, "all", rules)
         export(c, tmp_path / "one", per_pharmacy=True)
         assert_golden(tmp_path / "one", "all")
-        run_checks(c)
+        assert "evidence_new" in run_checks(c).counts
+        assert _presorted(c, "all", rules)
+        assert "evidence_new" not in run_checks(c).counts  # the same findings again: evidence left as stored
         assert _presorted(c, "all", rules)
         run_checks(c, month="2026-02", rules=["same_pharmacy_repeat"])  # keeps the other rules' rows, in order
         assert _presorted(c, "2026-02", rules)

@@ -17,7 +17,10 @@ from tracecode.errors import InputFileError
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["CATALOG_SCHEMA", "load_catalog"]
+__all__ = ["CATALOG_SCHEMA", "CATALOG_COLUMNS", "load_catalog", "read_catalog"]
+
+#: The columns of a loaded catalogue with their DuckDB types (the Arrow schema: catalog_schema()).
+CATALOG_COLUMNS = (("med_list_codg", "VARCHAR"), ("code_prefix", "VARCHAR"), ("pack_units", "DOUBLE"))
 
 _CATALOG_FIELDS = {
     "med_list_codg": ("med_list_codg", "医疗目录编码", "医保目录编码", "医保编码"),
@@ -46,7 +49,17 @@ def _catalog_header_key(text: str) -> str:
 
 
 def load_catalog(path: str | Path) -> "pa.Table":
-    """Read a catalogue CSV (``med_list_codg,code_prefix,pack_units``; UTF-8 or GBK).
+    """:func:`read_catalog` as an Arrow table (schema :func:`catalog_schema`)."""
+    import pyarrow as pa
+
+    drugs, prefixes, units = read_catalog(path)
+    return pa.table([pa.array(drugs, pa.string()), pa.array(prefixes, pa.string()), pa.array(units, pa.float64())],
+                    schema=catalog_schema())
+
+
+def read_catalog(path: str | Path) -> tuple[list[str], list[str | None], list[float | None]]:
+    """Read a catalogue CSV (``med_list_codg,code_prefix,pack_units``; UTF-8 or GBK) into its
+    three columns (CATALOG_COLUMNS).
 
     One row per drug and product prefix; several rows per med_list_codg are allowed, and
     either of code_prefix / pack_units may be empty. code_prefix is the product id of the
@@ -116,10 +129,7 @@ def load_catalog(path: str | Path) -> "pa.Table":
         drugs.append(drug)
         prefixes.append(prefix or None)
         units.append(pack_value)
-    import pyarrow as pa
-
-    return pa.table([pa.array(drugs, pa.string()), pa.array(prefixes, pa.string()), pa.array(units, pa.float64())],
-                    schema=catalog_schema())
+    return drugs, prefixes, units
 
 
 def _checked_prefix(prefix: str, path: Path, line_no: int) -> str:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import duckdb
 
-from tracecode.catalog import catalog_schema, load_catalog
+from tracecode.catalog import CATALOG_COLUMNS, catalog_schema, load_catalog, read_catalog
 from tracecode.errors import RuleError, UnknownMonth
 from tracecode.sqlfiles import list_sql, read_sql
 
@@ -269,6 +269,21 @@ class DuckDBEngine:
             self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM __tracecode_arrow')
         finally:
             self.con.unregister("__tracecode_arrow")
+        if name not in self.temp_tables:
+            self.temp_tables.append(name)
+
+    def register_columns(self, name: str, columns: list[tuple[str, str, list]]) -> None:
+        """Make the temporary table ``name`` from Python lists, one per (column, DuckDB type,
+        values), all as long (no pyarrow: a check imports none)."""
+        _check_identifier(name)
+        for column, kind, _ in columns:
+            _check_identifier(column)
+            if not re.fullmatch(r"[A-Z]+", kind):
+                raise RuleError(f"{kind!r} is not a column type")
+        select = ", ".join(f"CAST(unnest(CAST($c{i} AS {kind}[])) AS {kind}) AS {column}"
+                           for i, (column, kind, _) in enumerate(columns))
+        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {select}',
+                         {f"c{i}": list(values) for i, (_, _, values) in enumerate(columns)})
         if name not in self.temp_tables:
             self.temp_tables.append(name)
 
@@ -531,9 +546,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         scope, lo, hi = month, month, month
     else:
         scope, lo, hi = ALL_MONTHS, _LOWEST_MONTH, _HIGHEST_MONTH
-    import pyarrow as pa  # here, not at the top: export and people import this module for the rule list
-
-    catalog_table = load_catalog(catalog) if catalog is not None else catalog_schema().empty_table()
+    catalog_columns = read_catalog(catalog) if catalog is not None else ([], [], [])
 
     rule_files = {f.name: f for f in _rule_files().values()}
     chosen_files = [rule_files[r.id] for r in selected]
@@ -549,14 +562,15 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
     bar = _progress(progress, steps, scope)
     try:
         _ensure_tables(engine)
-        engine.register("drug_catalog", catalog_table)
-        engine.register("rule_meta", pa.table({
-            "rule": [r.id for r in selected],
-            "severity": [r.severity for r in selected],
-            "label_zh": [r.label_zh for r in selected],
-            "evidence": [r.evidence for r in selected],
-            "position": list(range(len(selected))),
-        }))
+        engine.register_columns("drug_catalog", [(name, kind, values) for (name, kind), values
+                                                 in zip(CATALOG_COLUMNS, catalog_columns)])
+        engine.register_columns("rule_meta", [
+            ("rule", "VARCHAR", [r.id for r in selected]),
+            ("severity", "VARCHAR", [r.severity for r in selected]),
+            ("label_zh", "VARCHAR", [r.label_zh for r in selected]),
+            ("evidence", "VARCHAR", [r.evidence for r in selected]),
+            ("position", "BIGINT", list(range(len(selected)))),
+        ])
         persisted = [s for s in plan if s.meta.get("persist")] + _export_stages()
         bar.set_postfix_str("summaries")
         _refresh_summaries(engine, persisted, timings)
@@ -583,13 +597,15 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         summary_rows = engine.fetch(read_sql("findings_summary.sql"), params)
         timings["findings"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        counts["evidence_new"] = engine.materialize("evidence_new", read_sql("evidence_new.sql"), params)
+        evidence_current = _evidence_current(engine, scope, [r.id for r in selected])
+        if not evidence_current:
+            counts["evidence_new"] = engine.materialize("evidence_new", read_sql("evidence_new.sql"), params)
         timings["evidence"] = time.perf_counter() - t0
         bar.update(1)
         bar.set_postfix_str("store")
         t0 = time.perf_counter()
         summary = [RuleSummary(*row) for row in summary_rows]
-        _store(engine, scope, [r.id for r in selected], summary, params, catalog)
+        _store(engine, scope, [r.id for r in selected], summary, params, catalog, not evidence_current)
         timings["store"] = time.perf_counter() - t0
         bar.update(1)
     finally:
@@ -599,7 +615,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
 
 
 def _store(engine: DuckDBEngine, scope: str, rule_ids: list[str], summary: list[RuleSummary],
-           params: dict[str, Any], catalog: Path | str | None) -> None:
+           params: dict[str, Any], catalog: Path | str | None, store_evidence: bool = True) -> None:
     """Replace the scope's findings of the selected rules, in one transaction."""
     con = engine.con
     marks = ", ".join("?" for _ in rule_ids)
@@ -610,7 +626,8 @@ def _store(engine: DuckDBEngine, scope: str, rule_ids: list[str], summary: list[
         con.execute("INSERT INTO findings SELECT * FROM new_findings")
         con.execute("INSERT INTO finding_events SELECT ?, rule, code_key, drug_trac_codg, event_id, flagged "
                     "FROM finding_rows", [scope])
-        _store_evidence(engine, scope)
+        if store_evidence:
+            _store_evidence(engine, scope)
         for row in summary:
             con.execute("INSERT INTO check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [scope, row.rule, params["close_days"], str(catalog) if catalog is not None else None,
@@ -619,6 +636,27 @@ def _store(engine: DuckDBEngine, scope: str, rule_ids: list[str], summary: list[
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _evidence_current(engine: DuckDBEngine, scope: str, rule_ids: list[str]) -> bool:
+    """Whether the scope's finding_evidence already holds, in order, every row the check is
+    about to store (finding_rows for ``rule_ids``, the scope's finding_events for the other
+    rules): then check neither reads events nor rewrites it (a check run again on the same
+    data writes no evidence)."""
+    con = engine.con
+    stored = con.execute("SELECT value FROM meta WHERE key = ?", [f"evidence:{scope}"]).fetchall()
+    if not stored:
+        return False
+    new = con.execute(
+        "SELECT count(*) || ':' || coalesce(sum(hash(rule, code_key, drug_trac_codg, event_id, flagged)), 0) FROM ("
+        "SELECT rule, code_key, drug_trac_codg, event_id, flagged FROM finding_events "
+        "WHERE month = $scope AND rule NOT IN (SELECT unnest($rules)) "
+        "UNION ALL SELECT rule, code_key, drug_trac_codg, event_id, flagged FROM finding_rows)",
+        {"scope": scope, "rules": rule_ids}).fetchall()[0][0]
+    if stored[0][0] != ",".join(r.id for r in list_rules()) + "|" + new:
+        return False
+    have = con.execute("SELECT count(*) FROM finding_evidence WHERE month = $scope", {"scope": scope}).fetchall()[0][0]
+    return have == int(new.split(":")[0])
 
 
 def _store_evidence(engine: DuckDBEngine, scope: str) -> None:
