@@ -201,7 +201,9 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     staging.mkdir()
     stand_in = _stand_in_finding_evidence(con)
     # persons.csv, rings.csv and ring_edges.csv are computed on a second connection while the
-    # four files are written (see _Background).
+    # four files are written (see _Background); the graph library they end with is imported
+    # meanwhile, while DuckDB works.
+    _import_in_background("networkx")
     people = _Background(con, _people_and_rings(staging, scope, mask, encoding, headers), "people")
     try:
         w = CsvWriter(con, staging, encoding, headers, dict(catalog))
@@ -254,6 +256,25 @@ class _Background:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+def _import_in_background(module: str) -> None:
+    """Start importing ``module`` in a daemon thread (the import lock makes a later import wait
+    for it rather than start again); a failure is left for that later import to report."""
+    import importlib
+    import sys
+    import threading
+
+    if module in sys.modules:
+        return
+
+    def run() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the real import says what is wrong
+            pass
+
+    threading.Thread(target=run, name=f"tracecode-import-{module}", daemon=True).start()
 
 
 def _people_and_rings(folder: Path, scope: str, mask: bool, encoding: str, headers: str):
