@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,27 +25,19 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
 def _spark_missing() -> str | None:
-    for module in ("pyspark", "sqlglot"):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed (pip install 'tracecode[spark]')"
     import os
 
+    if os.environ.get("TRACECODE_SKIP_SPARK") == "1":
+        return "TRACECODE_SKIP_SPARK=1"
+    for module in ("pyspark", "sqlglot", "pandas"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install 'tracecode[spark]')"
     if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
         return "Java is not installed (the Spark engine needs a JDK 17+ on PATH or JAVA_HOME)"
     return None
 
 
-def _not_opted_in() -> str | None:
-    import os
-
-    if os.environ.get("TRACECODE_SPARK_TESTS") != "1":
-        # Work in progress (issue 6 is open): ~10 min on the 2-core machine, and the raw-CSV
-        # path still fails. Run with TRACECODE_SPARK_TESTS=1.
-        return "Spark parity tests are opt-in while the Spark engine is unfinished: set TRACECODE_SPARK_TESTS=1"
-    return _spark_missing()
-
-
-pytestmark = pytest.mark.skipif(_not_opted_in() is not None, reason=_not_opted_in() or "")
+pytestmark = pytest.mark.skipif(_spark_missing() is not None, reason=_spark_missing() or "")
 
 from tracecode.cli import main  # noqa: E402
 from tracecode.errors import InputFileError, RuleError, TracecodeError, UnknownMonth  # noqa: E402
@@ -55,26 +49,42 @@ MONTHS = ("2026-01", "2026-02")
 SCOPES = (*MONTHS, None)  # None: the whole history ('all')
 
 
-#: Tiny data: Spark's time goes to planning, JIT and code generation, not to rows. These
-#: settings halve a check here (the results do not depend on them).
+#: Tiny data: Spark's time goes to planning, JIT, code generation and per-stage overhead, not
+#: to rows. These settings more than halve a check here (the results do not depend on them):
+#: no generated code (interpreted expressions), the quick JIT only, with room for its code (at
+#: the default 48 MB the JVM fills it within the module and stops compiling: checks then take
+#: twice as long), no runtime Bloom filters (each one ships a megabyte-sized bit array to
+#: every task of the join it prunes).
 TEST_CONF = {
     "spark.sql.shuffle.partitions": "1",
     "spark.default.parallelism": "2",
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.optimizer.runtime.bloomFilter.enabled": "false",
     "spark.locality.wait": "0",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m",
 }
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark_starting():
+    """The module's Spark session, started in the background (the JVM starts while DuckDB
+    builds the reference outputs)."""
     from tracecode.spark_engine import spark_session
 
-    session = spark_session("local[2]", app_name="tracecode-parity", conf=TEST_CONF)
-    yield session
-    session.stop()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="spark-start")
+    starting = pool.submit(spark_session, "local[2]", app_name="tracecode-parity", conf=TEST_CONF)
+    pool.shutdown(wait=False)
+    yield starting
+    if starting.exception() is None:
+        starting.result().stop()
+
+
+@pytest.fixture(scope="module")
+def spark(spark_starting):
+    return spark_starting.result()
 
 
 def _ingest(folder: Path, files: list[Path]) -> tuple[Path, Path]:
@@ -147,83 +157,119 @@ def _assert_same(duck: dict, spark_out: dict, folder: Path, scopes=SCOPES) -> No
             assert got == want, f"[{scope}] {name} differs"
 
 
-# ------------------------------------------------------------------------------ data/sample
+@dataclass
+class DataSet:
+    folder: Path
+    files: list[Path]
+    db: Path
+    lake: Path
+    catalog: Path
+    duck: dict  # scope -> DuckDB's summary, findings and evidence rows
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("spark_sample")
-    files = sorted(SAMPLE.glob("sales_*")) + sorted(SAMPLE.glob("returns_*"))
+def _data_set(folder: Path, files: list[Path], catalog: Path) -> DataSet:
     db, lake = _ingest(folder, files)
-    catalog = SAMPLE / "catalog.csv"
-    return folder, lake, catalog, _duckdb_outputs(db, folder, catalog)
-
-
-def test_sample_parity_every_month_and_all_history(spark, sample):
-    folder, lake, catalog, duck = sample
-    assert sum(len(v["findings"]) for v in duck.values()) > 0
-    _assert_same(duck, _spark_outputs(spark, lake, folder, catalog), folder)
-
-
-# ----------------------------------------------------------------------- 100k synthetic rows
+    return DataSet(folder, files, db, lake, catalog, _duckdb_outputs(db, folder, catalog))
 
 
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory):
+def sample(spark_starting, tmp_path_factory):
+    files = sorted(SAMPLE.glob("sales_*")) + sorted(SAMPLE.glob("returns_*"))
+    return _data_set(tmp_path_factory.mktemp("spark_sample"), files, SAMPLE / "catalog.csv")
+
+
+@pytest.fixture(scope="module")
+def synthetic(spark_starting, tmp_path_factory):
     from tracecode.synth import generate
 
     folder = tmp_path_factory.mktemp("spark_synth")
     data = folder / "uploads"
     generate(data, 100_000, months=2, formats="csv")
     files = sorted(data.glob("sales_*.csv")) + sorted(data.glob("returns_*.csv"))
-    db, lake = _ingest(folder, files)
-    catalog = data / "catalog.csv"
-    return folder, files, db, lake, catalog, _duckdb_outputs(db, folder, catalog)
+    return _data_set(folder, files, data / "catalog.csv")
 
 
-def test_synthetic_100k_parity_every_month_and_all_history(spark, synthetic):
-    folder, _files, _db, lake, catalog, duck = synthetic
-    per_rule = Counter(r[1] for r in duck["all"]["findings"])
-    assert len(per_rule) >= 6, per_rule  # the planted cases trip (nearly) every rule
-    _assert_same(duck, _spark_outputs(spark, lake, folder, catalog), folder)
+def _raw_read(spark, files: list[Path], lake: Path) -> dict:
+    """Spark reads the upload CSVs (ingest_raw), writes them as a Parquet layout (write_lake)
+    and reads that back (read_lake): the three relations, collected, each time."""
+    from tracecode.spark_engine import EVENT_COLUMNS, REJECT_COLUMNS, names, read_lake
+    from tracecode.spark_ingest import ingest_raw, write_lake
 
+    def collect(data) -> dict:
+        return {"events": [tuple(r) for r in data.events.select(*names(EVENT_COLUMNS)).orderBy("event_id").collect()],
+                "rejects": sorted(tuple(r) for r in data.rejects.select(*names(REJECT_COLUMNS)).collect()),
+                "files": [tuple(r) for r in data.files.orderBy("file_id").select(*FILE_FIELDS).collect()],
+                "months": data.months, "kind": data.kind}
 
-def test_raw_csv_read_inside_spark_equals_ingest(spark, synthetic, tmp_path):
-    """Spark reads the upload CSVs itself (same readers, normaliser, hashing and parse SQL, in
-    tasks): the same events, rejects and files as `tracecode ingest`, and the same findings."""
-    from tracecode.spark_engine import EVENT_COLUMNS, REJECT_COLUMNS, names
-    from tracecode.spark_ingest import ingest_raw
-
-    folder, files, db, _lake, catalog, duck = synthetic
     data = ingest_raw(spark, files)
     try:
-        con = open_store(db)
-        try:
-            cols = ", ".join(names(EVENT_COLUMNS))
-            want = con.execute(f"SELECT {cols} FROM events ORDER BY event_id").fetchall()
-            want_rejects = con.execute("SELECT * FROM rejects ORDER BY ALL").fetchall()
-            want_files = con.execute("SELECT file_id, name, size, fingerprint, kind, format, encoding, rows_read, "
-                                     "rows_stored, rows_rejected, events FROM files ORDER BY file_id").fetchall()
-        finally:
-            con.close()
-        got = [tuple(r) for r in data.events.orderBy("event_id").collect()]
-        assert len(got) == len(want)
-        assert got == want
-        got_rejects = sorted(tuple(r) for r in data.rejects.select(*names(REJECT_COLUMNS)).collect())
-        assert got_rejects == sorted(want_rejects)
-        got_files = [tuple(r) for r in data.files.orderBy("file_id").select(
-            "file_id", "name", "size", "fingerprint", "kind", "format", "encoding", "rows_read", "rows_stored",
-            "rows_rejected", "events").collect()]
-        assert got_files == want_files
-        assert data.months == list(MONTHS)
+        raw = collect(data)
+        raw["written"] = write_lake(data, lake)
     finally:
         data.close()
-    raw_out = tmp_path / "raw"
-    raw_out.mkdir()
-    for name in ("duck_all",):
-        shutil.copytree(folder / name, raw_out / name)
-    _assert_same(duck, _spark_outputs(spark, [str(f) for f in files], raw_out, catalog, scopes=(None,)), raw_out,
-                 scopes=(None,))
+    return {"raw": raw, "lake": collect(read_lake(spark, str(lake)))}
+
+
+FILE_FIELDS = ["file_id", "name", "size", "fingerprint", "kind", "format", "encoding", "rows_read", "rows_stored",
+               "rows_rejected", "events"]
+
+
+@pytest.fixture(scope="module")
+def spark_runs(spark_starting, sample, synthetic, tmp_path_factory) -> dict[str, Future]:
+    """Spark's side of the parity tests, all at once: one thread and session (its own temporary
+    views) per data set, so that the driver plans one query while the executors run another."""
+    spark = spark_starting.result()
+    pool = ThreadPoolExecutor(3, thread_name_prefix="spark-parity")
+    runs = {
+        "sample": pool.submit(_spark_outputs, spark.newSession(), sample.lake, sample.folder, sample.catalog),
+        "synthetic": pool.submit(_spark_outputs, spark.newSession(), synthetic.lake, synthetic.folder,
+                                 synthetic.catalog),
+        "raw": pool.submit(_raw_read, spark.newSession(), synthetic.files, tmp_path_factory.mktemp("raw") / "lake"),
+    }
+    yield runs
+    pool.shutdown(wait=True)
+
+
+# ------------------------------------------------------------------------------ data/sample
+
+
+def test_sample_parity_every_month_and_all_history(spark_runs, sample):
+    assert sum(len(v["findings"]) for v in sample.duck.values()) > 0
+    _assert_same(sample.duck, spark_runs["sample"].result(), sample.folder)
+
+
+# ----------------------------------------------------------------------- 100k synthetic rows
+
+
+def test_synthetic_100k_parity_every_month_and_all_history(spark_runs, synthetic):
+    per_rule = Counter(r[1] for r in synthetic.duck["all"]["findings"])
+    assert len(per_rule) >= 6, per_rule  # the planted cases trip (nearly) every rule
+    _assert_same(synthetic.duck, spark_runs["synthetic"].result(), synthetic.folder)
+
+
+def test_raw_csv_read_inside_spark_equals_ingest(spark_runs, synthetic):
+    """Spark reads the upload CSVs itself (same readers, normaliser, hashing and parse SQL, in
+    tasks): the same events, rejects and files as `tracecode ingest`; written as a Parquet
+    layout and read back, the same again. (The three relations the rules read being equal,
+    the findings are those of the layout test above.)"""
+    from tracecode.spark_engine import EVENT_COLUMNS, names
+
+    con = open_store(synthetic.db, read_only=True)
+    try:
+        want = {
+            "events": con.execute(f"SELECT {', '.join(names(EVENT_COLUMNS))} FROM events ORDER BY event_id").fetchall(),
+            "rejects": sorted(con.execute("SELECT * FROM rejects").fetchall()),
+            "files": con.execute(f"SELECT {', '.join(FILE_FIELDS)} FROM files ORDER BY file_id").fetchall(),
+            "months": list(MONTHS),
+        }
+    finally:
+        con.close()
+    got = spark_runs["raw"].result()
+    assert got["raw"]["kind"] == "raw" and got["lake"]["kind"] == "lake"
+    assert got["raw"]["written"] == len(want["events"])
+    for source in ("raw", "lake"):
+        for key, value in want.items():
+            assert got[source][key] == value, f"{source}: {key} differ"
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -248,8 +294,7 @@ def test_bad_input_gives_clear_errors(spark, tmp_path, sample):
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="missing required column"):
         ingest_raw(spark, [bad])
-    _folder, lake, _catalog, _duck = sample
-    data = read_lake(spark, str(lake))
+    data = read_lake(spark, str(sample.lake))
     with pytest.raises(UnknownMonth, match="no events in 2025-07"):
         run_checks_spark(spark, data, month="2025-07")
     with pytest.raises(UnknownMonth):

@@ -377,7 +377,9 @@ class SparkEngine:
 
     def register(self, name: str, table: pa.Table) -> None:
         """Make a (small) Arrow table available as the temporary view ``name``."""
-        self.register_frame(name, self.checkpoint(name, arrow_frame(self.spark, table)))
+        frame = arrow_frame(self.spark, table)
+        # An empty table needs no Spark job; rows are checkpointed, not carried in every plan.
+        self.register_frame(name, frame if table.num_rows == 0 else self.checkpoint(name, frame))
 
     def _keep(self, name: str, df: "DataFrame") -> None:
         old = self.frames.get(name)
@@ -438,12 +440,17 @@ class SparkInput:
     cached: list["DataFrame"] = field(default_factory=list)
     size: int = 0  # bytes of event files (lake)
     events_in_memory: bool = False
+    #: The tables the DuckDB store keeps across checks (rule_dict, rule_events, product_counts,
+    #: repeat_rows), computed by the first check of this input and reused by the next ones:
+    #: they do not depend on the month, the catalogue or the rules asked for.
+    summaries: dict[str, "DataFrame"] = field(default_factory=dict)
 
     def close(self) -> None:
         for df in self.cached:
             if df.is_cached:
                 df.unpersist()
         self.cached.clear()
+        self.summaries.clear()
 
 
 class _FS:
@@ -724,9 +731,16 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
                                         "does not define")
                     if name not in engine.frames:
                         engine.register(name, schemas[name].empty_table())
+        reuse = engine.scratch is None  # scratch files go with the engine: recompute then
         for stage in plan:
             t0 = time.perf_counter()
             table = stage.meta.get("persist")
+            if table and reuse and table in data.summaries:
+                engine.register_frame(table, data.summaries[table])
+                counts[stage.name] = -1
+                timings[stage.name] = 0.0
+                say(f"stage {stage.name}: {table} of an earlier check of this input")
+                continue
             if table:
                 # INSERT INTO table BY NAME: the table's columns and types, NULL where absent
                 df = engine.sql(stage.sql, {}, where=f"sql/{stage.path}")
@@ -734,6 +748,8 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
                 frame = engine.checkpoint(table, df)
                 counts[stage.name] = frame.count() if engine.count else -1
                 engine.register_frame(table, frame)
+                if reuse:
+                    data.summaries[table] = frame
             else:
                 counts[stage.name] = engine.materialize(stage.name, stage.sql, params, where=f"sql/{stage.path}")
             timings[stage.name] = time.perf_counter() - t0
