@@ -12,7 +12,12 @@ and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (p
 buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.rings`.
 
 Each file is one DuckDB ``COPY`` (the SQL is in :mod:`tracecode.export_sql`, the writing in
-:mod:`tracecode.export_write`). Text cells Excel would read as a formula get a leading ``'``;
+:mod:`tracecode.export_write`). The export reads what check stored for it: the evidence rows
+with their event columns, in file order (finding_evidence), and the code rows per file, month
+and pharmacy (pharmacy_rows, kept by ingest); it reads the events table only for what a store
+lacks (earlier months of a --month check, a store checked by an earlier version). Three
+connections work at once: suspicious_events.csv; the other three files; persons and rings.
+Text cells Excel would read as a formula get a leading ``'``;
 insured-person ids are masked unless ``mask=False``. Files are written into a staging folder
 inside ``out_dir`` and moved into place at the end: a failed export leaves no half-written files.
 
@@ -431,8 +436,6 @@ def _jobs(scope: str, rules: list[str], mask: bool, presorted: bool = False) -> 
 
 def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job], params: dict,
                   staging: Path) -> int:
-    import pyarrow as pa
-
     every = params["scope"] == ALL
     sql = (f"WITH {scoped_rejects(every, PHARMACY_ROWS_TABLE)} SELECT DISTINCT fixmedins_code FROM ("
            f"SELECT fixmedins_code FROM {PHARMACY_ROWS_TABLE} c {'' if every else 'WHERE c.month = $scope'} "
@@ -440,9 +443,12 @@ def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job]
     rows = con.execute(sql, bound(sql, params)).fetchall()
     codes = [r[0] for r in rows]
     folders = folder_names(codes)
-    con.register("export_pharmacies", pa.table({"pidx": pa.array(range(len(codes)), pa.int32()),
-                                                "fixmedins_code": pa.array(codes, pa.string()),
-                                                "folder": pa.array(folders, pa.string())}))
+    # a temporary table from bound lists (no pyarrow to import)
+    con.execute("CREATE OR REPLACE TEMP TABLE export_pharmacies AS SELECT "
+                "CAST(unnest(CAST($pidx AS INTEGER[])) AS INTEGER) AS pidx, "
+                "CAST(unnest(CAST($code AS VARCHAR[])) AS VARCHAR) AS fixmedins_code, "
+                "CAST(unnest(CAST($folder AS VARCHAR[])) AS VARCHAR) AS folder",
+                {"pidx": list(range(len(codes))), "code": codes, "folder": folders})
     try:
         for folder in folders:
             (staging / PHARMACY_DIR / folder).mkdir(parents=True)
@@ -451,5 +457,5 @@ def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job]
         cols = select_list([("fixmedins_code", "fixmedins_code", True), ("folder", "folder", True)])
         w.file(FOLDERS_FILE, f"SELECT {cols} FROM export_pharmacies ORDER BY pidx", {}, ["fixmedins_code", "folder"])
     finally:
-        con.unregister("export_pharmacies")
+        con.execute("DROP TABLE IF EXISTS temp.main.export_pharmacies")
     return len(codes)

@@ -1,9 +1,9 @@
 """The SQL of each export file: column lists and SELECTs over findings, finding_events,
 finding_evidence, pharmacy_rows, files and rejects. Identifiers come from the fixed lists here;
 values are bind parameters ($scope, $rules, $mask_key, $other, $withheld). The queries read the
-evidence from the temporary table made by EVIDENCE_SQL (alias x) and the code rows per file,
-month and pharmacy from the one made by PHARMACY_ROWS_SQL: neither reads the events table's
-text columns when check stored what they need."""
+evidence from export_evidence (alias x: a view of finding_evidence, or a table made by
+STORED_EVIDENCE_SQL) and the code rows per file, month and pharmacy from export_pharmacy_rows
+(PHARMACY_ROWS_*): neither reads the events table when check and ingest stored what they need."""
 
 from __future__ import annotations
 

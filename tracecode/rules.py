@@ -669,9 +669,15 @@ def _store_evidence(engine: DuckDBEngine, scope: str) -> None:
     keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")
     try:
-        engine.materialize("scope_evidence", read_sql("finding_evidence.sql"), params)
-        con.execute("DELETE FROM finding_evidence WHERE month = $scope", {"scope": scope})
-        con.execute("INSERT INTO finding_evidence SELECT * FROM scope_evidence")
+        sql = read_sql("finding_evidence.sql")
+        if con.execute("SELECT count(*) FROM (SELECT 1 FROM finding_evidence WHERE month = $scope LIMIT 1)",
+                       {"scope": scope}).fetchall()[0][0]:
+            # it reads the scope's stored rows (other rules' events): made aside, then swapped in
+            engine.materialize("scope_evidence", sql, params)
+            con.execute("DELETE FROM finding_evidence WHERE month = $scope", {"scope": scope})
+            con.execute("INSERT INTO finding_evidence SELECT * FROM scope_evidence")
+        else:
+            con.execute(f"INSERT INTO finding_evidence {_strip_trailing_semicolon(sql)}", engine._bind(sql, params))
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"evidence:{scope}", evidence_stamp(con, scope, order)])
