@@ -296,13 +296,17 @@ class DuckDBEngine:
         else:
             self.con.execute(sql, self._bind(sql, params) if params else None)
 
-    def drop_temp_tables(self) -> None:
+    def drop_temp_tables(self, keep: Iterable[str] = ()) -> None:
+        """Drop the temporary tables made so far, but those named in ``keep``."""
+        kept = [name for name in self.temp_tables if name in set(keep)]
         for name in reversed(self.temp_tables):
+            if name in kept:
+                continue
             try:
                 self.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
             except duckdb.Error:
                 pass
-        self.temp_tables.clear()
+        self.temp_tables = kept
 
 
 def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
@@ -596,6 +600,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         counts["new_findings"] = engine.materialize("new_findings", read_sql("findings.sql"), params)
         summary_rows = engine.fetch(read_sql("findings_summary.sql"), params)
         timings["findings"] = time.perf_counter() - t0
+        # the stages' tables are done with: their memory goes to the evidence (big at scale)
+        engine.drop_temp_tables(keep=("finding_rows", "new_findings"))
         t0 = time.perf_counter()
         evidence_current = _evidence_current(engine, scope, [r.id for r in selected])
         if not evidence_current:
