@@ -49,6 +49,7 @@ import functools
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -260,6 +261,9 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
     if not os.environ.get("JAVA_HOME") and not shutil.which("java"):
         raise TracecodeError("the Spark engine needs Java (17 or 21): no java on PATH and JAVA_HOME unset",
                              hint="install a JDK, e.g. apt-get install openjdk-17-jre-headless")
+    # PySpark warns about pandas 3 whenever a mapInArrow is defined; tracecode hands it Arrow
+    # batches only (no pandas conversion), so the warning says nothing about tracecode's results.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     builder = SparkSession.builder.appName(app_name)
     submitted = SparkConf()
     if master:
@@ -322,7 +326,7 @@ class SparkEngine:
         from pyspark import StorageLevel
 
         self.spark = spark
-        self.level = StorageLevel.MEMORY_AND_DISK
+        self.level = StorageLevel.MEMORY_AND_DISK_DESER  # rows kept as rows: no Java deserialization per read
         self.views: list[str] = []
         self.frames: dict[str, "DataFrame"] = {}
         self.count = count  # False: materialize() does not count (one Spark job less per stage) and returns -1
@@ -863,7 +867,9 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
 
         mapping = load_column_mapping(Path(columns_file))
     say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    _preflight([str(i) for i in inputs])  # a wrong path fails now, not after the JVM started
     t0 = time.perf_counter()
+    conf.setdefault("spark.ui.showConsoleProgress", "false")  # the stages are reported below, one line each
     spark = spark_session(master, conf=conf, log_level=None if os.environ.get("TRACECODE_SPARK_LOG") else "OFF")
     say(f"Spark {spark.version} ({spark.sparkContext.master}) started in {time.perf_counter() - t0:.1f} s")
     from tracecode.spark_output import write_findings
@@ -905,6 +911,25 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
     say(f"check {result.month} on Spark: {result.findings:,} findings in {result.seconds:.1f} s; "
         f"files in {out_dir}")
     return result.rules
+
+
+def _preflight(inputs: list[str]) -> None:
+    """Check local --input paths before Spark starts: missing paths, and upload files that
+    cannot be read (the errors `tracecode ingest` gives). A Parquet layout is checked by
+    :func:`read_lake` once Spark runs."""
+    local = [i for i in inputs if _is_local(i)]
+    if len(local) != len(inputs):
+        return
+    for item in local:
+        if not _local_path(item).exists():
+            raise InputFileError(f"{item}: no such file or folder",
+                                 hint="--input is a folder written by tracecode ingest --to-parquet, or upload files")
+    if len(local) == 1 and _local_path(local[0]).is_dir() and any(
+            (_local_path(local[0]) / sub).exists() for sub in ("events", "files", "rejects")):
+        return
+    from tracecode.spark_ingest import upload_files
+
+    upload_files(local)
 
 
 def spark_failure(exc: BaseException) -> TracecodeError | None:

@@ -279,7 +279,7 @@ def ingest_raw(spark: "SparkSession", paths: list[str] | list[Path], *, kind: st
     def task(batches, _columns=columns):
         return ingest_task(batches, _columns)
 
-    raw = todo.mapInArrow(task, out_schema).persist(StorageLevel.MEMORY_AND_DISK)
+    raw = todo.mapInArrow(task, out_schema).persist(StorageLevel.MEMORY_AND_DISK_DESER)
     raw.count()
     failed = raw.filter("part = 'error'").select("path", "error", "hint").orderBy("file_id").collect()
     if failed:
