@@ -1,16 +1,20 @@
 """The Spark engine finds exactly what the DuckDB path finds, from the same sql/ files.
 
 On data/sample (every upload format) and on a 100k-row synthetic set, both are ingested with
-`tracecode ingest --to-parquet`; DuckDB checks and exports each month and the whole history,
-Spark (local[2]) checks the Parquet layout and writes its files. Per scope: the four CSV files
-are the same bytes, and the findings and their evidence rows are the same, rule by rule. The
-synthetic CSVs are also read raw by Spark (readers, normaliser and hashing inside Spark tasks):
-the same events, rejects and findings. One Spark session for the module.
-"""
+`tracecode ingest --to-parquet`; DuckDB checks and exports each month (and, for the sample,
+the whole history), Spark (local[2]) checks the Parquet layout and writes its files. Per
+scope: the four CSV files are the same bytes, and the findings and their evidence rows are
+the same, rule by rule. The synthetic CSVs are also read raw by Spark (readers, normaliser and
+hashing inside Spark tasks): the same events, rejects and files as ingest. Bad input: the
+errors ingest gives, rejects kept alike, clear errors for folders that are not a layout.
 
+Runs by default where PySpark and Java are installed (TRACECODE_SKIP_SPARK=1 skips it): one
+Spark session for the module, each data set in a thread of its own (about 2.5 min on 2 cores).
+"""
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,7 +41,11 @@ def _spark_missing() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_spark_missing() is not None, reason=_spark_missing() or "")
+pytestmark = [
+    pytest.mark.skipif(_spark_missing() is not None, reason=_spark_missing() or ""),
+    # PySpark warns about pandas 3 when a mapInArrow is defined; tracecode passes it Arrow only
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
 
 from tracecode.cli import main  # noqa: E402
 from tracecode.errors import InputFileError, RuleError, TracecodeError, UnknownMonth  # noqa: E402
@@ -344,6 +352,102 @@ def test_bad_input_gives_clear_errors(spark, tmp_path, sample):
     with pytest.raises(RuleError, match="hash"):
         translate("SELECT hash(x) FROM t")
     assert issubclass(InputFileError, TracecodeError)
+
+
+def _layout_cases(root: Path, sample_lake: Path) -> dict[str, tuple[Path, str]]:
+    """Folders that look like a Parquet layout but are not one tracecode can read: the folder,
+    and what the error says."""
+    import pyarrow as pa
+
+    cases = {}
+    other = root / "other_columns"
+    (other / "events" / "month=2026-01" / "bucket=0").mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1]}), other / "events" / "month=2026-01" / "bucket=0" / "a.parquet")
+    cases["other columns"] = (other, "lack column(s)")
+    damaged = root / "damaged"
+    shutil.copytree(sample_lake, damaged)
+    victim = sorted((damaged / "events").rglob("*.parquet"))[0]
+    victim.write_bytes(b"PAR1 not really parquet")
+    cases["damaged file"] = (damaged, "not a readable Parquet file")
+    no_files = root / "no_files"
+    shutil.copytree(sample_lake / "events", no_files / "events")
+    cases["no files table"] = (no_files, "holds no files/ folder")
+    bad_month = root / "bad_month"
+    shutil.copytree(sample_lake, bad_month)
+    (bad_month / "events" / "month=2026-01").rename(bad_month / "events" / "month=January")
+    cases["month folder"] = (bad_month, "is not a month")
+    empty_events = root / "empty_events"
+    (empty_events / "events").mkdir(parents=True)
+    (empty_events / "files").mkdir()
+    cases["no event files"] = (empty_events, "no event files")
+    return cases
+
+
+def _error_line(result) -> str:
+    """The `Error: ...` line of a CLI run (progress lines may come before it)."""
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_not_a_tracecode_layout_is_a_clear_error(spark, tmp_path, sample):
+    from tracecode.spark_engine import open_input
+
+    for name, (folder, message) in _layout_cases(tmp_path, sample.lake).items():
+        with pytest.raises(InputFileError, match=re.escape(message)):
+            open_input(spark, str(folder))
+        result = CliRunner().invoke(main, ["check", "--engine", "spark", "--input", str(folder),
+                                           "--out", str(tmp_path / "out" / name.replace(" ", "_"))])
+        assert result.exit_code == 1, (name, result.output)
+        assert message in _error_line(result), (name, result.stderr)
+        assert "Traceback" not in result.output and "java." not in result.output, name
+
+
+def test_bad_upload_files_give_the_errors_ingest_gives(spark, tmp_path):
+    """Upload files Spark cannot read fail as `tracecode ingest` fails on them: same message."""
+    cases = {
+        "empty.csv": b"",
+        "no_code_column.csv": "a,b\n1,2\n".encode(),
+        "binary.csv": bytes(range(256)) * 8,
+        "not_a_workbook.xlsx": b"this is no zip",
+    }
+    for name, content in cases.items():
+        path = (tmp_path / name).resolve()
+        path.write_bytes(content)
+        ingest = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(tmp_path / f"{name}.duckdb"), str(path)])
+        assert ingest.exit_code == 1, (name, ingest.output)
+        on_spark = CliRunner().invoke(main, ["check", "--engine", "spark", "--input", str(path),
+                                             "--out", str(tmp_path / f"out_{name}")])
+        assert on_spark.exit_code == 1, (name, on_spark.output)
+        assert "Traceback" not in on_spark.output, (name, on_spark.output)
+        assert _error_line(on_spark) == _error_line(ingest), name
+
+
+def test_rejects_kept_as_ingest_keeps_them(spark, tmp_path):
+    """Records that cannot be read (in every upload format) are kept as rejects by Spark's raw
+    read exactly as by `tracecode ingest`, next to the same events."""
+    from tracecode.spark_engine import EVENT_COLUMNS, REJECT_COLUMNS, names
+    from tracecode.spark_ingest import ingest_raw
+
+    files = [SAMPLE / n for n in ("sales_2026-01.jsonl", "sales_2026-01.xlsx", "sales_2026-02_zh_bom.csv",
+                                  "sales_2026-01_zh_gbk.csv")]
+    db, _lake = _ingest(tmp_path, files)
+    con = open_store(db, read_only=True)
+    try:
+        want_events = con.execute(f"SELECT {', '.join(names(EVENT_COLUMNS))} FROM events ORDER BY event_id").fetchall()
+        want_rejects = con.execute("SELECT * FROM rejects").fetchall()
+        want_files = con.execute(f"SELECT {', '.join(FILE_FIELDS)} FROM files ORDER BY file_id").fetchall()
+    finally:
+        con.close()
+    assert len(want_rejects) >= 4
+    data = ingest_raw(spark, files)
+    try:
+        assert _collect(data.events.select(*names(EVENT_COLUMNS)), ["event_id"]) == want_events
+        got = _collect(data.rejects.select(*names(REJECT_COLUMNS)), names(REJECT_COLUMNS))
+        assert sorted(got, key=repr) == sorted(want_rejects, key=repr)
+        assert _collect(data.files.select(*FILE_FIELDS), ["file_id"]) == want_files
+    finally:
+        data.close()
 
 
 def test_cli_errors_are_one_line(tmp_path):
