@@ -463,6 +463,25 @@ def test_cli_errors_are_one_line(tmp_path):
     assert result.exit_code == 2 and "--engine spark" in result.output
 
 
+def test_spark_submit_runs_the_entry_file(tmp_path):
+    """The documented spark-submit line: the engine module is the application file (run as a
+    script, its folder must not shadow standard modules such as trace)."""
+    import os
+    import subprocess
+    import sys
+
+    import pyspark
+
+    import tracecode.spark_engine as entry
+
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    done = subprocess.run([str(submit), "--master", "local[1]", entry.__file__, "--help"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "--input" in done.stdout and "--out" in done.stdout
+
+
 def test_every_sql_file_translates():
     from tracecode.spark_engine import stage_files, translate
     from tracecode.sqlfiles import read_sql

@@ -265,6 +265,12 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
     # batches only (no pandas conversion), so the warning says nothing about tracecode's results.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     builder = SparkSession.builder.appName(app_name)
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Run by spark-submit: its JVM is up, holding --master and --conf; connect first, or
+        # SparkConf() below would not see them (and --master yarn would become local[*]).
+        from pyspark import SparkContext
+
+        SparkContext._ensure_initialized()
     submitted = SparkConf()
     if master:
         builder = builder.master(master)
