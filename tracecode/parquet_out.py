@@ -4,6 +4,8 @@ rejects and the files table."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -11,6 +13,8 @@ import duckdb
 from tracecode.errors import OutputError
 
 BUCKETS = 64
+#: The folders of the layout.
+LAYOUT_FOLDERS = ("events", "rejects", "files")
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[int] | None = None) -> int:
@@ -45,3 +49,32 @@ def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[
             path = str(folder / f"file_{int(file_id)}.parquet").replace("'", "''")
             con.execute(f"COPY (SELECT * FROM {table} WHERE file_id = ?) TO '{path}' (FORMAT parquet)", [file_id]).fetchall()
     return total
+
+
+def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = False) -> int:
+    """Write the whole database (every file loaded, all months: a Spark check of a month needs
+    the history before it) as the Parquet layout under ``out_dir``, for a database that was
+    loaded without ``ingest --to-parquet``. The layout is written into a staging folder and
+    moved in at the end, so a failure leaves ``out_dir`` as it was. A folder that already
+    holds files is refused unless ``force``, which replaces its events/, rejects/ and files/.
+    Returns the number of event rows written."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir} exists and is not a folder", hint="give --parquet a folder path")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise OutputError(f"Parquet folder {out_dir} is not empty",
+                          hint="choose an empty or new folder, or add --force to replace its layout")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
+    staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
+    try:
+        rows = write_parquet(con, staging)
+        for name in LAYOUT_FOLDERS:
+            shutil.rmtree(out_dir / name, ignore_errors=True)
+            if (staging / name).exists():
+                (staging / name).replace(out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return rows

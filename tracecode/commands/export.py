@@ -31,15 +31,19 @@ force_option = click.option("--force", is_flag=True, help="Overwrite the files o
 @db_option
 @click.option("--month", default=None, metavar="YYYY-MM",
               help="The checked month to export. Default: the findings of `check` over all months.")
-@out_option
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the CSV files (created; must be empty unless --force).")
 @per_pharmacy_option
 @encoding_option
 @headers_option
 @no_mask_option
 @force_option
+@click.option("--parquet", "parquet_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Also (or only) write the whole database — every month, normalised and hashed rows, "
+                   "rejects, files — as the Parquet layout `check --engine spark --input` reads.")
 @quiet_option
-def export(db_path: str, month: str | None, out_dir: Path, per_pharmacy: bool, encoding: str, headers: str,
-           no_mask: bool, force: bool, quiet: bool) -> None:
+def export(db_path: str, month: str | None, out_dir: Path | None, per_pharmacy: bool, encoding: str, headers: str,
+           no_mask: bool, force: bool, parquet_dir: Path | None, quiet: bool) -> None:
     """Write the findings of `check` to CSV files for Excel.
 
     \b
@@ -47,6 +51,7 @@ def export(db_path: str, month: str | None, out_dir: Path, per_pharmacy: bool, e
     suspicious_events.csv  every row of those codes; flagged = 1 for the rows blamed
     rejects.csv            records that could not be read: file, line, field, reason
     summary.csv            per pharmacy: rows uploaded, findings per rule, share flagged
+    persons.csv, rings.csv, ring_edges.csv   who is behind the recycled packs
 
     Insured-person ids are masked unless --no-mask. With --per-pharmacy each
     pharmacy gets pharmacies/<code>/ holding only its own rows: other pharmacies
@@ -56,14 +61,23 @@ def export(db_path: str, month: str | None, out_dir: Path, per_pharmacy: bool, e
     Example:
       tracecode export --db city.duckdb --month 2026-10 --out out/2026-10 --per-pharmacy
       tracecode export --db city.duckdb --month 2026-10 --out out/gbk --encoding gbk --headers zh
+      tracecode export --db city.duckdb --parquet lake/     # for check --engine spark
     """
+    if out_dir is None and parquet_dir is None:
+        raise click.UsageError("give --out DIR (the CSV files), --parquet DIR (the Parquet layout), or both")
     con = open_store(db_path, read_only=True)
     try:
-        result = export_files(con, out_dir, month=month, per_pharmacy=per_pharmacy, encoding=encoding,
-                              headers=headers, mask=not no_mask, force=force, db_label=db_path)
+        if parquet_dir is not None:
+            from tracecode.parquet_out import export_layout
+
+            rows = export_layout(con, parquet_dir, force=force)
+            click.echo(f"Wrote {rows:,} code rows as Parquet under {parquet_dir}", err=True)
+        if out_dir is not None:
+            result = export_files(con, out_dir, month=month, per_pharmacy=per_pharmacy, encoding=encoding,
+                                  headers=headers, mask=not no_mask, force=force, db_label=db_path)
+            report_written(result, quiet=quiet)
     finally:
         con.close()
-    report_written(result, quiet=quiet)
 
 
 def report_written(result: ExportResult, quiet: bool = False) -> None:
