@@ -7,10 +7,14 @@ Steps (each timed, wall clock; the machine is shared, so compare within one run)
 1. data: `tracecode synth --formats csv` (cached in bench/work/spark/data-r<rows>/),
 2. `tracecode ingest --to-parquet`: the DuckDB store and the Parquet layout, from the same CSVs,
 3. DuckDB: `tracecode check --month M` + `tracecode export` (fresh processes, as a user runs them),
+   and the same on a copy of the store without the summaries ingest builds (Spark's check builds
+   them from the layout every time: the like-for-like comparison),
 4. Spark: `tracecode check --engine spark --input LAYOUT --month M --out DIR` (fresh process:
    JVM start included, and reported apart), then the same check again in one warm session
    (the engine's own time, per stage), and Spark reading the raw CSVs (`ingest_raw`),
-5. the findings files of both engines must be the same bytes.
+5. the findings files of both engines must be the same bytes,
+6. Spark's event log of the warm session (bench/spark_eventlog.py): task core-seconds, shuffle
+   bytes and spill per SQL file — the per-row cost a cluster divides among its cores.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work" / "spark"
 PY = sys.executable
 FILES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
+#: What the store keeps across checks (sql/findings_schema.sql), emptied for a check from scratch.
+SUMMARY_TABLES = ("rule_dict", "rule_dict_files", "rule_events", "rule_events_files", "repeat_rows",
+                  "repeat_rows_files", "product_counts", "product_counts_files", "pharmacy_rows",
+                  "pharmacy_rows_files", "finding_evidence", "finding_events", "findings", "check_runs")
 
 
 def parse_rows(text: str) -> int:
@@ -61,10 +69,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-raw", action="store_true", help="skip Spark reading the raw CSVs")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--work", type=Path, default=WORK, help="where data, databases and layouts go (cached)")
     args = ap.parse_args()
     rows = parse_rows(args.rows)
     tag = f"r{args.rows}"
-    data, out = WORK / f"data-{tag}", WORK / tag
+    data, out = args.work / f"data-{tag}", args.work / tag
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     results: dict = {"rows_requested": rows, "master": args.master, "cores": os.cpu_count(),
@@ -116,6 +125,27 @@ def main() -> None:
         results.setdefault("same_files", []).append(same)
         if not all(same.values()):
             print(f"WARNING: files differ: {same}", file=sys.stderr)
+    # DuckDB doing all the work Spark's check does: the store keeps summaries (rule_dict,
+    # rule_events, repeat_rows, product_counts, pharmacy_rows) built at ingest, which Spark
+    # builds from the layout in every check. A copy of the store without them makes check
+    # rebuild them, as Spark does.
+    scratch_db = out / "store-no-summaries.duckdb"
+    shutil.copyfile(db, scratch_db)
+    con = duckdb.connect(str(scratch_db))
+    for table in SUMMARY_TABLES:
+        con.execute(f"DELETE FROM {table}")
+    con.close()
+    duck_scratch_out = out / "duck-scratch"
+    shutil.rmtree(duck_scratch_out, ignore_errors=True)
+    steps["duckdb_check_from_scratch_s"] = run(
+        tracecode("check", "--db", str(scratch_db), "--quiet", "--memory-limit", args.memory_limit, "--month", month,
+                  "--catalog", str(catalog)), logs / "duck-check-scratch.log")
+    steps["duckdb_export_from_scratch_s"] = run(
+        tracecode("export", "--db", str(scratch_db), "--month", month, "--out", str(duck_scratch_out), "--no-mask"),
+        logs / "duck-export-scratch.log")
+    scratch_db.unlink()
+    results["same_files_from_scratch"] = all(
+        (duck_scratch_out / name).read_bytes() == (out / "duck-0" / name).read_bytes() for name in FILES)
     steps["duckdb_check_s"] = sorted(duck_check)[len(duck_check) // 2]
     steps["duckdb_export_s"] = sorted(duck_export)[len(duck_export) // 2]
     steps["spark_cli_check_and_files_s"] = sorted(spark_cli)[len(spark_cli) // 2]
@@ -125,15 +155,32 @@ def main() -> None:
     from tracecode.spark_engine import open_input, run_checks_spark, spark_session
     from tracecode.spark_output import write_findings
 
+    # The event log gives each task's run time, CPU, spill and shuffle bytes (bench/spark_eventlog.py):
+    # the work that grows with the data, apart from the fixed cost per query of the driver.
+    event_dir = out / "eventlog"
+    shutil.rmtree(event_dir, ignore_errors=True)
+    event_dir.mkdir(parents=True)
     t0 = time.perf_counter()
     spark = spark_session(args.master, conf={"spark.driver.memory": args.driver_memory,
-                                             "spark.sql.shuffle.partitions": str(args.shuffle_partitions)})
+                                             "spark.sql.shuffle.partitions": str(args.shuffle_partitions),
+                                             "spark.eventLog.enabled": "true",
+                                             "spark.eventLog.dir": event_dir.resolve().as_uri(),
+                                             "spark.eventLog.compress": "false",
+                                             "spark.ui.showConsoleProgress": "false"},
+                          log_level="ERROR")
     steps["spark_session_start_s"] = time.perf_counter() - t0
+    sc = spark.sparkContext
+
+    def phase(label: str) -> None:  # names the jobs that follow in the event log
+        sc.setLocalProperty("callSite.short", f"tracecode {label}")
+
+    phase("check: input")
     data_in = open_input(spark, str(lake))
     t0 = time.perf_counter()
     check = run_checks_spark(spark, data_in, month=month, catalog=catalog)
     steps["spark_check_warm_s"] = time.perf_counter() - t0
     results["spark_stage_s"] = {k: round(v, 2) for k, v in check.timings.items()}
+    phase("files")
     t0 = time.perf_counter()
     warm_out = out / "spark-warm"
     shutil.rmtree(warm_out, ignore_errors=True)
@@ -144,17 +191,31 @@ def main() -> None:
     if not args.skip_raw:
         from tracecode.spark_ingest import ingest_raw, write_lake
 
+        phase("raw: read, normalise, hash")
         t0 = time.perf_counter()
         raw = ingest_raw(spark, [str(f) for f in files])
         steps["spark_raw_read_normalise_hash_parse_s"] = time.perf_counter() - t0
         raw_lake = out / "raw-lake"
         shutil.rmtree(raw_lake, ignore_errors=True)
+        phase("raw: write layout")
         t0 = time.perf_counter()
         write_lake(raw, str(raw_lake))
         steps["spark_raw_write_layout_s"] = time.perf_counter() - t0
         results["raw_tasks"] = len(files)
         raw.close()
     spark.stop()
+    from spark_eventlog import newest_log, summarise
+
+    tasks = summarise(newest_log(event_dir))
+    not_check = {"files", "raw: read, normalise, hash", "raw: write layout"}
+    check_groups = {k: v for k, v in tasks["per_sql_file"].items() if k not in not_check}
+    check_task_s = sum(v["run_s"] for v in check_groups.values())
+    results["spark_tasks"] = tasks
+    results["spark_check_task_core_s"] = round(check_task_s, 1)
+    results["spark_check_task_core_s_per_million_rows"] = round(check_task_s / (n_events / 1e6), 2)
+    results["spark_check_shuffle_write_bytes_per_row"] = round(
+        sum(v["shuffle_write_bytes"] for v in check_groups.values()) / n_events, 1)
+    results["spark_check_tasks"] = int(sum(v["tasks"] for v in check_groups.values()))
 
     cores = int(args.master[len("local["):-1]) if args.master.startswith("local[") and args.master[6:-1].isdigit() \
         else os.cpu_count()
@@ -162,6 +223,10 @@ def main() -> None:
     duck = steps["duckdb_check_s"] + steps["duckdb_export_s"]
     results["ratio_spark_cli_over_duckdb_cli"] = round(steps["spark_cli_check_and_files_s"] / duck, 2)
     results["ratio_spark_warm_check_over_duckdb_check"] = round(steps["spark_check_warm_s"] / steps["duckdb_check_s"], 2)
+    duck_scratch = steps["duckdb_check_from_scratch_s"] + steps["duckdb_export_from_scratch_s"]
+    results["ratio_spark_cli_over_duckdb_cli_from_scratch"] = round(steps["spark_cli_check_and_files_s"] / duck_scratch, 2)
+    results["ratio_spark_warm_check_over_duckdb_check_from_scratch"] = round(
+        steps["spark_check_warm_s"] / steps["duckdb_check_from_scratch_s"], 2)
     results["spark_rows_per_core_second"] = round(n_events / (steps["spark_check_warm_s"] * cores))
     results["duckdb_rows_per_second"] = round(n_events / steps["duckdb_check_s"])
     if "spark_raw_read_normalise_hash_parse_s" in steps:
