@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from spark_eventlog import PHASE_PROPERTY, newest_log, summarise
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work" / "spark"
 PY = sys.executable
@@ -171,10 +173,10 @@ def main() -> None:
     steps["spark_session_start_s"] = time.perf_counter() - t0
     sc = spark.sparkContext
 
-    def phase(label: str) -> None:  # names the jobs that follow in the event log
-        sc.setLocalProperty("callSite.short", f"tracecode {label}")
+    def phase(label: str) -> None:  # the part of the run the jobs that follow belong to (event log)
+        sc.setLocalProperty(PHASE_PROPERTY, label)
 
-    phase("check: input")
+    phase("check")
     data_in = open_input(spark, str(lake))
     t0 = time.perf_counter()
     check = run_checks_spark(spark, data_in, month=month, catalog=catalog)
@@ -191,31 +193,31 @@ def main() -> None:
     if not args.skip_raw:
         from tracecode.spark_ingest import ingest_raw, write_lake
 
-        phase("raw: read, normalise, hash")
+        phase("raw read")
         t0 = time.perf_counter()
         raw = ingest_raw(spark, [str(f) for f in files])
         steps["spark_raw_read_normalise_hash_parse_s"] = time.perf_counter() - t0
         raw_lake = out / "raw-lake"
         shutil.rmtree(raw_lake, ignore_errors=True)
-        phase("raw: write layout")
+        phase("raw write")
         t0 = time.perf_counter()
         write_lake(raw, str(raw_lake))
         steps["spark_raw_write_layout_s"] = time.perf_counter() - t0
         results["raw_tasks"] = len(files)
         raw.close()
     spark.stop()
-    from spark_eventlog import newest_log, summarise
-
     tasks = summarise(newest_log(event_dir))
-    not_check = {"files", "raw: read, normalise, hash", "raw: write layout"}
-    check_groups = {k: v for k, v in tasks["per_sql_file"].items() if k not in not_check}
-    check_task_s = sum(v["run_s"] for v in check_groups.values())
     results["spark_tasks"] = tasks
+    # Per phase, per million rows: task core-seconds, shuffle written, spilled (the sizing's basis).
+    per_million = n_events / 1e6
+    results["spark_per_million_rows"] = {
+        name: {"task_core_s": round(v["run_s"] / per_million, 2), "cpu_s": round(v["cpu_s"] / per_million, 2),
+               "shuffle_write_mb": round(v["shuffle_write_bytes"] / per_million / 1e6, 1),
+               "spill_disk_mb": round(v["spill_disk_bytes"] / per_million / 1e6, 1), "tasks": int(v["tasks"])}
+        for name, v in tasks["per_phase"].items()}
+    check_task_s = tasks["per_phase"].get("check", {}).get("run_s", 0.0)
     results["spark_check_task_core_s"] = round(check_task_s, 1)
-    results["spark_check_task_core_s_per_million_rows"] = round(check_task_s / (n_events / 1e6), 2)
-    results["spark_check_shuffle_write_bytes_per_row"] = round(
-        sum(v["shuffle_write_bytes"] for v in check_groups.values()) / n_events, 1)
-    results["spark_check_tasks"] = int(sum(v["tasks"] for v in check_groups.values()))
+    results["spark_check_tasks"] = int(tasks["per_phase"].get("check", {}).get("tasks", 0))
 
     cores = int(args.master[len("local["):-1]) if args.master.startswith("local[") and args.master[6:-1].isdigit() \
         else os.cpu_count()

@@ -19,6 +19,12 @@ from collections import defaultdict
 from pathlib import Path
 
 
+#: A local property a caller sets (sc.setLocalProperty) to say which part of its run the
+#: following jobs belong to; PySpark overwrites the call site of collect()/toArrow() jobs with
+#: its own, so the SQL file name alone does not tell the parts apart.
+PHASE_PROPERTY = "tracecode.phase"
+
+
 def _group(description: str | None) -> str:
     """The SQL file a job ran for, or what else started it."""
     if not description:
@@ -43,7 +49,9 @@ def _lines(log: Path):
 def summarise(log: Path) -> dict:
     """Totals over the tasks of one event log (file or rolling-log folder), and per SQL file."""
     stage_group: dict[int, str] = {}
+    stage_phase: dict[int, str] = {}
     per_group: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    per_phase: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     total: dict[str, float] = defaultdict(float)
     max_task_s = 0.0
     app_start = app_end = None
@@ -57,8 +65,10 @@ def summarise(log: Path) -> dict:
         elif kind == "SparkListenerJobStart":
             props = event.get("Properties") or {}
             group = _group(props.get("callSite.short") or props.get("spark.job.description"))
+            phase = props.get(PHASE_PROPERTY) or "other"
             for stage_id in event.get("Stage IDs", []):
                 stage_group.setdefault(stage_id, group)
+                stage_phase.setdefault(stage_id, phase)
         elif kind == "SparkListenerTaskEnd":
             metrics = event.get("Task Metrics") or {}
             info = event.get("Task Info") or {}
@@ -79,8 +89,10 @@ def summarise(log: Path) -> dict:
                 "input_bytes": (metrics.get("Input Metrics") or {}).get("Bytes Read", 0),
             }
             group = stage_group.get(event.get("Stage ID"), "other")
+            phase = stage_phase.get(event.get("Stage ID"), "other")
             for key, value in values.items():
                 per_group[group][key] += value
+                per_phase[phase][key] += value
                 total[key] += value
             if info.get("Launch Time") and info.get("Finish Time"):
                 max_task_s = max(max_task_s, (info["Finish Time"] - info["Launch Time"]) / 1e3)
@@ -88,6 +100,8 @@ def summarise(log: Path) -> dict:
     result["max_task_s"] = round(max_task_s, 2)
     if app_start and app_end:
         result["app_wall_s"] = round((app_end - app_start) / 1e3, 2)
+    result["per_phase"] = {phase: {key: round(value, 2) for key, value in values.items()}
+                           for phase, values in per_phase.items()}
     result["per_sql_file"] = {
         group: {key: round(value, 2) for key, value in values.items()}
         for group, values in sorted(per_group.items(), key=lambda item: -item[1]["run_s"])

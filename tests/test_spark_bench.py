@@ -38,8 +38,9 @@ def test_eventlog_sums_tasks_per_sql_file(tmp_path):
     events = [
         {"Event": "SparkListenerApplicationStart", "Timestamp": 1_000},
         {"Event": "SparkListenerJobStart", "Stage IDs": [0, 1],
-         "Properties": {"callSite.short": "tracecode sql/stages/20_code_events.sql"}},
-        {"Event": "SparkListenerJobStart", "Stage IDs": [2], "Properties": {"callSite.short": "tracecode files"}},
+         "Properties": {"callSite.short": "tracecode sql/stages/20_code_events.sql", "tracecode.phase": "check"}},
+        {"Event": "SparkListenerJobStart", "Stage IDs": [2],
+         "Properties": {"callSite.short": "toArrow at spark_output.py:80", "tracecode.phase": "files"}},
         _task(0, 2_000, 1_500_000_000, 1_000, 3_100, shuffle_write=400),
         _task(1, 1_000, 900_000_000, 3_100, 4_200, spill=50),
         _task(2, 500, 400_000_000, 4_200, 4_800),
@@ -56,9 +57,11 @@ def test_eventlog_sums_tasks_per_sql_file(tmp_path):
     assert result["max_task_s"] == 2.1
     assert result["app_wall_s"] == 5.0
     per = result["per_sql_file"]
-    assert list(per) == ["20_code_events", "files", "other"]  # most task time first
+    assert list(per) == ["20_code_events", "toArrow at spark_output.py:80", "other"]  # most task time first
     assert per["20_code_events"]["run_s"] == 3.0 and per["20_code_events"]["tasks"] == 2
-    assert per["files"]["run_s"] == 0.5 and per["other"]["run_s"] == 0.25
+    assert per["other"]["run_s"] == 0.25
+    phases = result["per_phase"]
+    assert phases["check"]["run_s"] == 3.0 and phases["files"]["run_s"] == 0.5 and phases["other"]["tasks"] == 1
 
 
 @pytest.mark.skipif(_spark_missing() is not None, reason=_spark_missing() or "")
@@ -74,5 +77,6 @@ def test_spark_bench_smoke(tmp_path):
     assert all(all(same.values()) for same in result["same_files"]), result["same_files"]  # same bytes
     assert result["ratio_spark_cli_over_duckdb_cli"] > 0
     assert result["spark_check_task_core_s"] > 0 and result["spark_check_tasks"] > 0
-    per_file = result["spark_tasks"]["per_sql_file"]
-    assert "20_code_events" in per_file and "files" in per_file, sorted(per_file)
+    assert "20_code_events" in result["spark_tasks"]["per_sql_file"]
+    per_million = result["spark_per_million_rows"]
+    assert per_million["check"]["task_core_s"] > 0 and per_million["files"]["task_core_s"] > 0, per_million

@@ -97,11 +97,18 @@ def spark(spark_starting):
     return spark_starting.result()
 
 
-def _ingest(folder: Path, files: list[Path]) -> tuple[Path, Path]:
+def _ingest(folder: Path, files: list[Path], layout: str = "ingest") -> tuple[Path, Path]:
+    """The store and the Parquet layout of ``files``: written by `ingest --to-parquet`
+    (layout 'ingest', a file per upload file and bucket) or by `export --parquet` of the store
+    afterwards (layout 'export', a file per month and bucket)."""
     db, lake = folder / "store.duckdb", folder / "lake"
-    result = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(db), "--to-parquet", str(lake),
-                                       *map(str, files)])
+    to_parquet = ["--to-parquet", str(lake)] if layout == "ingest" else []
+    result = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(db), *to_parquet, *map(str, files)])
     assert result.exit_code == 0, result.output
+    if layout == "export":
+        result = CliRunner().invoke(main, ["export", "--db", str(db), "--parquet", str(lake)])
+        assert result.exit_code == 0, result.output
+        assert not list(lake.rglob("file_*.parquet")) and list(lake.rglob("all_*.parquet"))
     return db, lake
 
 
@@ -189,8 +196,9 @@ def pool():
     workers.shutdown(wait=True, cancel_futures=True)
 
 
-def _data_set(spark_starting, pool, folder: Path, files: list[Path], catalog: Path, scopes) -> DataSet:
-    db, lake = _ingest(folder, files)
+def _data_set(spark_starting, pool, folder: Path, files: list[Path], catalog: Path, scopes,
+              layout: str = "ingest") -> DataSet:
+    db, lake = _ingest(folder, files, layout)
 
     def on_spark():
         return _spark_outputs(spark_starting.result().newSession(), lake, folder, catalog, scopes)
@@ -201,9 +209,10 @@ def _data_set(spark_starting, pool, folder: Path, files: list[Path], catalog: Pa
 
 @pytest.fixture(scope="module")
 def sample(spark_starting, pool, tmp_path_factory):
+    """Every input format; laid out by `export --parquet` (the synthetic set by `ingest --to-parquet`)."""
     files = sorted(SAMPLE.glob("sales_*")) + sorted(SAMPLE.glob("returns_*"))
     return _data_set(spark_starting, pool, tmp_path_factory.mktemp("spark_sample"), files, SAMPLE / "catalog.csv",
-                     SCOPES)
+                     SCOPES, layout="export")
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,26 @@ BUCKETS = 64
 LAYOUT_FOLDERS = ("events", "rejects", "files")
 
 
+def _copy_events(con: duckdb.DuckDBPyConnection, events_dir: Path, where: str, params: list, pattern: str) -> int:
+    # COPY targets cannot be bind parameters; the path is ours (out_dir), quoted, and the
+    # file name pattern is built from integers.
+    target = str(events_dir).replace("'", "''")
+    return con.execute(
+        f"""COPY (SELECT *, CAST(((code_key % {BUCKETS}) + {BUCKETS}) % {BUCKETS} AS INTEGER) AS bucket
+                  FROM events WHERE {where})
+            TO '{target}' (FORMAT parquet, PARTITION_BY (month, bucket), OVERWRITE_OR_IGNORE,
+                           FILENAME_PATTERN '{pattern}')""", params).fetchall()[0][0]
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, table: str, path: Path, where: str, params: list) -> None:
+    path.parent.mkdir(exist_ok=True)
+    target = str(path).replace("'", "''")
+    con.execute(f"COPY (SELECT * FROM {table} WHERE {where}) TO '{target}' (FORMAT parquet)", params).fetchall()
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[int] | None = None) -> int:
-    """Write events (and rejects, files) of ``file_ids`` (all when None) under ``out_dir``:
+    """Write events (and rejects, files) of ``file_ids`` (all when None) under ``out_dir``, one
+    set of files per upload file, so that later ingests append to the layout:
 
     \b
       out_dir/events/month=YYYY-MM/bucket=NN/file_<file_id>_<n>.parquet
@@ -35,29 +53,21 @@ def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[
         file_ids = [r[0] for r in con.execute("SELECT file_id FROM files ORDER BY file_id").fetchall()]
     total = 0
     for file_id in file_ids:
-        events_dir = out_dir / "events"
-        # COPY targets cannot be bind parameters; the paths are ours (out_dir + file ids), quoted.
-        target = str(events_dir).replace("'", "''")
-        total += con.execute(
-            f"""COPY (SELECT *, CAST(((code_key % {BUCKETS}) + {BUCKETS}) % {BUCKETS} AS INTEGER) AS bucket
-                      FROM events WHERE file_id = ?)
-                TO '{target}' (FORMAT parquet, PARTITION_BY (month, bucket), OVERWRITE_OR_IGNORE,
-                               FILENAME_PATTERN 'file_{int(file_id)}_{{i}}')""", [file_id]).fetchall()[0][0]
+        total += _copy_events(con, out_dir / "events", "file_id = ?", [file_id], f"file_{int(file_id)}_{{i}}")
         for table in ("rejects", "files"):
-            folder = out_dir / table
-            folder.mkdir(exist_ok=True)
-            path = str(folder / f"file_{int(file_id)}.parquet").replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM {table} WHERE file_id = ?) TO '{path}' (FORMAT parquet)", [file_id]).fetchall()
+            _copy_table(con, table, out_dir / table / f"file_{int(file_id)}.parquet", "file_id = ?", [file_id])
     return total
 
 
 def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = False) -> int:
     """Write the whole database (every file loaded, all months: a Spark check of a month needs
     the history before it) as the Parquet layout under ``out_dir``, for a database that was
-    loaded without ``ingest --to-parquet``. The layout is written into a staging folder and
-    moved in at the end, so a failure leaves ``out_dir`` as it was. A folder that already
-    holds files is refused unless ``force``, which replaces its events/, rejects/ and files/.
-    Returns the number of event rows written."""
+    loaded without ``ingest --to-parquet``: one file per month and bucket (not one per upload
+    file and bucket, which a city's thousands of daily files would turn into millions), named
+    ``all_<max file_id>_<n>`` so that a later ``ingest --to-parquet`` can append to it. The
+    layout is written into a staging folder and moved in at the end, so a failure leaves
+    ``out_dir`` as it was. A folder that already holds files is refused unless ``force``, which
+    replaces its events/, rejects/ and files/. Returns the number of event rows written."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir} exists and is not a folder", hint="give --parquet a folder path")
@@ -68,9 +78,13 @@ def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = F
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
+    last = int(con.execute("SELECT COALESCE(MAX(file_id), 0) FROM files").fetchall()[0][0])
     staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
     try:
-        rows = write_parquet(con, staging)
+        staging.mkdir()
+        rows = _copy_events(con, staging / "events", "file_id <= ?", [last], f"all_{last}_{{i}}")
+        for table in ("rejects", "files"):
+            _copy_table(con, table, staging / table / f"all_{last}.parquet", "file_id <= ?", [last])
         for name in LAYOUT_FOLDERS:
             shutil.rmtree(out_dir / name, ignore_errors=True)
             if (staging / name).exists():

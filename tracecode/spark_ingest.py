@@ -317,6 +317,11 @@ def write_lake(data: SparkInput, root: str | Path) -> int:
 
     root = str(root)
     events = data.events.withColumn("bucket", F.pmod(F.col("code_key"), F.lit(BUCKETS)).cast("int"))
+    # One shuffle to (month, bucket): each month's bucket is written by one task, as one file,
+    # whatever the number of upload files (a task per upload file would each write a file into
+    # every bucket: millions of small files for a city's daily uploads), and the writing is
+    # spread over the executors even when one upload file holds most rows.
+    events = events.repartition("month", "bucket")
     events.write.mode("append").partitionBy("month", "bucket").parquet(_join(root, "events"))
     data.rejects.write.mode("append").parquet(_join(root, "rejects"))
     data.files.write.mode("append").parquet(_join(root, "files"))
