@@ -500,3 +500,70 @@ def test_every_sql_file_translates():
         assert "$" not in text.replace("'$'", ""), f.path
     for name in ("findings_rows.sql", "findings.sql", "findings_summary.sql"):
         assert translate(read_sql(name), name)
+
+
+# ------------------------------------------------------------------------ kept summaries
+
+
+def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path):
+    """A check over a layout keeps the summaries (rule_dict, rule_events, repeat_rows,
+    product_counts) in it; the next month's check reads the kept version and summarises only
+    the files added since — and finds what DuckDB finds. A file taken out of the layout makes
+    the next check rebuild them from every file."""
+    from tracecode.spark_engine import open_input, run_checks_spark
+    from tracecode.spark_output import write_findings
+    from tracecode.spark_summaries import SummaryStore
+
+    spark = spark.newSession()
+    january = [SAMPLE / "sales_2026-01.csv", SAMPLE / "returns_2026-01.csv"]
+    february = [SAMPLE / "sales_2026-02.csv", SAMPLE / "returns_2026-02.csv"]
+    db, lake = _ingest(tmp_path, january)
+
+    def check(month: str, out: str | None = None):
+        data = open_input(spark, str(lake))
+        try:
+            result = run_checks_spark(spark, data, month=month, catalog=SAMPLE / "catalog.csv", keep_summaries=True)
+            try:
+                if out:
+                    write_findings(result, tmp_path / out, mask=False)
+                return dict(result.counts)
+            finally:
+                result.close()
+        finally:
+            data.close()
+
+    def events(where: str = "TRUE") -> int:
+        con = open_store(db, read_only=True)
+        try:
+            return con.execute(f"SELECT count(*) FROM events WHERE {where}").fetchall()[0][0]
+        finally:
+            con.close()
+
+    first = check("2026-01")
+    assert first["rule_events_new"] == events() > 0  # built from every file, then kept
+    store = SummaryStore(spark, str(lake))
+    assert len(store.versions()) == 1
+
+    result = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(db), "--to-parquet", str(lake),
+                                       *map(str, february)])
+    assert result.exit_code == 0, result.output
+    second = check("2026-02", "spark_feb")
+    assert second["rule_events_new"] == events("file_id > 2") > 0  # February's files only
+    assert len(store.versions()) == 1  # the new version replaced the old one
+    con = open_store(db)
+    try:
+        run_checks(con, month="2026-02", catalog=SAMPLE / "catalog.csv")
+        export(con, tmp_path / "duck_feb", month="2026-02", mask=False)
+    finally:
+        con.close()
+    for name in FILE_NAMES:
+        assert (tmp_path / "spark_feb" / name).read_bytes() == (tmp_path / "duck_feb" / name).read_bytes(), name
+
+    kept = store.versions()
+    again = check("2026-02")  # nothing new: nothing summarised, nothing written
+    assert again["rule_events_new"] == 0 and store.versions() == kept
+
+    for path in [*lake.rglob("file_1_*.parquet"), lake / "files" / "file_1.parquet"]:
+        path.unlink()  # January's sales file taken out of the layout
+    rebuilt = check("2026-02")
+    assert rebuilt["rule_events_new"] == events("file_id <> 1")

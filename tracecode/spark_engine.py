@@ -117,6 +117,8 @@ REJECT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("file_id", "INT"), ("src_line", "BIGINT"), ("field", "STRING"), ("reason", "STRING"),
     ("raw_value", "STRING"), ("raw_record", "STRING"),
 )
+#: The tables the persist stages keep across checks (sql/stages, "-- persist:").
+PERSISTED_TABLES = ("rule_dict", "rule_events", "product_counts", "repeat_rows")
 #: The code-hash bucket partition column of the layout (tracecode.parquet_out.BUCKETS buckets).
 BUCKET_COLUMN = ("bucket", "INT")
 
@@ -690,10 +692,15 @@ def check_month(data: SparkInput, month: str) -> None:
 def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | None = None,
                      catalog: Path | str | None = None, close_days: int = 3, rules: list[str] | None = None,
                      scratch: str | None = None, cache_bytes: int = 256 << 20, count: bool = True,
-                     log=None) -> SparkCheck:
+                     keep_summaries: bool | None = None, log=None) -> SparkCheck:
     """Run the rules on Spark over ``data``; the same stages, rules and findings SQL as
     :func:`tracecode.rules.run_checks`, translated. Returns the summary and keeps the relations
-    (call :meth:`SparkCheck.close` when done). Raises what run_checks raises."""
+    (call :meth:`SparkCheck.close` when done). Raises what run_checks raises.
+
+    ``keep_summaries`` (default: conf spark.tracecode.keepSummaries, else True): over a Parquet
+    layout, start from the summaries an earlier check kept in it and keep the updated ones
+    there (DIR/summaries/, :mod:`tracecode.spark_summaries`), so that each upload file is read
+    once, ever, as by the DuckDB store; False builds them from every month, every time."""
     started = time.perf_counter()
     selected = _select_rules(rules)
     if isinstance(close_days, bool) or not isinstance(close_days, int) or close_days < 0:
@@ -737,23 +744,39 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
             "evidence": [r.evidence for r in selected],
             "position": pa.array(range(len(selected)), pa.int32()),
         }))
-        # The DuckDB store keeps product_counts across runs, counting each file once; here
-        # every file is new, so the persisted stage's output is the whole table.
-        engine.register("product_counts_files", pa.table({"file_id": pa.array([], pa.int32())}))
         # The tables the DuckDB store keeps across checks (dictionary, narrow copy of the
-        # events, repeated codes, product counts) are built here from empty in every run: each
-        # `persist` stage runs over all files, and its output is the table.
+        # events, repeated codes, product counts): each `persist` stage reads the files its
+        # table has not seen. They start from the version kept in the layout by an earlier
+        # check (tracecode.spark_summaries), else from empty (every file is new).
         schemas = summary_schemas()
-        for stage in plan:
-            table = stage.meta.get("persist")
-            if table:
-                for name in (table, f"{table}_files"):
-                    if name not in schemas:
-                        raise RuleError(f"sql/{stage.path}: persists into {name}, which sql/findings_schema.sql "
-                                        "does not define")
-                    if name not in engine.frames:
-                        engine.register(name, schemas[name].empty_table())
+        persisted = [stage.meta["persist"] for stage in plan if stage.meta.get("persist")]
+        for table in persisted:
+            for name in (table, f"{table}_files"):
+                if name not in schemas:
+                    raise RuleError(f"a stage persists into {name}, which sql/findings_schema.sql does not define")
         reuse = engine.scratch is None  # scratch files go with the engine: recompute then
+        if keep_summaries is None:
+            keep_summaries = spark.conf.get("spark.tracecode.keepSummaries", "true").lower() != "false"
+        # Kept only when this plan builds every table (a --rules subset may need fewer).
+        keep = (keep_summaries and data.kind == "lake" and set(persisted) == set(PERSISTED_TABLES)
+                and not (reuse and all(t in data.summaries for t in persisted)))
+        stored, new_files = None, True
+        if keep:
+            from tracecode.spark_summaries import SummaryStore
+
+            store = SummaryStore(spark, data.source)
+            stored = store.load({t: schemas[t] for t in persisted}, data.files)
+            if stored is not None:
+                frames, covered = stored
+                new_files = bool(data.files.join(covered, "file_id", "left_anti").limit(1).count())
+                say(f"summaries kept in {store.root}: {'new files to add' if new_files else 'up to date'}")
+        for table in persisted:
+            if stored is not None:
+                engine.register_frame(table, frames[table])
+                engine.register_frame(f"{table}_files", covered.select("file_id"))
+            else:
+                engine.register(table, schemas[table].empty_table())
+                engine.register(f"{table}_files", schemas[f"{table}_files"].empty_table())
         for stage in plan:
             t0 = time.perf_counter()
             table = stage.meta.get("persist")
@@ -768,7 +791,9 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
                 df = engine.sql(stage.sql, {}, where=f"sql/{stage.path}")
                 df = df.select(*[_column_as(df, f) for f in schemas[table]])
                 frame = engine.checkpoint(table, df)
-                counts[stage.name] = frame.count() if engine.count else -1
+                counts[stage.name] = frame.count() if engine.count else -1  # rows added
+                if stored is not None:  # the kept rows and this check's
+                    frame = frames[table].unionByName(frame).persist(engine.level)
                 engine.register_frame(table, frame)
                 if reuse:
                     data.summaries[table] = frame
@@ -777,6 +802,15 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
             timings[stage.name] = time.perf_counter() - t0
             rows = f"{counts[stage.name]:,} rows in " if counts[stage.name] >= 0 else ""
             say(f"stage {stage.name}: {rows}{timings[stage.name]:.1f} s")
+        if keep and new_files:
+            t0 = time.perf_counter()
+            try:
+                folder = store.save({t: engine.frames[t] for t in persisted}, data.files)
+                say(f"summaries kept in {folder} for the next check: {time.perf_counter() - t0:.1f} s")
+            except Exception as exc:  # noqa: BLE001 - a read-only layout: the check goes on
+                say(f"Warning: cannot keep the summaries in {store.root} ({str(exc).splitlines()[0][:200]}); "
+                    "the next check rebuilds them")
+            timings["keep_summaries"] = time.perf_counter() - t0
         # Each rule is read once (by flagged): a view, computed with the others in one job.
         for f in chosen_files:
             engine.register_frame(f"rule_{f.name}", engine.sql(f.sql, params, where=f"sql/{f.path}"))
