@@ -1008,8 +1008,9 @@ def _cli():
 
     @click.command(context_settings={"help_option_names": ["-h", "--help"]})
     @click.option("--input", "inputs", multiple=True, required=True, metavar="DIR|FILE",
-                  help="A folder written by `tracecode ingest --to-parquet` (local or hdfs://, s3a://), or "
-                       "upload files / folders of them (CSV, .xlsx, .json, .parquet).")
+                  help="A folder written by `tracecode ingest --to-parquet` or `export --parquet` (local or "
+                       "hdfs://, s3a://; summaries kept in DIR/summaries/), or upload files / folders of them "
+                       "(CSV, .xlsx, .json, .parquet).")
     @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
                   help="Folder for suspicious_codes.csv, suspicious_events.csv, rejects.csv, summary.csv.")
     @click.option("--month", default=None, metavar="YYYY-MM")

@@ -29,8 +29,9 @@ from tracecode.textout import format_table
               help="spark: run the same rule SQL on Apache Spark over --input, writing the findings files "
                    "into --out (docs/SPARK.md).")
 @click.option("--input", "inputs", multiple=True, metavar="DIR|FILE",
-              help="--engine spark: a folder written by `ingest --to-parquet` (local, hdfs://, s3a://), or "
-                   "upload files / folders of them (read and normalised inside Spark). Repeatable.")
+              help="--engine spark: a folder written by `ingest --to-parquet` or `export --parquet` (local, "
+                   "hdfs://, s3a://; the check keeps its summaries in DIR/summaries/ so the next one reads only "
+                   "new files), or upload files / folders of them (read and normalised inside Spark). Repeatable.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="--engine spark: folder for suspicious_codes.csv, suspicious_events.csv, rejects.csv, "
                    "summary.csv (as `tracecode export` writes them).")
