@@ -51,6 +51,7 @@ def test_export_parquet_refuses_a_folder_with_files_unless_force(tmp_path):
     lake = tmp_path / "lake"
     lake.mkdir()
     (lake / "notes.txt").write_text("mine")
+    (lake / "summaries" / "v1").mkdir(parents=True)  # kept by a Spark check of an older layout
     result = runner.invoke(main, ["export", "--db", db, "--parquet", str(lake)])
     assert result.exit_code == 1
     assert f"Error: Parquet folder {lake} is not empty" in result.output
@@ -58,6 +59,7 @@ def test_export_parquet_refuses_a_folder_with_files_unless_force(tmp_path):
     result = runner.invoke(main, ["export", "--db", db, "--parquet", str(lake), "--force"])
     assert result.exit_code == 0, result.output
     assert (lake / "notes.txt").read_text() == "mine"  # --force replaces the layout, not other files
+    assert not (lake / "summaries").exists()
     assert len(_rows(lake / "events")) == 1
 
 

@@ -67,7 +67,8 @@ def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = F
     ``all_<max file_id>_<n>`` so that a later ``ingest --to-parquet`` can append to it. The
     layout is written into a staging folder and moved in at the end, so a failure leaves
     ``out_dir`` as it was. A folder that already holds files is refused unless ``force``, which
-    replaces its events/, rejects/ and files/. Returns the number of event rows written."""
+    replaces its events/, rejects/ and files/ (and drops the summaries a Spark check kept in
+    summaries/). Returns the number of event rows written."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir} exists and is not a folder", hint="give --parquet a folder path")
@@ -85,6 +86,8 @@ def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = F
         rows = _copy_events(con, staging / "events", "file_id <= ?", [last], f"all_{last}_{{i}}")
         for table in ("rejects", "files"):
             _copy_table(con, table, staging / table / f"all_{last}.parquet", "file_id <= ?", [last])
+        # A replaced layout's kept Spark summaries describe the old one: dropped with it.
+        shutil.rmtree(out_dir / "summaries", ignore_errors=True)
         for name in LAYOUT_FOLDERS:
             shutil.rmtree(out_dir / name, ignore_errors=True)
             if (staging / name).exists():
