@@ -542,14 +542,14 @@ def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path)
     first = check("2026-01")
     assert first["rule_events_new"] == events() > 0  # built from every file, then kept
     store = SummaryStore(spark, str(lake))
-    assert len(store.versions()) == 1
+    assert len(store.parts()) == 1
 
     result = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(db), "--to-parquet", str(lake),
                                        *map(str, february)])
     assert result.exit_code == 0, result.output
     second = check("2026-02", "spark_feb")
     assert second["rule_events_new"] == events("file_id > 2") > 0  # February's files only
-    assert len(store.versions()) == 1  # the new version replaced the old one
+    assert len(store.parts()) == 2  # a part with the rows February added
     con = open_store(db)
     try:
         run_checks(con, month="2026-02", catalog=SAMPLE / "catalog.csv")
@@ -559,11 +559,17 @@ def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path)
     for name in FILE_NAMES:
         assert (tmp_path / "spark_feb" / name).read_bytes() == (tmp_path / "duck_feb" / name).read_bytes(), name
 
-    kept = store.versions()
+    kept = store.parts()
     again = check("2026-02")  # nothing new: nothing summarised, nothing written
-    assert again["rule_events_new"] == 0 and store.versions() == kept
+    assert again["rule_events_new"] == 0 and store.parts() == kept
 
     for path in [*lake.rglob("file_1_*.parquet"), lake / "files" / "file_1.parquet"]:
         path.unlink()  # January's sales file taken out of the layout
     rebuilt = check("2026-02")
     assert rebuilt["rule_events_new"] == events("file_id <> 1")
+    assert len(store.parts()) == 1  # rebuilt as one part
+
+    twin = store.parts()[0]  # two parts covering one file (two checks at once): rebuilt, never counted twice
+    shutil.copytree(lake / "summaries" / twin, lake / "summaries" / twin.replace("p", "p9", 1))
+    assert check("2026-02")["rule_events_new"] == events("file_id <> 1")
+    assert len(store.parts()) == 1

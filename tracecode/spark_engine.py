@@ -760,7 +760,7 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
         # Kept only when this plan builds every table (a --rules subset may need fewer).
         keep = (keep_summaries and data.kind == "lake" and set(persisted) == set(PERSISTED_TABLES)
                 and not (reuse and all(t in data.summaries for t in persisted)))
-        stored, new_files = None, True
+        stored, new_files, added = None, True, {}
         if keep:
             from tracecode.spark_summaries import SummaryStore
 
@@ -768,7 +768,8 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
             stored = store.load({t: schemas[t] for t in persisted}, data.files)
             if stored is not None:
                 frames, covered = stored
-                new_files = bool(data.files.join(covered, "file_id", "left_anti").limit(1).count())
+                fresh_files = data.files.join(covered, "file_id", "left_anti")
+                new_files = bool(fresh_files.limit(1).count())
                 say(f"summaries kept in {store.root}: {'new files to add' if new_files else 'up to date'}")
         for table in persisted:
             if stored is not None:
@@ -792,6 +793,7 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
                 df = df.select(*[_column_as(df, f) for f in schemas[table]])
                 frame = engine.checkpoint(table, df)
                 counts[stage.name] = frame.count() if engine.count else -1  # rows added
+                added[table] = frame
                 if stored is not None:  # the kept rows and this check's
                     frame = frames[table].unionByName(frame).persist(engine.level)
                 engine.register_frame(table, frame)
@@ -805,7 +807,12 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
         if keep and new_files:
             t0 = time.perf_counter()
             try:
-                folder = store.save({t: engine.frames[t] for t in persisted}, data.files)
+                from tracecode.spark_summaries import MAX_PARTS
+
+                if stored is not None and len(store.parts()) < MAX_PARTS:  # a part with the rows added
+                    folder = store.save({t: added[t] for t in persisted}, fresh_files)
+                else:  # the whole, replacing the parts
+                    folder = store.save({t: engine.frames[t] for t in persisted}, data.files, replace=True)
                 say(f"summaries kept in {folder} for the next check: {time.perf_counter() - t0:.1f} s")
             except Exception as exc:  # noqa: BLE001 - a read-only layout: the check goes on
                 say(f"Warning: cannot keep the summaries in {store.root} ({str(exc).splitlines()[0][:200]}); "
