@@ -519,10 +519,10 @@ def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path)
     february = [SAMPLE / "sales_2026-02.csv", SAMPLE / "returns_2026-02.csv"]
     db, lake = _ingest(tmp_path, january)
 
-    def check(month: str, out: str | None = None):
+    def check(month: str, out: str | None = None, keep: bool = True):
         data = open_input(spark, str(lake))
         try:
-            result = run_checks_spark(spark, data, month=month, catalog=SAMPLE / "catalog.csv", keep_summaries=True)
+            result = run_checks_spark(spark, data, month=month, catalog=SAMPLE / "catalog.csv", keep_summaries=keep)
             try:
                 if out:
                     write_findings(result, tmp_path / out, mask=False)
@@ -539,6 +539,8 @@ def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path)
         finally:
             con.close()
 
+    check("2026-01", keep=False)
+    assert not (lake / "summaries").exists()  # spark.tracecode.keepSummaries=false: nothing written
     first = check("2026-01")
     assert first["rule_events_new"] == events() > 0  # built from every file, then kept
     store = SummaryStore(spark, str(lake))
