@@ -25,8 +25,10 @@ WITH new_files AS (
     UNION
     SELECT code_key FROM old_keys
 ), first_repeats AS (
+    -- NOT EXISTS, not NOT IN: Spark runs a NOT IN as a null-aware anti join, which it can only
+    -- do by broadcasting repeat_rows whole (billions of rows for a province).
     SELECT o.code_key FROM old_keys o
-    WHERE o.code_key NOT IN (SELECT p.code_key FROM repeat_rows p)
+    WHERE NOT EXISTS (SELECT 1 FROM repeat_rows p WHERE p.code_key = o.code_key)
 )
 SELECT n.* FROM new_rows n
 WHERE n.code_key IN (SELECT k.code_key FROM repeat_keys k)
