@@ -35,11 +35,6 @@ MASK_KEY_FILE = "_tracecode_mask_key"
 # The queries Spark answers for the files, in the portable subset (DuckDB SQL, translated by
 # sqlglot like the rule files).
 
-#: The evidence: every event some finding of the scope lists. (Planned by
-#: :func:`evidence_frame` with the finding rows' ids broadcast when they are few.)
-EVIDENCE_SQL = """
-SELECT e.* FROM events e WHERE e.event_id IN (SELECT r.event_id FROM finding_rows r)
-"""
 #: Broadcast the evidence rows' event ids to every task (no shuffle of the events) up to this
 #: many ids (8 bytes each); beyond, Spark joins by shuffling both sides.
 BROADCAST_EVIDENCE_IDS = 20_000_000
@@ -97,10 +92,10 @@ def mask_key_for(folder: Path | None) -> str:
 
 
 def evidence_frame(check: SparkCheck):
-    """EVIDENCE_SQL as Spark runs it: the events semi-joined with the finding rows' ids,
-    broadcast when there are at most BROADCAST_EVIDENCE_IDS of them, so that only those ids
-    travel, not the (wide) events: a shuffle join of the events moved every row of the input
-    through the shuffle (2.5 GB for 10M rows)."""
+    """The evidence: every event some finding of the scope lists — the events semi-joined with
+    the finding rows' ids, broadcast when there are at most BROADCAST_EVIDENCE_IDS of them, so
+    that only those ids travel, not the (wide) events: a shuffle join of the events moved every
+    row of the input through the shuffle (2.5 GB for 10M rows)."""
     from pyspark.sql import functions as F
 
     ids = check.frame("finding_rows").select("event_id").distinct()
@@ -119,7 +114,7 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
 
     engine, params = check.engine, check.params
     engine.materialize("export_pharmacy_rows", PHARMACY_ROWS_SQL, params, where="spark_output.PHARMACY_ROWS_SQL")
-    engine._call_site("spark_output.EVIDENCE_SQL")
+    engine._call_site("spark_output.evidence_frame")
     arrow = {
         "s_findings": _to_arrow(check.frame("new_findings")),
         "s_finding_rows": _to_arrow(check.frame("finding_rows")),
