@@ -1,4 +1,4 @@
-"""tracecode.hashing: code_key / code_keys equal signed XXH3-64 of the UTF-8 bytes."""
+"""tracecode.codes.hashing: code_key / code_keys equal signed XXH3-64 of the UTF-8 bytes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracecode.hashing import code_key, code_keys
+from tracecode.codes.hashing import code_key
+from tracecode.codes.hashing_numpy import code_keys
 
 
 def reference(s: str) -> int:

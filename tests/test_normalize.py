@@ -1,4 +1,4 @@
-"""tracecode.normalize: cleaning, classification, splitting, and the Arrow fast paths."""
+"""tracecode.codes.normalize: cleaning, classification, splitting, and the Arrow fast paths."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracecode.normalize import (
+from tracecode.codes.normalize import (
     INVALID_REASONS,
     NormalizedCode,
-    explode_codes,
-    normalize_array,
     normalize_code,
     split_codes,
 )
+from tracecode.codes.normalize_arrow import explode_codes, normalize_array
 
 NHSA = "81234567890123456789"
 GTIN = "06901234567892"  # valid GS1 check digit (2)

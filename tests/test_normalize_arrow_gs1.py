@@ -1,4 +1,4 @@
-"""tracecode.normalize_arrow: the exact Arrow fast paths of ``normalize_array`` (GS1
+"""tracecode.codes.normalize_arrow: the exact Arrow fast paths of ``normalize_array`` (GS1
 element strings, parenthesised GS1, digit strings, Excel scientific notation) give what
 ``normalize_code`` gives, element by element, including near misses that must fall back."""
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tracecode.normalize_arrow as na
-from tracecode.normalize import normalize_code
-from tracecode.normalize_arrow import normalize_array
+import tracecode.codes.normalize_arrow as na
+from tracecode.codes.normalize import normalize_code
+from tracecode.codes.normalize_arrow import normalize_array
 
 GS = "\x1d"
 UPPER = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -289,7 +289,7 @@ def test_fast_false_uses_python_for_all(scalar_calls):
 
 
 def test_gtin_check_matches_scalar():
-    from tracecode.normalize import gs1_check_digit_ok
+    from tracecode.codes.normalize import gs1_check_digit_ok
 
     gtins = [f"{i:013d}" for i in range(0, 10**13, 7_919_000_000_003)]
     gtins = [g + d for g in gtins for d in "0123456789"]

@@ -429,7 +429,7 @@ def test_product_counts_are_incremental_and_exact(tmp_path):
 
 
 def test_forced_key_collision_across_months(tmp_path, monkeypatch):
-    """Every code hashed to one code_key at ingest (tracecode.hashing monkeypatched): a code of
+    """Every code hashed to one code_key at ingest (tracecode.codes.hashing monkeypatched): a code of
     an earlier month sharing its key with a code of the checked month is another code; the
     history is matched on the key and the guard hash, never on the key alone."""
     import pyarrow as pa

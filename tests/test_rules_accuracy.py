@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracecode.hashing import code_key
+from tracecode.codes.hashing import code_key
 from tracecode.rules import run_checks
 from tracecode.store import open_store
 

@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from tracecode.columns import CANONICAL_COLUMNS, LABELS_ZH
+from tracecode.inputs.columns import CANONICAL_COLUMNS, LABELS_ZH
 from tracecode.synth import (
     GS1_STYLES,
     RULE_IDS,

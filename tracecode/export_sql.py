@@ -7,7 +7,7 @@ STORED_EVIDENCE_SQL) and the code rows per file, month and pharmacy from export_
 
 from __future__ import annotations
 
-from tracecode.columns import LABELS_ZH
+from tracecode.inputs.columns import LABELS_ZH
 from tracecode.privacy import mask_sql
 
 #: Chinese headers of the columns that are not NHSA upload fields.

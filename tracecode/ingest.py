@@ -17,12 +17,12 @@ import pyarrow as pa
 import xxhash
 from tqdm import tqdm
 
-from tracecode.columns import CANONICAL_COLUMNS
+from tracecode.inputs.columns import CANONICAL_COLUMNS
 from tracecode.errors import ColumnMappingError, DatabaseError, TracecodeError
-from tracecode.hashing import code_keys
-from tracecode.normalize import explode_codes, normalize_array
+from tracecode.codes.hashing_numpy import code_keys
+from tracecode.codes.normalize_arrow import explode_codes, normalize_array
 from tracecode.prefetch import prefetched
-from tracecode.readers import READERS, NeedExactReader, Source, check_readable, detect_format
+from tracecode.inputs.readers import READERS, NeedExactReader, Source, check_readable, detect_format
 from tracecode.sqlfiles import read_sql
 
 KINDS = ("auto", "sale", "return")

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import duckdb
 
-from tracecode.catalog import CATALOG_COLUMNS, catalog_schema, load_catalog, read_catalog
+from tracecode.inputs.catalog import CATALOG_COLUMNS, catalog_schema, load_catalog, read_catalog
 from tracecode.errors import RuleError, UnknownMonth
 from tracecode.sqlfiles import list_sql, read_sql
 
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 def __getattr__(name: str):
-    """CATALOG_SCHEMA (re-exported from :mod:`tracecode.catalog`), built when first asked for."""
+    """CATALOG_SCHEMA (re-exported from :mod:`tracecode.inputs.catalog`), built when first asked for."""
     if name == "CATALOG_SCHEMA":
         return catalog_schema()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,10 @@
 """Read raw upload files inside Spark: the same readers, normaliser, hashing and parsing SQL as
 ``tracecode ingest``, run in Spark tasks (one task per upload file), never in a driver loop.
 
-Each task reads its file with :data:`tracecode.readers.READERS` (encoding detection, Chinese
+Each task reads its file with :data:`tracecode.inputs.readers.READERS` (encoding detection, Chinese
 headers, line numbers, malformed records), explodes multi-code cells and normalises and hashes
 every code in Arrow batches (:func:`tracecode.ingest.explode_batch`:
-:func:`tracecode.normalize.normalize_array` + :func:`tracecode.hashing.code_keys`), and types
+:func:`tracecode.codes.normalize_arrow.normalize_array` + :func:`tracecode.codes.hashing_numpy.code_keys`), and types
 and checks every record with ``sql/ingest/parse_batch.sql`` — the very INSERT statements of
 :class:`tracecode.ingest.Ingestor`, evaluated by an in-process DuckDB on the Arrow batch
 (that file uses DuckDB's strptime formats, which have no faithful Spark translation). The
@@ -112,7 +112,7 @@ def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.
     """Ingestor._load for one file, with its INSERT statements, yielding instead of storing."""
     from tracecode.ingest import EVENT_COLUMNS as INSERT_COLUMNS
     from tracecode.ingest import explode_batch
-    from tracecode.readers import READERS, NeedExactReader, Source, check_readable, detect_format
+    from tracecode.inputs.readers import READERS, NeedExactReader, Source, check_readable, detect_format
     from tracecode.sqlfiles import read_sql
 
     path = Path(row["path"])
@@ -228,7 +228,7 @@ def upload_files(inputs: list[str]) -> list[Path]:
             out.extend(found)
         else:
             out.append(path)
-    from tracecode.readers import check_readable, detect_format
+    from tracecode.inputs.readers import check_readable, detect_format
 
     for path in out:
         check_readable(path)

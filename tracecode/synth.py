@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tracecode.columns import CANONICAL_COLUMNS, LABELS_ZH
+from tracecode.inputs.columns import CANONICAL_COLUMNS, LABELS_ZH
 
 __all__ = ["RULE_IDS", "SynthSummary", "generate", "parse_count", "reference_findings"]
 

@@ -2,7 +2,7 @@
 with pyarrow.compute; of the other cells, the common shapes (GS1 element strings, digit
 strings, Excel numbers) are decided exactly with pyarrow.compute and numpy too, and only
 the rest go through the Python ``normalize_code``.
-Kept apart from ``tracecode.normalize`` so that looking up one code (``trace``) does not pay
+Kept apart from ``tracecode.codes.normalize`` so that looking up one code (``trace``) does not pay
 for importing pyarrow and numpy."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracecode.normalize import (
+from tracecode.codes.normalize import (
     GS,
     INVALID_REASONS,
     _QUOTES,
@@ -118,7 +118,7 @@ _VALID, _INVALID = 0, 1
 
 def _gtin_check_ok(gtins: pa.Array) -> np.ndarray:
     """GS1 mod-10 check of GTIN-14s (a string array of exactly 14 ASCII digits each, no
-    nulls), as :func:`tracecode.normalize.gs1_check_digit_ok`."""
+    nulls), as :func:`tracecode.codes.normalize.gs1_check_digit_ok`."""
     if len(gtins) == 0:
         return np.zeros(0, dtype=bool)
     large = pa.types.is_large_string(gtins.type)

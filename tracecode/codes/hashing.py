@@ -1,12 +1,12 @@
 """The 64-bit key of a normalised traceability code: XXH3-64 (seed 0) of its UTF-8 bytes,
-as a signed BIGINT. ``code_keys`` (numpy, in ``tracecode.hashing_numpy``) computes the same for
-a whole Arrow array; it is imported only when used, so one-code lookups start fast."""
+as a signed BIGINT. ``tracecode.codes.hashing_numpy.code_keys`` computes the same for a whole Arrow array (numpy);
+this module stays small, so that one-code lookups start fast."""
 
 from __future__ import annotations
 
 import xxhash
 
-__all__ = ["code_key", "code_keys"]
+__all__ = ["code_key"]
 
 
 def code_key(code: str) -> int:
@@ -18,9 +18,3 @@ def code_key(code: str) -> int:
     h = xxhash.xxh3_64_intdigest(code.encode("utf-8"))
     return h - (1 << 64) if h >= (1 << 63) else h
 
-
-def code_keys(codes):
-    """int64 Arrow array: ``code_key`` of every element (vectorised; nulls hash as '')."""
-    from tracecode.hashing_numpy import code_keys as impl
-
-    return impl(codes)

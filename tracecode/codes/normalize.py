@@ -12,7 +12,7 @@ A pack's identity is its *normalised* code string (see DOMAIN.md, "The code"):
 Everything else is ``invalid`` with one of :data:`INVALID_REASONS`. Invalid codes still get
 a best-effort cleaned ``code`` so that they can be hashed and grouped.
 
-``normalize_code`` handles one value; ``normalize_array`` and ``explode_codes`` work on
+``normalize_code`` handles one value; ``normalize_arrow.normalize_array`` and ``explode_codes`` work on
 whole Arrow arrays, with a pure-Arrow fast path for the (vast) majority of already clean
 20-digit codes and the Python functions only for the other, de-duplicated values.
 """
@@ -31,8 +31,6 @@ __all__ = [
     "NormalizedCode",
     "normalize_code",
     "split_codes",
-    "normalize_array",
-    "explode_codes",
 ]
 
 INVALID_REASONS: tuple[str, ...] = (
@@ -453,18 +451,3 @@ def split_codes(cell: str | None) -> list[str]:
             out.append(piece)
     return out
 
-
-def normalize_array(raw):
-    """Vectorised ``normalize_code``: a table (code, status, scheme, reason, product_id) with
-    one row per element of ``raw``. See ``tracecode.normalize_arrow``."""
-    from tracecode.normalize_arrow import normalize_array as impl
-
-    return impl(raw)
-
-
-def explode_codes(cells):
-    """(parent_index, piece): one output per code found in each cell (one '' piece for a cell
-    with no code). See ``tracecode.normalize_arrow``."""
-    from tracecode.normalize_arrow import explode_codes as impl
-
-    return impl(cells)

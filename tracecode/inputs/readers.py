@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tracecode.columns import REQUIRED_COLUMNS, canonical_name
+from tracecode.inputs.columns import REQUIRED_COLUMNS, canonical_name
 from tracecode.errors import InputFileError
 
 BATCH_ROWS = 200_000
@@ -339,7 +339,7 @@ def _json_records(path: Path, source: Source) -> Iterator[tuple[int, object]]:
 
 
 def read_json(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
-    from tracecode.columns import CANONICAL_COLUMNS
+    from tracecode.inputs.columns import CANONICAL_COLUMNS
 
     columns: dict[str, list[str]] = {c: [] for c in CANONICAL_COLUMNS}
     lines: list[int] = []

@@ -1,4 +1,4 @@
-"""Vectorised (numpy) XXH3-64 for whole Arrow arrays of codes — see ``tracecode.hashing``.
+"""Vectorised (numpy) XXH3-64 for whole Arrow arrays of codes — see ``tracecode.codes.hashing``.
 
 ``code_key(code)`` is XXH3-64 (seed 0, default secret) of the code's UTF-8 bytes, read as a
 *signed* 64-bit integer so that it fits a SQL ``BIGINT``. ``code_keys`` computes the same
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from tracecode.hashing import code_key
+from tracecode.codes.hashing import code_key
 
 
 _U64 = np.uint64
