@@ -245,7 +245,7 @@ print(json.dumps({"times": times}))
 
 WARM_TRACE = """
 import json, sys, time
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 from tracecode.trace import trace_code
 db, *codes = sys.argv[1:]
 con = open_store(db, read_only=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 NHSA_HEADER = ["fixmedins_code", "fixmedins_name", "med_list_codg", "rtal_docno", "setl_id", "psn_no",
                "mdtrt_setl_type", "trdn_flag", "sel_retn_cnt", "sel_retn_time", "drug_trac_codg"]

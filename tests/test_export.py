@@ -24,9 +24,9 @@ from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.export import FILE_NAMES, export, rule_catalog
 from tracecode.export_sql import guard
 from tracecode.export_write import _tagged_records, folder_names
-from tracecode.ingest import ingest_files
+from tracecode.store.ingest import ingest_files
 from tracecode.rules import run_checks
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 INPUT = GOLDEN / "input"

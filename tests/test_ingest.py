@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import NHSA_HEADER, sale, write_csv
 from tracecode.errors import InputFileError, TracecodeError
-from tracecode.ingest import ingest_files, load_column_mapping
+from tracecode.inputs.columns import load_column_mapping
+from tracecode.store.ingest import ingest_files
 
 CODE = "81234567890123456789"
 CODE2 = "81234567890123456780"

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from tracecode.prefetch import prefetched
+from tracecode.store.prefetch import prefetched
 
 
 def test_items_come_in_order():

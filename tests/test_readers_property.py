@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracecode.errors import TracecodeError
-from tracecode.ingest import ingest_files
-from tracecode.store import open_store
+from tracecode.store.ingest import ingest_files
+from tracecode.store.database import open_store
 
 HEADER = "fixmedins_code,rtal_docno,drug_trac_codg,sel_retn_time,sel_retn_cnt,trdn_flag\n"
 

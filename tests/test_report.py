@@ -17,11 +17,11 @@ from tests.conftest import sale, write_csv
 from tests.test_export import build_case
 from tracecode.cli import main
 from tracecode.errors import OutputError, UnknownMonth
-from tracecode.ingest import ingest_files
+from tracecode.store.ingest import ingest_files
 from tracecode.report import gather, previous_month, write_report
 from tracecode.report_html import render
 from tracecode.rules import run_checks
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if p), None)

@@ -16,7 +16,7 @@ from tracecode.cli import main
 from tracecode.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_section_html, rings_svg,
                              write_analysis_csvs, write_ring_edges_csv, write_rings_csv)
 from tracecode.rules import run_checks
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 try:
     from tests.test_report import CHROMIUM, chromium

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from tracecode.cli import main
 from tracecode.errors import InputFileError, RuleError, UnknownMonth
-from tracecode.ingest import ingest_files
+from tracecode.store.ingest import ingest_files
 from tracecode.rules import RULE_IDS, list_rules, list_stages, load_catalog, run_checks
 from tracecode.sqlfiles import list_sql, read_sql
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 GOLDEN = Path(__file__).parent / "rules"
 CASES = sorted(p.parent for p in GOLDEN.rglob("expected.csv"))
@@ -434,7 +434,7 @@ def test_forced_key_collision_across_months(tmp_path, monkeypatch):
     history is matched on the key and the guard hash, never on the key alone."""
     import pyarrow as pa
 
-    import tracecode.ingest
+    import tracecode.store.ingest
 
     _write(tmp_path / "sales_01.csv", [
         ["P001", "一", "XA01", "R1", "S1", "1", "0", "1", "2026-01-05 09:00:00", "81000010000000000001"],
@@ -454,7 +454,7 @@ def test_forced_key_collision_across_months(tmp_path, monkeypatch):
     results = []
     for collide in (False, True):
         if collide:
-            monkeypatch.setattr(tracecode.ingest, "code_keys", lambda codes: pa.array([42] * len(codes), pa.int64()))
+            monkeypatch.setattr(tracecode.store.ingest, "code_keys", lambda codes: pa.array([42] * len(codes), pa.int64()))
         con = open_store(tmp_path / f"cm{collide}.duckdb")
         ingest_files(con, [tmp_path / "sales_01.csv", tmp_path / "sales_02.csv"])
         assert (con.execute("SELECT count(DISTINCT code_key) FROM events").fetchall()[0][0] == 1) == collide

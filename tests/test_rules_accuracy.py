@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tracecode.codes.hashing import code_key
 from tracecode.rules import run_checks
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 synth = pytest.importorskip("tracecode.synth")
 

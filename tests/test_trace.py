@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import CodeError
-from tracecode.ingest import ingest_files
+from tracecode.store.ingest import ingest_files
 from tracecode.trace import trace_code
 
 CODE = "81234567890123456789"
@@ -54,7 +54,7 @@ def test_bad_code_is_a_clear_error(loaded):
 
 def test_unindexed_events_are_found_too(loaded, tmp_path):
     # a file committed but not yet in code_index (e.g. a crash before the index step)
-    from tracecode.ingest import Ingestor
+    from tracecode.store.ingest import Ingestor
 
     Ingestor(loaded).ingest_file(write_csv(tmp_path / "c.csv", [sale(pharmacy="P003", receipt="Z1")]))
     assert "P003" in [e["fixmedins_code"] for e in trace_code(loaded, CODE).events]

@@ -10,8 +10,8 @@ from typing import Callable, Iterable
 
 from tracecode.errors import InputFileError
 from tracecode.export import FILE_NAMES, ExportResult, check_out_dir, export, rule_catalog
-from tracecode.ingest import FileResult, ingest_files
-from tracecode.store import open_store
+from tracecode.store.ingest import FileResult, ingest_files
+from tracecode.store.database import open_store
 
 #: What each rule means for the person who uploaded the rows, and what to do.
 RULE_WORDS: dict[str, tuple[str, str, str]] = {

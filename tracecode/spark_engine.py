@@ -10,7 +10,7 @@ chosen rules need, in which order) is :func:`tracecode.rules._stage_plan` itself
 
 Input (``--input``):
 
-* a Parquet layout written by ``tracecode ingest --to-parquet DIR`` (:mod:`tracecode.parquet_out`)
+* a Parquet layout written by ``tracecode ingest --to-parquet DIR`` (:mod:`tracecode.store.layout`)
   or by :func:`tracecode.spark_ingest.write_lake`::
 
       DIR/events/month=YYYY-MM/bucket=NN/*.parquet   normalised, hashed code rows
@@ -119,7 +119,7 @@ REJECT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 #: The tables the persist stages keep across checks (sql/stages, "-- persist:").
 PERSISTED_TABLES = ("rule_dict", "rule_events", "product_counts", "repeat_rows")
-#: The code-hash bucket partition column of the layout (tracecode.parquet_out.BUCKETS buckets).
+#: The code-hash bucket partition column of the layout (tracecode.store.layout.BUCKETS buckets).
 BUCKET_COLUMN = ("bucket", "INT")
 
 
@@ -910,7 +910,7 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
         conf[key.strip()] = value.strip()
     mapping = None
     if columns_file is not None:
-        from tracecode.ingest import load_column_mapping
+        from tracecode.inputs.columns import load_column_mapping
 
         mapping = load_column_mapping(Path(columns_file))
     say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))

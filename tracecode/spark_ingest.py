@@ -3,10 +3,10 @@
 
 Each task reads its file with :data:`tracecode.inputs.readers.READERS` (encoding detection, Chinese
 headers, line numbers, malformed records), explodes multi-code cells and normalises and hashes
-every code in Arrow batches (:func:`tracecode.ingest.explode_batch`:
+every code in Arrow batches (:func:`tracecode.store.ingest.explode_batch`:
 :func:`tracecode.codes.normalize_arrow.normalize_array` + :func:`tracecode.codes.hashing_numpy.code_keys`), and types
 and checks every record with ``sql/ingest/parse_batch.sql`` — the very INSERT statements of
-:class:`tracecode.ingest.Ingestor`, evaluated by an in-process DuckDB on the Arrow batch
+:class:`tracecode.store.ingest.Ingestor`, evaluated by an in-process DuckDB on the Arrow batch
 (that file uses DuckDB's strptime formats, which have no faithful Spark translation). The
 task's output is Arrow batches of events, rejects and one file row (``mapInArrow``).
 
@@ -74,7 +74,7 @@ def _batch(part: str, table: pa.Table | dict) -> pa.RecordBatch:
 
 
 def _fingerprint_task(item: tuple[int, str]) -> tuple[int, str | None, str | None]:
-    from tracecode.ingest import fingerprint
+    from tracecode.store.ingest import fingerprint
 
     i, path = item
     try:
@@ -110,8 +110,8 @@ def ingest_task(batches: Iterator[pa.RecordBatch], columns: dict[str, str] | Non
 
 def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.RecordBatch]:
     """Ingestor._load for one file, with its INSERT statements, yielding instead of storing."""
-    from tracecode.ingest import EVENT_COLUMNS as INSERT_COLUMNS
-    from tracecode.ingest import explode_batch
+    from tracecode.store.ingest import EVENT_COLUMNS as INSERT_COLUMNS
+    from tracecode.store.ingest import explode_batch
     from tracecode.inputs.readers import READERS, NeedExactReader, Source, check_readable, detect_format
     from tracecode.sqlfiles import read_sql
 
@@ -246,7 +246,7 @@ def ingest_raw(spark: "SparkSession", paths: list[str] | list[Path], *, kind: st
     from pyspark import StorageLevel
     from pyspark.sql.types import StructType
 
-    from tracecode.ingest import KINDS, guess_kind
+    from tracecode.store.ingest import KINDS, guess_kind
 
     if kind not in KINDS:
         raise InputFileError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")

@@ -110,7 +110,7 @@ def evidence_frame(check: SparkCheck):
 
 def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding what the export reads, computed by Spark."""
-    from tracecode.store import configure
+    from tracecode.store.database import configure
 
     engine, params = check.engine, check.params
     engine.materialize("export_pharmacy_rows", PHARMACY_ROWS_SQL, params, where="spark_output.PHARMACY_ROWS_SQL")

@@ -9,7 +9,7 @@ import click
 from tracecode.errors import ExitCode
 from tracecode.commands.options import db_option, quiet_option, show_progress
 from tracecode.export import ENCODINGS, HEADERS, ExportResult, export as export_files
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 out_option = click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
                           help="Folder for the CSV files (created; must be empty unless --force).")
@@ -68,7 +68,7 @@ def export(db_path: str, month: str | None, out_dir: Path | None, per_pharmacy: 
     con = open_store(db_path, read_only=True)
     try:
         if parquet_dir is not None:
-            from tracecode.parquet_out import export_layout
+            from tracecode.store.layout import export_layout
 
             rows = export_layout(con, parquet_dir, force=force)
             click.echo(f"Wrote {rows:,} code rows as Parquet under {parquet_dir}", err=True)

@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 
 from tracecode.commands.options import db_option, memory_option, quiet_option, show_progress
-from tracecode.ingest import KINDS, FileResult, ingest_files, load_column_mapping
-from tracecode.status import store_status
-from tracecode.store import open_store
+from tracecode.inputs.columns import load_column_mapping
+from tracecode.rules import update_summaries
+from tracecode.store.ingest import KINDS, FileResult, ingest_files
+from tracecode.store.status import store_status
+from tracecode.store.database import open_store
 from tracecode.textout import format_table
 
 
@@ -45,10 +47,15 @@ def ingest(db_path: str, kind: str, columns_file: Path | None, parquet_dir: Path
     mapping = load_column_mapping(columns_file)
     con = open_store(db_path, memory_limit=memory_limit)
     try:
-        results = ingest_files(con, files, kind=kind, columns=mapping, progress=show_progress(quiet),
-                               on_result=_report_file)
+        try:
+            results = ingest_files(con, files, kind=kind, columns=mapping, progress=show_progress(quiet),
+                                   on_result=_report_file)
+        finally:
+            # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes)
+            # are brought up to date here, so that `check` never has to read the history.
+            update_summaries(con)
         if parquet_dir is not None:
-            from tracecode.parquet_out import write_parquet
+            from tracecode.store.layout import write_parquet
 
             loaded = [r.file_id for r in results if r.status == "loaded"]
             rows = write_parquet(con, parquet_dir, loaded)

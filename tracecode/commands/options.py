@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from tracecode.store import default_db_path
+from tracecode.store.database import default_db_path
 
 db_option = click.option(
     "--db", "db_path", default=default_db_path, show_default="$TRACECODE_DB or tracecode.duckdb",

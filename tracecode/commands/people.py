@@ -7,7 +7,7 @@ import click
 from tracecode.commands.options import db_option, memory_option
 from tracecode.people import DEFAULT_MIN_PACKS as PEOPLE_MIN_PACKS, Analysis
 from tracecode.rings import DEFAULT_MIN_PACKS as RING_MIN_PACKS, find_rings
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 from tracecode.textout import format_table
 
 month_option = click.option(

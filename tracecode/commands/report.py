@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tracecode.commands.options import db_option
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 
 
 @click.command()

@@ -7,7 +7,7 @@ import json
 import click
 
 from tracecode.commands.options import db_option
-from tracecode.store import open_store
+from tracecode.store.database import open_store
 from tracecode.textout import format_table
 from tracecode.trace import trace_code
 

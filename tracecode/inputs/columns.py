@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import tomllib
+from pathlib import Path
+
+from tracecode.errors import ColumnMappingError
+
 #: Every canonical input column, in the order exports use.
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "fixmedins_code",
@@ -80,3 +86,30 @@ def canonical_name(header: str, extra: dict[str, str] | None = None) -> str | No
             if _header_key(spelling) == key:
                 return col
     return _LOOKUP.get(key)
+
+
+def load_column_mapping(path: Path | None) -> dict[str, str] | None:
+    """Read a --columns file: TOML (``"header" = "canonical"``, optionally under [columns]) or
+    a two-column CSV (header, canonical)."""
+    if path is None:
+        return None
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+            data = data.get("columns", data)
+            mapping = {str(k): str(v) for k, v in data.items()}
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+            if rows and [c.strip().lower() for c in rows[0][:2]] in (["header", "column"], ["header", "canonical"]):
+                rows = rows[1:]
+            mapping = {r[0].strip(): r[1].strip() for r in rows if len(r) >= 2}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ColumnMappingError(f"{path}: cannot read the column mapping: {exc}") from None
+    unknown = sorted({v for v in mapping.values() if v not in CANONICAL_COLUMNS})
+    if unknown:
+        raise ColumnMappingError(
+            f"{path}: unknown target column(s) {', '.join(unknown)}",
+            hint="targets must be NHSA field names such as fixmedins_code, rtal_docno, drug_trac_codg, sel_retn_time",
+        )
+    return mapping

@@ -3,10 +3,8 @@ codes, type and check every record, and write it all in one transaction per file
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -18,10 +16,10 @@ import xxhash
 from tqdm import tqdm
 
 from tracecode.inputs.columns import CANONICAL_COLUMNS
-from tracecode.errors import ColumnMappingError, DatabaseError, TracecodeError
+from tracecode.errors import DatabaseError, TracecodeError
 from tracecode.codes.hashing_numpy import code_keys
 from tracecode.codes.normalize_arrow import explode_codes, normalize_array
-from tracecode.prefetch import prefetched
+from tracecode.store.prefetch import prefetched
 from tracecode.inputs.readers import READERS, NeedExactReader, Source, check_readable, detect_format
 from tracecode.sqlfiles import read_sql
 
@@ -51,33 +49,6 @@ class FileResult:
     rows_rejected: int = 0
     events: int = 0
     message: str = ""
-
-
-def load_column_mapping(path: Path | None) -> dict[str, str] | None:
-    """Read a --columns file: TOML (``"header" = "canonical"``, optionally under [columns]) or
-    a two-column CSV (header, canonical)."""
-    if path is None:
-        return None
-    try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-            data = data.get("columns", data)
-            mapping = {str(k): str(v) for k, v in data.items()}
-        else:
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
-            if rows and [c.strip().lower() for c in rows[0][:2]] in (["header", "column"], ["header", "canonical"]):
-                rows = rows[1:]
-            mapping = {r[0].strip(): r[1].strip() for r in rows if len(r) >= 2}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ColumnMappingError(f"{path}: cannot read the column mapping: {exc}") from None
-    unknown = sorted({v for v in mapping.values() if v not in CANONICAL_COLUMNS})
-    if unknown:
-        raise ColumnMappingError(
-            f"{path}: unknown target column(s) {', '.join(unknown)}",
-            hint="targets must be NHSA field names such as fixmedins_code, rtal_docno, drug_trac_codg, sel_retn_time",
-        )
-    return mapping
 
 
 def fingerprint(path: Path) -> str:
@@ -253,11 +224,6 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind:
                 on_result(result)
     finally:
         update_code_index(con)
-        # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes)
-        # are brought up to date here, so that `check` never has to read the history.
-        from tracecode.rules import update_summaries
-
-        update_summaries(con)
     return results
 
 
