@@ -1,4 +1,4 @@
--- The check results, created by tracecode.rules (not part of the ingest schema).
+-- The check results, created by tracecode.rules.runner (not part of the ingest schema).
 -- findings: one row per (month scope, rule, code); month = 'YYYY-MM' or 'all'.
 CREATE TABLE IF NOT EXISTS findings (
     month          VARCHAR NOT NULL,

@@ -25,7 +25,7 @@ from tracecode.export import FILE_NAMES, export, rule_catalog
 from tracecode.export_sql import guard
 from tracecode.export_write import _tagged_records, folder_names
 from tracecode.store.ingest import ingest_files
-from tracecode.rules import run_checks
+from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
 GOLDEN = Path(__file__).parent / "golden" / "export"

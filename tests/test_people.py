@@ -14,7 +14,7 @@ from tracecode.errors import UnknownMonth
 from tracecode.store.ingest import ingest_files
 from tracecode.people import PEOPLE_COLUMNS, Analysis, people, write_people_csv
 from tracecode.privacy import mask_key, mask_person
-from tracecode.rules import run_checks
+from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"

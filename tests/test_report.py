@@ -20,7 +20,7 @@ from tracecode.errors import OutputError, UnknownMonth
 from tracecode.store.ingest import ingest_files
 from tracecode.report import gather, previous_month, write_report
 from tracecode.report_html import render
-from tracecode.rules import run_checks
+from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),

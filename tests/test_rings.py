@@ -15,7 +15,7 @@ from tests.test_people import Sales, code, sample_db, truth  # noqa: F401  (samp
 from tracecode.cli import main
 from tracecode.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_section_html, rings_svg,
                              write_analysis_csvs, write_ring_edges_csv, write_rings_csv)
-from tracecode.rules import run_checks
+from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
 try:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracecode.codes.hashing import code_key
-from tracecode.rules import run_checks
+from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
 synth = pytest.importorskip("tracecode.synth")

@@ -129,7 +129,7 @@ def scope_of(con: duckdb.DuckDBPyConnection, month: str | None) -> tuple[str, st
 def _sales_ctes() -> str:
     """The rules' stages that turn ``code_events`` into ``sales`` (the sales that count:
     unique, not cancelled by a return), as CTEs in file order, whatever their numbers."""
-    from tracecode.rules import list_stages
+    from tracecode.rules.runner import list_stages
 
     stages = list_stages()
     by_name = {s.name: s for s in stages}
@@ -156,7 +156,7 @@ class Analysis:
     manager, or call :meth:`close`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, month: str | None = None):
-        from tracecode.rules import DuckDBEngine
+        from tracecode.rules.runner import DuckDBEngine
 
         self.con = con
         self.scope, self.month_lo, self.month_hi = scope_of(con, month)

@@ -17,7 +17,7 @@ from tracecode.errors import OutputError
 from tracecode.export import checked_scopes, held_months, resolve_scope
 from tracecode.export_sql import EVIDENCE_SQL, EVIDENCE_TABLE, scoped_rejects
 from tracecode.privacy import mask_key, mask_person
-from tracecode.rules import list_rules
+from tracecode.rules.runner import list_rules
 
 TOP_PHARMACIES = 15
 TOP_DRUGS = 10

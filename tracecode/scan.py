@@ -70,7 +70,7 @@ def scan(files: Iterable[Path], out_dir: Path, *, returns: Iterable[Path] = (), 
         outcome = scan([Path("sales_2026-10.csv")], Path("check"))
         print("\\n".join(summary_lines(outcome)))
     """
-    from tracecode.rules import run_checks
+    from tracecode.rules.runner import run_checks
 
     files, returns, out_dir = [Path(f) for f in files], [Path(f) for f in returns], Path(out_dir)
     check_out_dir(out_dir, force)  # before any work: say it now, not after a long load

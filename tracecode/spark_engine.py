@@ -5,8 +5,8 @@ the stage and rule SQL files (``sql/stages``, ``sql/rules``, ``sql/findings*.sql
 PySpark: each file is translated from DuckDB SQL to Spark SQL by sqlglot at run time, its
 ``$name`` parameters become Spark named parameters (``:name``, ``spark.sql(sql, args=...)``),
 and each stage is materialised as a cached temporary view, exactly as
-:class:`tracecode.rules.DuckDBEngine` materialises temporary tables. The plan (which stages the
-chosen rules need, in which order) is :func:`tracecode.rules._stage_plan` itself.
+:class:`tracecode.rules.runner.DuckDBEngine` materialises temporary tables. The plan (which stages the
+chosen rules need, in which order) is :func:`tracecode.rules.runner._stage_plan` itself.
 
 Input (``--input``):
 
@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pyarrow as pa
 
 from tracecode.errors import InputFileError, RuleError, TracecodeError, UnknownMonth
-from tracecode.rules import (
+from tracecode.rules.runner import (
     _HIGHEST_MONTH,
     _LOWEST_MONTH,
     _MONTH_RE,
@@ -171,7 +171,7 @@ def check_portable(sql: str, where: str = "SQL") -> None:
 
 
 #: Engine functions the SQL files may call, which each runner defines for its engine (the
-#: DuckDB runner: tracecode.rules.GUARD_HASH_DUCKDB). guard_hash(text) is a second 63-bit hash,
+#: DuckDB runner: tracecode.rules.runner.GUARD_HASH_DUCKDB). guard_hash(text) is a second 63-bit hash,
 #: independent of code_key (XXH3): here xxhash64 (seed 42) shifted to 63 bits. Its values differ
 #: from DuckDB's; no output shows them, and each run computes all of them itself.
 ENGINE_FUNCTIONS: dict[str, str] = {
@@ -321,7 +321,7 @@ def spark_session(master: str | None = None, *, app_name: str = "tracecode", shu
 
 
 # ---------------------------------------------------------------------------
-# The engine adapter: the same methods as tracecode.rules.DuckDBEngine
+# The engine adapter: the same methods as tracecode.rules.runner.DuckDBEngine
 # ---------------------------------------------------------------------------
 
 
@@ -694,7 +694,7 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
                      scratch: str | None = None, cache_bytes: int = 256 << 20, count: bool = True,
                      keep_summaries: bool | None = None, log=None) -> SparkCheck:
     """Run the rules on Spark over ``data``; the same stages, rules and findings SQL as
-    :func:`tracecode.rules.run_checks`, translated. Returns the summary and keeps the relations
+    :func:`tracecode.rules.runner.run_checks`, translated. Returns the summary and keeps the relations
     (call :meth:`SparkCheck.close` when done). Raises what run_checks raises.
 
     ``keep_summaries`` (default: conf spark.tracecode.keepSummaries, else True): over a Parquet
@@ -1011,7 +1011,7 @@ def _cli():
 
     from tracecode.cli import TracecodeGroup  # noqa: F401  (same error handling below)
     from tracecode.errors import ExitCode
-    from tracecode.rules import RULE_IDS
+    from tracecode.rules.runner import RULE_IDS
 
     @click.command(context_settings={"help_option_names": ["-h", "--help"]})
     @click.option("--input", "inputs", multiple=True, required=True, metavar="DIR|FILE",
