@@ -246,7 +246,7 @@ print(json.dumps({"times": times}))
 WARM_TRACE = """
 import json, sys, time
 from tracecode.store.database import open_store
-from tracecode.trace import trace_code
+from tracecode.outputs.trace import trace_code
 db, *codes = sys.argv[1:]
 con = open_store(db, read_only=True)
 t0 = time.perf_counter(); first = trace_code(con, codes[0]); cold = time.perf_counter() - t0

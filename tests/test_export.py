@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.export import FILE_NAMES, export, rule_catalog
-from tracecode.export_sql import guard
-from tracecode.export_write import _tagged_records, folder_names
+from tracecode.outputs.export import FILE_NAMES, export, rule_catalog
+from tracecode.outputs.export_sql import guard
+from tracecode.outputs.export_write import _tagged_records, folder_names
 from tracecode.store.ingest import ingest_files
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
@@ -120,7 +120,7 @@ def test_check_stores_the_evidence_in_file_order(con):
     """check stores every evidence row with its event's columns (finding_evidence), sorted as
     suspicious_events.csv lists them, and the rows per pharmacy (pharmacy_rows, kept per file):
     an export of a checked scope reads no events and sorts nothing."""
-    from tracecode.export import _presorted
+    from tracecode.outputs.export import _presorted
 
     rules = [r for r, _ in rule_catalog()]
     for scope in ("all", "2026-01", "2026-02"):
@@ -147,7 +147,7 @@ def test_check_stores_the_evidence_in_file_order(con):
 def test_month_export_reads_earlier_months_rows_from_events(tmp_path):
     """A --month check stores the rows of its own month's events only (it reads no history);
     the export reads the earlier months' rows from events and sorts: same bytes either way."""
-    from tracecode.export import _presorted
+    from tracecode.outputs.export import _presorted
 
     con = open_store(tmp_path / "c.duckdb")
     rows = [sale(pharmacy="P001", receipt="R1", time="2026-01-05 10:00:00", psn="PSN1"),
@@ -191,8 +191,8 @@ def test_export_of_a_database_checked_before_the_stored_evidence(case_db, tmp_pa
         left = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
         assert not left
         # people and rings (and the report's rings section) read finding_evidence too
-        from tracecode.people import people
-        from tracecode.rings import rings
+        from tracecode.analysis.people import people
+        from tracecode.analysis.rings import rings
 
         with open_store(case_db, read_only=True) as full:
             assert people(c, None, 1) == people(full, None, 1) and people(c, None, 1)
@@ -207,7 +207,7 @@ def test_export_of_a_database_checked_before_the_stored_evidence(case_db, tmp_pa
 def test_stored_evidence_that_no_longer_matches_the_findings_is_not_trusted(case_db, tmp_path, change):
     """finding_events rewritten since check stored finding_evidence (an earlier tracecode's
     check): the stamp no longer matches, the export reads events and sorts, as before."""
-    from tracecode.export import _presorted
+    from tracecode.outputs.export import _presorted
 
     path = copy_of(case_db, tmp_path)
     c = open_store(path)
@@ -248,7 +248,7 @@ def test_pharmacy_rows_behind_the_files_are_counted_from_events(case_db, tmp_pat
 
 
 def test_checking_some_rules_again_keeps_the_stored_evidence_whole(case_db, tmp_path):
-    from tracecode.export import _presorted
+    from tracecode.outputs.export import _presorted
 
     rules = [r for r, _ in rule_catalog()]
     path = copy_of(case_db, tmp_path)
@@ -435,7 +435,7 @@ def test_non_empty_output_folder_needs_force(con, tmp_path):
 
 
 def test_failed_export_leaves_nothing_half_written(con, tmp_path, monkeypatch):
-    import tracecode.export_write as ew
+    import tracecode.outputs.export_write as ew
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
@@ -450,8 +450,8 @@ def test_failed_export_leaves_nothing_half_written(con, tmp_path, monkeypatch):
 def test_a_failure_on_any_connection_fails_the_export(con, tmp_path, monkeypatch, fail):
     """summary.csv, rejects.csv and suspicious_codes.csv are written on a second connection and
     persons / rings on a third, in threads: an error in any of them is the export's error."""
-    import tracecode.export_write as ew
-    import tracecode.rings as rings_module
+    import tracecode.outputs.export_write as ew
+    import tracecode.analysis.rings as rings_module
 
     real_file = ew.CsvWriter.file
 

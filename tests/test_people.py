@@ -1,4 +1,4 @@
-"""Professional drug-buyers (tracecode.people, `tracecode people`): hand-built cases, the
+"""Professional drug-buyers (tracecode.analysis.people, `tracecode people`): hand-built cases, the
 synthetic sample's planted buyers, masking, month scope, the CSV file."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tracecode.cli import main
 from tracecode.errors import UnknownMonth
 from tracecode.store.ingest import ingest_files
-from tracecode.people import PEOPLE_COLUMNS, Analysis, people, write_people_csv
+from tracecode.analysis.people import PEOPLE_COLUMNS, Analysis, people, write_people_csv
 from tracecode.privacy import mask_key, mask_person
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store

@@ -18,8 +18,8 @@ from tests.test_export import build_case
 from tracecode.cli import main
 from tracecode.errors import OutputError, UnknownMonth
 from tracecode.store.ingest import ingest_files
-from tracecode.report import gather, previous_month, write_report
-from tracecode.report_html import render
+from tracecode.outputs.report import gather, previous_month, write_report
+from tracecode.outputs.report_html import render
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 

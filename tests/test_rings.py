@@ -1,4 +1,4 @@
-"""Recycling rings (tracecode.rings, `tracecode rings`): hand-built rings and look-alikes, the
+"""Recycling rings (tracecode.analysis.rings, `tracecode rings`): hand-built rings and look-alikes, the
 synthetic sample's planted rings, the CSV files, the SVG drawing (escaped, well-formed, and as
 headless Chromium lays it out)."""
 
@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tests.test_people import Sales, code, sample_db, truth  # noqa: F401  (sample_db: a fixture)
 from tracecode.cli import main
-from tracecode.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_section_html, rings_svg,
+from tracecode.analysis.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_section_html, rings_svg,
                              write_analysis_csvs, write_ring_edges_csv, write_rings_csv)
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
@@ -248,7 +248,7 @@ def test_chromium_lays_out_the_rings(sample_db, tmp_path):
 
 
 def test_report_has_the_rings_section(ring_path, tmp_path):
-    from tracecode.report import write_report
+    from tracecode.outputs.report import write_report
 
     c = open_store(ring_path, read_only=True)
     try:
@@ -265,7 +265,7 @@ def test_report_has_the_rings_section(ring_path, tmp_path):
 def test_chromium_renders_the_rings_in_the_report(ring_path, tmp_path):
     """The report page as written, plus a measuring script: the ring is drawn inside its panel
     with the report's own stylesheet applied."""
-    from tracecode.report import write_report
+    from tracecode.outputs.report import write_report
 
     c = open_store(ring_path, read_only=True)
     try:

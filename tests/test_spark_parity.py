@@ -49,7 +49,7 @@ pytestmark = [
 
 from tracecode.cli import main  # noqa: E402
 from tracecode.errors import InputFileError, RuleError, TracecodeError, UnknownMonth  # noqa: E402
-from tracecode.export import FILE_NAMES, export  # noqa: E402
+from tracecode.outputs.export import FILE_NAMES, export  # noqa: E402
 from tracecode.rules.runner import run_checks  # noqa: E402
 from tracecode.store.database import open_store  # noqa: E402
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +10,7 @@ from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import CodeError
 from tracecode.store.ingest import ingest_files
-from tracecode.trace import trace_code
+from tracecode.outputs.trace import trace_code
 
 CODE = "81234567890123456789"
 FULL_WIDTH = CODE.translate(str.maketrans("0123456789", "０１２３４５６７８９"))

@@ -896,8 +896,8 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
              columns_file, to_parquet, spark_conf, quiet) -> list[RuleSummary]:
     import click
 
-    from tracecode.export import ENCODINGS, HEADERS, check_out_dir
-    from tracecode.textout import format_table
+    from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
+    from tracecode.outputs.textout import format_table
 
     if encoding not in ENCODINGS or headers not in HEADERS:
         raise click.UsageError(f"--encoding is one of {', '.join(ENCODINGS)}; --headers one of {', '.join(HEADERS)}")

@@ -4,8 +4,8 @@ Spark computes everything that reads the events: the findings, their evidence ro
 code rows uploaded per file, month and pharmacy (the store's ``pharmacy_rows``) for the checked
 months and for the files with rejects. Those results are small next to the input; they come
 to the driver as Arrow tables, into an in-memory DuckDB laid out as a store (the tables of
-``sql/findings_schema.sql``), where the export's own code (:func:`tracecode.export.write_files`,
-:class:`tracecode.export_write.CsvWriter`) writes the four CSV files — so that both engines'
+``sql/findings_schema.sql``), where the export's own code (:func:`tracecode.outputs.export.write_files`,
+:class:`tracecode.outputs.export_write.CsvWriter`) writes the four CSV files — so that both engines'
 files are the same bytes for the same data.
 
 The driver's ``events`` table holds only the evidence rows; ``pharmacy_rows`` covers every
@@ -169,9 +169,9 @@ def write_findings(check: SparkCheck, out_dir: Path, *, mask: bool = True, encod
     """Write suspicious_codes.csv, suspicious_events.csv, rejects.csv, summary.csv (and with
     ``per_pharmacy`` the pharmacies/ folders; and findings.parquet, finding_events.parquet) of a
     Spark check into ``out_dir`` with the export's own SQL and writer
-    (:func:`tracecode.export.write_files`). Files are staged and moved into place at the end."""
-    from tracecode.export import FILE_NAMES, FOLDERS_FILE, check_out_dir, rule_catalog, write_files
-    from tracecode.export_write import PHARMACY_DIR, CsvWriter
+    (:func:`tracecode.outputs.export.write_files`). Files are staged and moved into place at the end."""
+    from tracecode.outputs.export import FILE_NAMES, FOLDERS_FILE, check_out_dir, rule_catalog, write_files
+    from tracecode.outputs.export_write import PHARMACY_DIR, CsvWriter
 
     out_dir = Path(out_dir)
     check_out_dir(out_dir, force)

@@ -1,5 +1,5 @@
 -- relation: ring_flows (the flows inside each ring)
--- needs: recycled_flows, ring_members (ring_idx, fixmedins_code: registered by tracecode.rings)
+-- needs: recycled_flows, ring_members (ring_idx, fixmedins_code: registered by tracecode.analysis.rings)
 -- meaning: every recycled flow whose source and resale pharmacies are two different members of
 --   the same ring, whatever the weight of that pharmacy pair.
 SELECT

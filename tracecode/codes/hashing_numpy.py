@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from tracecode.codes.hashing import code_key
 
 
 _U64 = np.uint64

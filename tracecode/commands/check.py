@@ -9,7 +9,7 @@ import click
 from tracecode.commands.options import db_option, memory_option, quiet_option, show_progress
 from tracecode.rules.runner import RULE_IDS, run_checks
 from tracecode.store.database import open_store
-from tracecode.textout import format_table
+from tracecode.outputs.textout import format_table
 
 
 @click.command()

@@ -8,7 +8,7 @@ import click
 
 from tracecode.errors import ExitCode
 from tracecode.commands.options import db_option, quiet_option, show_progress
-from tracecode.export import ENCODINGS, HEADERS, ExportResult, export as export_files
+from tracecode.outputs.export import ENCODINGS, HEADERS, ExportResult, export as export_files
 from tracecode.store.database import open_store
 
 out_option = click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -130,7 +130,7 @@ def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, c
       tracecode scan --returns returns_2026-10.csv --catalog catalog.csv --out check/ sales_2026-10.xlsx
     Exit code: 0, or 3 with --fail-on-findings when something was found; 1 on errors.
     """
-    from tracecode.scan import scan as run_scan, summary_lines
+    from tracecode.outputs.scan import scan as run_scan, summary_lines
 
     outcome = run_scan(files, out_dir, returns=returns, catalog=catalog, close_days=close_days, db_path=db_path,
                        per_pharmacy=per_pharmacy, encoding=encoding, headers=headers, mask=not no_mask,

@@ -12,7 +12,7 @@ from tracecode.rules.runner import update_summaries
 from tracecode.store.ingest import KINDS, FileResult, ingest_files
 from tracecode.store.status import store_status
 from tracecode.store.database import open_store
-from tracecode.textout import format_table
+from tracecode.outputs.textout import format_table
 
 
 @click.command()

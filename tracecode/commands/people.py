@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from tracecode.commands.options import db_option, memory_option
-from tracecode.people import DEFAULT_MIN_PACKS as PEOPLE_MIN_PACKS, Analysis
-from tracecode.rings import DEFAULT_MIN_PACKS as RING_MIN_PACKS, find_rings
+from tracecode.analysis.people import DEFAULT_MIN_PACKS as PEOPLE_MIN_PACKS, Analysis
+from tracecode.analysis.rings import DEFAULT_MIN_PACKS as RING_MIN_PACKS, find_rings
 from tracecode.store.database import open_store
-from tracecode.textout import format_table
+from tracecode.outputs.textout import format_table
 
 month_option = click.option(
     "--month", default=None, metavar="YYYY-MM",

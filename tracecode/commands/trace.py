@@ -8,8 +8,8 @@ import click
 
 from tracecode.commands.options import db_option
 from tracecode.store.database import open_store
-from tracecode.textout import format_table
-from tracecode.trace import trace_code
+from tracecode.outputs.textout import format_table
+from tracecode.outputs.trace import trace_code
 
 
 @click.command()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from tracecode.errors import InputFileError
-from tracecode.export import FILE_NAMES, ExportResult, check_out_dir, export, rule_catalog
+from tracecode.outputs.export import FILE_NAMES, ExportResult, check_out_dir, export, rule_catalog
 from tracecode.store.ingest import FileResult, ingest_files
 from tracecode.store.database import open_store
 

@@ -9,10 +9,10 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
 
 and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (professional
-buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.rings`.
+buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.analysis.rings`.
 
-Each file is one DuckDB ``COPY`` (the SQL is in :mod:`tracecode.export_sql`, the writing in
-:mod:`tracecode.export_write`). The export reads what check stored for it: the evidence rows
+Each file is one DuckDB ``COPY`` (the SQL is in :mod:`tracecode.outputs.export_sql`, the writing in
+:mod:`tracecode.outputs.export_write`). The export reads what check stored for it: the evidence rows
 with their event columns, in file order (finding_evidence), and the code rows per file, month
 and pharmacy (pharmacy_rows, kept by ingest); it reads the events table only for what a store
 lacks (earlier months of a --month check, a store checked by an earlier version). Three
@@ -43,12 +43,12 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.export_sql import (EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE, PHARMACY_ROWS_COUNTED,
+from tracecode.outputs.export_sql import (EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE, PHARMACY_ROWS_COUNTED,
                                   PHARMACY_ROWS_STORED, PHARMACY_ROWS_TABLE, STORED_COUNT_SQL, STORED_EVIDENCE_SQL,
                                   WITHHELD, code_columns, codes_sql, event_columns, events_sql,
                                   reject_columns, rejects_sql, scoped_rejects, select_list, stored_evidence_view,
                                   summary_columns, summary_sql)
-from tracecode.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
+from tracecode.outputs.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
 from tracecode.privacy import mask_key
 
 ENCODINGS = ("utf-8-sig", "gbk")
@@ -284,7 +284,7 @@ def _import_in_background(module: str) -> None:
 
 def _people_and_rings(folder: Path, scope: str, mask: bool, encoding: str, headers: str):
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
-        from tracecode.rings import export_people_and_rings
+        from tracecode.analysis.rings import export_people_and_rings
 
         stand_in = _stand_in_finding_evidence(cur)
         try:

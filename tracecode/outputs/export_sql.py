@@ -203,7 +203,7 @@ STORED_COUNT_SQL = "SELECT count(*) FROM finding_evidence WHERE month = $scope"
 def stored_evidence_view(scope: str) -> str:
     """export_evidence (plus each row's source_file) as a view of the scope's finding_evidence
     rows, in their stored order: the same rows as STORED_EVIDENCE_SQL when finding_evidence
-    holds the whole scope (see tracecode.export)."""
+    holds the whole scope (see tracecode.outputs.export)."""
     literal = "'" + scope.replace("'", "''") + "'"  # a view cannot take a bound parameter
     return f"""CREATE OR REPLACE TEMP VIEW {EVIDENCE_TABLE} AS
 SELECT rule, code_key, drug_trac_codg, flagged, event_id, {_STORED_COLUMNS}, source_file

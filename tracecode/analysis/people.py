@@ -11,7 +11,7 @@ views:
 - :func:`people` — per insured person (``psn_no`` of the source purchase): packs that
   reappeared, their share of the person's insured packs, drugs and value, where they bought,
   where the packs reappeared, median days to reappearance (sql/analysis/people.sql);
-- :mod:`tracecode.rings` — the pharmacy-to-pharmacy graph of the same flows.
+- :mod:`tracecode.analysis.rings` — the pharmacy-to-pharmacy graph of the same flows.
 
 Definitions (also in docs/PEOPLE_RINGS.md):
 
@@ -152,7 +152,7 @@ def _strip(sql: str) -> str:
 
 class Analysis:
     """The recycled-pack flows of one month scope, computed once on ``con`` (two temporary
-    tables) and shared by :meth:`people`, :meth:`rings` and the CSV writers. Use as a context
+    tables) and shared by :meth:`people`, :func:`tracecode.analysis.rings.find_rings` and the CSV writers. Use as a context
     manager, or call :meth:`close`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, month: str | None = None):
@@ -207,12 +207,6 @@ class Analysis:
             p.psn_no = hide(p.psn_no)
             out.append(p)
         return out
-
-    def rings(self, min_packs: int | None = None, *, mask: bool = True):
-        """The recycling rings (see :func:`tracecode.rings.find_rings`)."""
-        from tracecode.rings import DEFAULT_MIN_PACKS as RING_MIN, find_rings
-
-        return find_rings(self, RING_MIN if min_packs is None else min_packs, mask=mask)
 
 
 def _checked_min_packs(n: int) -> int:

@@ -1,6 +1,6 @@
 """Recycling rings (团伙化回流): groups of pharmacies that feed each other insured packs.
 
-The graph (networkx, built from the flows of :class:`tracecode.people.Analysis`, never from a
+The graph (networkx, built from the flows of :class:`tracecode.analysis.people.Analysis`, never from a
 rescan of the history):
 
 - a *flow* is one pack bought on insurance (whole pack) at pharmacy A by person P and sold
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracecode.people import Analysis, _checked_min_packs, _strip, write_csv
+from tracecode.analysis.people import Analysis, _checked_min_packs, _strip, write_csv
 from tracecode.sqlfiles import read_sql
 
 __all__ = [
@@ -300,7 +300,7 @@ def write_analysis_csvs(con, folder: str | Path, month: str | None = None, mask:
     """Write persons.csv, rings.csv and ring_edges.csv into ``folder`` from one computation of
     the flows (what ``export`` calls). Returns ({file name: rows}, warnings). ``month``: 'YYYY-MM',
     'all' or None (all months)."""
-    from tracecode.people import DEFAULT_MIN_PACKS as PEOPLE_MIN, PEOPLE_COLUMNS, LABELS_ZH as PEOPLE_ZH
+    from tracecode.analysis.people import DEFAULT_MIN_PACKS as PEOPLE_MIN, PEOPLE_COLUMNS, LABELS_ZH as PEOPLE_ZH
 
     folder = Path(folder)
     counts: dict[str, int] = {}
@@ -490,7 +490,7 @@ def export_people_and_rings(con, folder: str | Path, scope: str, mask: bool = Tr
     scope (default --min-packs), written into ``folder``. When recycled_resale was not checked
     for the scope (``check --rules`` without it), nothing is written and a warning says why."""
     from tracecode.errors import TracecodeError
-    from tracecode.people import scope_of
+    from tracecode.analysis.people import scope_of
 
     try:
         scope_of(con, scope)

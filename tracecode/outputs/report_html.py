@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import math
 
-from tracecode.report import Case, ReportData
+from tracecode.outputs.report_model import Case, ReportData
 
 PALETTE = ("#c0392b", "#e67e22", "#8e44ad", "#2c3e50", "#16a085", "#2980b9", "#7f8c8d", "#d35400",
            "#27ae60", "#f39c12")

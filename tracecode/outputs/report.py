@@ -2,20 +2,20 @@
 network) with the headline counts per rule versus last month, findings per rule over the months
 held, the pharmacies with the largest flagged share, the drugs most involved, the worst cases of
 each rule with their evidence, and the rejected records. The data are gathered here; the page is
-drawn by :mod:`tracecode.report_html`."""
+drawn by :mod:`tracecode.outputs.report_html`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from tracecode.errors import OutputError
-from tracecode.export import checked_scopes, held_months, resolve_scope
-from tracecode.export_sql import EVIDENCE_SQL, EVIDENCE_TABLE, scoped_rejects
+from tracecode.outputs.export import checked_scopes, held_months, resolve_scope
+from tracecode.outputs.report_model import Case, ReportData, RuleLine
+from tracecode.outputs.export_sql import EVIDENCE_SQL, EVIDENCE_TABLE, scoped_rejects
 from tracecode.privacy import mask_key, mask_person
 from tracecode.rules.runner import list_rules
 
@@ -25,51 +25,6 @@ WORST_CASES = 10
 EVIDENCE_ROWS = 30
 UPLOADS = "report_uploads"
 FLAGGED_IN_MONTH = "x.flagged AND x.month = $scope"
-
-
-@dataclass
-class RuleLine:
-    rule: str
-    label_zh: str
-    severity: str
-    codes: int  # findings (codes) this month
-    flagged_rows: int
-    pharmacies: int  # pharmacies with a flagged row this month
-    previous: int | None  # codes last month; None when last month was not checked
-
-
-@dataclass
-class Case:
-    """One finding with its evidence rows."""
-
-    finding: dict
-    events: list[dict]
-    more_events: int = 0
-
-
-@dataclass
-class ReportData:
-    month: str
-    previous_month: str
-    db_label: str
-    generated_at: dt.datetime
-    rules: list[RuleLine]
-    rows: int  # code rows uploaded in the month
-    records: int  # records read from the month's files
-    pharmacies: int
-    flagged_rows: int
-    rejects: int
-    reject_reasons: list[tuple[str, int]]
-    history: list[tuple[str, dict[str, int] | None]]  # month -> rule -> codes (None: not checked)
-    top_pharmacies: list[dict]
-    top_drugs: list[dict]
-    cases: dict[str, list[Case]] = field(default_factory=dict)
-    masked: bool = True
-    rings_html: str = ""  # the recycling-rings section, drawn by tracecode.rings.report_section
-
-    @property
-    def total_codes(self) -> int:
-        return sum(r.codes for r in self.rules)
 
 
 def previous_month(month: str) -> str:
@@ -134,7 +89,7 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
     data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, int(rows), int(records),
                       pharmacies, flagged_rows, sum(n for _, n in reasons), reasons, history,
                       _top_pharmacies(con, scope, top), _top_drugs(con, scope), masked=mask)
-    from tracecode.rings import report_section
+    from tracecode.analysis.rings import report_section
 
     data.rings_html = report_section(con, scope, mask)
     secret = mask_key(con) if mask else ""
@@ -218,7 +173,7 @@ def write_report(con: duckdb.DuckDBPyConnection, month: str, out: str | os.PathL
         con = open_store("city.duckdb", read_only=True)
         write_report(con, "2026-10", "report-2026-10.html")
     """
-    from tracecode.report_html import render
+    from tracecode.outputs.report_html import render
 
     out = Path(out)
     if out.is_dir():

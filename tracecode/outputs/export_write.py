@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from tracecode.export_sql import label
+from tracecode.outputs.export_sql import label
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 PHARMACY_DIR = "pharmacies"
