@@ -67,7 +67,9 @@ def _monthly_flow(spark, lake: Path, db: Path, out: Path, month: str, catalog: P
     rebuilds them from every month: spark_check_warm_s.)"""
     import duckdb
 
-    from tracecode.spark_engine import open_input, run_checks_spark
+    from tracecode.spark.engine import run_checks_spark
+
+    from tracecode.spark.ingest import open_input
 
     con = duckdb.connect(str(db), read_only=True)
     this_month = {r[0] for r in con.execute(
@@ -203,8 +205,10 @@ def main() -> None:
 
     # The engine alone, in a warm session: per stage, and the files.
     sys.path.insert(0, str(ROOT))
-    from tracecode.spark_engine import open_input, run_checks_spark, spark_session
-    from tracecode.spark_output import write_findings
+    from tracecode.spark.engine import run_checks_spark
+    from tracecode.spark.ingest import open_input
+    from tracecode.spark.session import spark_session
+    from tracecode.spark.output import write_findings
 
     # The event log gives each task's run time, CPU, spill and shuffle bytes (bench/spark_eventlog.py):
     # the work that grows with the data, apart from the fixed cost per query of the driver.
@@ -239,7 +243,7 @@ def main() -> None:
     steps["spark_files_s"] = time.perf_counter() - t0
     check.close()
     data_in.close()
-    # Summaries kept in the layout (tracecode.spark_summaries): the first check builds and
+    # Summaries kept in the layout (tracecode.spark.summaries): the first check builds and
     # writes them; the next check of the same files reads them and builds nothing — the part
     # of a check that is paid once per upload file, ever, apart from the part paid per check.
     kept_dir = lake / "summaries"
@@ -256,7 +260,7 @@ def main() -> None:
     if args.months > 1:
         steps.update(_monthly_flow(spark, lake, db, out, month, catalog, phase))
     if not args.skip_raw:
-        from tracecode.spark_ingest import ingest_raw, write_lake
+        from tracecode.spark.ingest import ingest_raw, write_lake
 
         phase("raw read")
         t0 = time.perf_counter()

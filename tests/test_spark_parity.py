@@ -82,7 +82,7 @@ TEST_CONF = {
 def spark_starting():
     """The module's Spark session, started in the background (the JVM starts while DuckDB
     builds the reference outputs)."""
-    from tracecode.spark_engine import spark_session
+    from tracecode.spark.session import spark_session
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="spark-start")
     starting = pool.submit(spark_session, "local[2]", app_name="tracecode-parity", conf=TEST_CONF)
@@ -134,8 +134,9 @@ def _duckdb_outputs(db: Path, folder: Path, catalog: Path | None, scopes=SCOPES)
 
 
 def _spark_outputs(spark, source, folder: Path, catalog: Path | None, scopes=SCOPES) -> dict:
-    from tracecode.spark_engine import open_input, run_checks_spark
-    from tracecode.spark_output import FINDING_EVENTS_PARQUET, FINDINGS_PARQUET, write_findings
+    from tracecode.spark.engine import run_checks_spark
+    from tracecode.spark.ingest import open_input
+    from tracecode.spark.output import FINDING_EVENTS_PARQUET, FINDINGS_PARQUET, write_findings
 
     out = {}
     data = open_input(spark, source)
@@ -237,8 +238,8 @@ def _collect(df, order: list[str]) -> list[tuple]:
 def _raw_read(spark, files: list[Path], lake: Path) -> dict:
     """Spark reads the upload CSVs (ingest_raw); the returns files are also written as a
     Parquet layout (write_lake, a file per month and bucket) and read back (read_lake)."""
-    from tracecode.spark_engine import EVENT_COLUMNS, REJECT_COLUMNS, names, read_lake
-    from tracecode.spark_ingest import ingest_raw, write_lake
+    from tracecode.spark.layout import EVENT_COLUMNS, REJECT_COLUMNS, names, read_lake
+    from tracecode.spark.ingest import ingest_raw, write_lake
 
     def collect(data) -> dict:
         return {"events": _collect(data.events.select(*names(EVENT_COLUMNS)), ["event_id"]),
@@ -294,7 +295,7 @@ def test_raw_csv_read_inside_spark_equals_ingest(raw_run, synthetic):
     tasks): the same events, rejects and files as `tracecode ingest`. (The three relations the
     rules read being equal, the findings are those of the layout test above.) Written as a
     Parquet layout and read back: the same rows again."""
-    from tracecode.spark_engine import EVENT_COLUMNS, names
+    from tracecode.spark.layout import EVENT_COLUMNS, names
 
     con = open_store(synthetic.db, read_only=True)
     try:
@@ -331,8 +332,11 @@ def _rows(value, key: str):
 
 
 def test_bad_input_gives_clear_errors(spark, tmp_path, sample):
-    from tracecode.spark_engine import open_input, read_lake, run_checks_spark, translate
-    from tracecode.spark_ingest import ingest_raw
+    from tracecode.spark.engine import run_checks_spark
+    from tracecode.spark.ingest import open_input
+    from tracecode.spark.layout import read_lake
+    from tracecode.spark.translate import translate
+    from tracecode.spark.ingest import ingest_raw
 
     with pytest.raises(InputFileError, match="no such file or folder"):
         open_input(spark, str(tmp_path / "missing"))
@@ -400,7 +404,7 @@ def _error_line(result) -> str:
 
 
 def test_not_a_tracecode_layout_is_a_clear_error(spark, tmp_path, sample):
-    from tracecode.spark_engine import open_input
+    from tracecode.spark.ingest import open_input
 
     for name, (folder, message) in _layout_cases(tmp_path, sample.lake).items():
         with pytest.raises(InputFileError, match=re.escape(message)):
@@ -435,8 +439,8 @@ def test_bad_upload_files_give_the_errors_ingest_gives(spark, tmp_path):
 def test_rejects_kept_as_ingest_keeps_them(spark, tmp_path):
     """Records that cannot be read (in every upload format) are kept as rejects by Spark's raw
     read exactly as by `tracecode ingest`, next to the same events."""
-    from tracecode.spark_engine import EVENT_COLUMNS, REJECT_COLUMNS, names
-    from tracecode.spark_ingest import ingest_raw
+    from tracecode.spark.layout import EVENT_COLUMNS, REJECT_COLUMNS, names
+    from tracecode.spark.ingest import ingest_raw
 
     files = [SAMPLE / n for n in ("sales_2026-01.jsonl", "sales_2026-01.xlsx", "sales_2026-02_zh_bom.csv",
                                   "sales_2026-01_zh_gbk.csv")]
@@ -492,7 +496,8 @@ def test_spark_submit_runs_the_entry_file(tmp_path):
 
 
 def test_every_sql_file_translates():
-    from tracecode.spark_engine import stage_files, translate
+    from tracecode.spark.engine import stage_files
+    from tracecode.spark.translate import translate
     from tracecode.sqlfiles import read_sql
 
     for f in stage_files():
@@ -510,9 +515,10 @@ def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path)
     product_counts) in it; the next month's check reads the kept version and summarises only
     the files added since — and finds what DuckDB finds. A file taken out of the layout makes
     the next check rebuild them from every file."""
-    from tracecode.spark_engine import open_input, run_checks_spark
-    from tracecode.spark_output import write_findings
-    from tracecode.spark_summaries import SummaryStore
+    from tracecode.spark.engine import run_checks_spark
+    from tracecode.spark.ingest import open_input
+    from tracecode.spark.output import write_findings
+    from tracecode.spark.summaries import SummaryStore
 
     spark = spark.newSession()
     january = [SAMPLE / "sales_2026-01.csv", SAMPLE / "returns_2026-01.csv"]

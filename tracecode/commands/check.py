@@ -67,7 +67,7 @@ def check(db_path: str, month: str | None, catalog: Path | None, close_days: int
       tracecode check --engine spark --input lake/ --month 2026-10 --out out/2026-10
     """
     if engine == "spark":
-        from tracecode.spark_engine import run_cli
+        from tracecode.commands.spark import run_cli
 
         run_cli(inputs=inputs, out_dir=out_dir, month=month, catalog=catalog, close_days=close_days, rules=rules,
                 master=master, mask=not no_mask, force=force, encoding="utf-8-sig", headers="nhsa", kind=kind,

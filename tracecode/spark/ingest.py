@@ -18,14 +18,15 @@ an ingest of the same files into an empty database gives.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pyarrow as pa
 
 from tracecode.errors import InputFileError, TracecodeError
-from tracecode.spark_engine import (EVENT_COLUMNS, FILE_COLUMNS, REJECT_COLUMNS, SparkInput, _FS, _is_local, _join,
-                                    ddl, names)
+from tracecode.spark.layout import (_FS, EVENT_COLUMNS, FILE_COLUMNS, REJECT_COLUMNS, SparkInput, _is_local, _join,
+                                    ddl, is_lake, names, read_lake)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
@@ -326,3 +327,16 @@ def write_lake(data: SparkInput, root: str | Path) -> int:
     data.rejects.write.mode("append").parquet(_join(root, "rejects"))
     data.files.write.mode("append").parquet(_join(root, "files"))
     return int(data.files.agg(F.sum("events")).collect()[0][0] or 0)
+
+
+def open_input(spark: "SparkSession", inputs: list[str] | str, *, kind: str = "auto",
+               columns: dict[str, str] | None = None) -> SparkInput:
+    """--input: a Parquet layout folder, or upload files / folders of upload files."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [str(inputs)]
+    inputs = [str(i) for i in inputs]
+    if not inputs:
+        raise InputFileError("no --input given", hint="--input DIR (tracecode ingest --to-parquet DIR) or upload files")
+    if is_lake(spark, inputs):
+        return read_lake(spark, inputs[0])
+    return ingest_raw(spark, inputs, kind=kind, columns=columns)

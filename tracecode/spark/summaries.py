@@ -27,7 +27,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from tracecode.spark_engine import _FS, _join
+from tracecode.spark.layout import _FS, _join
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession

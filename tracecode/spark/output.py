@@ -26,7 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracecode.errors import OutputError
-from tracecode.spark_engine import EVENT_COLUMNS, SparkCheck, names, translate
+from tracecode.spark.engine import SparkCheck
+from tracecode.spark.layout import EVENT_COLUMNS, names
+from tracecode.spark.translate import translate
 
 FINDINGS_PARQUET = "findings.parquet"
 FINDING_EVENTS_PARQUET = "finding_events.parquet"
@@ -147,7 +149,7 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
     except duckdb.Error as exc:
         con.close()
         raise OutputError(f"the Spark results do not fit the store's tables (sql/findings_schema.sql): "
-                          f"{str(exc).splitlines()[0]}", hint="update tracecode.spark_output.driver_db") from None
+                          f"{str(exc).splitlines()[0]}", hint="update tracecode.spark.output.driver_db") from None
     return con
 
 
