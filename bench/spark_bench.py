@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work" / "spark"
 PY = sys.executable
 FILES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
-#: What the store keeps across checks (sql/findings_schema.sql), emptied for a check from scratch.
+#: What the store keeps across checks (sql/schema/findings.sql), emptied for a check from scratch.
 SUMMARY_TABLES = ("rule_dict", "rule_dict_files", "rule_events", "rule_events_files", "repeat_rows",
                   "repeat_rows_files", "product_counts", "product_counts_files", "pharmacy_rows",
                   "pharmacy_rows_files", "finding_evidence", "finding_events", "findings", "check_runs")

@@ -166,7 +166,7 @@ def _code_only(sql: str) -> str:
 
 
 @pytest.mark.parametrize("path", [f"stages/{s}.sql" for s in list_sql("stages")] +
-                         [f"rules/{r}.sql" for r in list_sql("rules")] + ["findings_rows.sql"])
+                         [f"rules/{r}.sql" for r in list_sql("rules")] + ["findings/findings_rows.sql"])
 def test_sql_is_one_portable_select(path):
     body = _code_only(read_sql(path)).strip()
     assert re.match(r"^(select|with)\b", body, re.IGNORECASE), f"{path} is not a SELECT"

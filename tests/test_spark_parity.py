@@ -503,7 +503,7 @@ def test_every_sql_file_translates():
     for f in stage_files():
         text = translate(f.sql, f.path)
         assert "$" not in text.replace("'$'", ""), f.path
-    for name in ("findings_rows.sql", "findings.sql", "findings_summary.sql"):
+    for name in ("findings/findings_rows.sql", "findings/findings.sql", "findings/findings_summary.sql"):
         assert translate(read_sql(name), name)
 
 

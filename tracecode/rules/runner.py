@@ -198,7 +198,7 @@ def list_stages() -> list[SqlFile]:
 def _export_stages() -> list[SqlFile]:
     """Summaries the store keeps for the export (not rule stages: the Spark engine never runs
     them), refreshed with the rules' own: pharmacy_rows."""
-    return [_sql_file("pharmacy_rows_new.sql", "pharmacy_rows_new")]
+    return [_sql_file("export/pharmacy_rows_new.sql", "pharmacy_rows_new")]
 
 
 def _rule_files() -> dict[str, SqlFile]:
@@ -323,7 +323,7 @@ def stand_in_finding_evidence(con: duckdb.DuckDBPyConnection) -> bool:
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'finding_evidence' "
                    "AND schema_name = 'main'").fetchall()[0][0]:
         return False
-    found = re.search(r"CREATE TABLE IF NOT EXISTS finding_evidence (\(.*?\));", read_sql("findings_schema.sql"),
+    found = re.search(r"CREATE TABLE IF NOT EXISTS finding_evidence (\(.*?\));", read_sql("schema/findings.sql"),
                       re.S)
     con.execute(f"CREATE TEMP TABLE finding_evidence {found.group(1)}")
     return True
@@ -452,7 +452,8 @@ def _ensure_tables(engine: DuckDBEngine) -> None:
     if not known or known[0][0] != SUMMARY_VERSION:
         for table in _SUMMARY_TABLES:
             con.execute(f"DROP TABLE IF EXISTS main.{table}")
-    engine.execute(read_sql("findings_schema.sql"))
+    engine.execute(read_sql("schema/findings.sql"))
+    engine.execute(read_sql("schema/findings_views.sql"))
     con.execute("DROP TABLE IF EXISTS main.evidence_rows")  # finding_evidence's first form (never released)
     if not known or known[0][0] != SUMMARY_VERSION:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('rules_summary_version', ?)", [SUMMARY_VERSION])
@@ -596,16 +597,16 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         bar.set_postfix_str("findings")
         t0 = time.perf_counter()
         counts["flagged"] = engine.materialize("flagged", flagged_sql([f.name for f in chosen_files]))
-        counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings_rows.sql"), params)
-        counts["new_findings"] = engine.materialize("new_findings", read_sql("findings.sql"), params)
-        summary_rows = engine.fetch(read_sql("findings_summary.sql"), params)
+        counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings/findings_rows.sql"), params)
+        counts["new_findings"] = engine.materialize("new_findings", read_sql("findings/findings.sql"), params)
+        summary_rows = engine.fetch(read_sql("findings/findings_summary.sql"), params)
         timings["findings"] = time.perf_counter() - t0
         # the stages' tables are done with: their memory goes to the evidence (big at scale)
         engine.drop_temp_tables(keep=("finding_rows", "new_findings"))
         t0 = time.perf_counter()
         evidence_current = _evidence_current(engine, scope, [r.id for r in selected])
         if not evidence_current:
-            counts["evidence_new"] = engine.materialize("evidence_new", read_sql("evidence_new.sql"), params)
+            counts["evidence_new"] = engine.materialize("evidence_new", read_sql("findings/evidence_new.sql"), params)
         timings["evidence"] = time.perf_counter() - t0
         bar.update(1)
         bar.set_postfix_str("store")
@@ -675,7 +676,7 @@ def _store_evidence(engine: DuckDBEngine, scope: str) -> None:
     keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")
     try:
-        sql = read_sql("finding_evidence.sql")
+        sql = read_sql("findings/finding_evidence.sql")
         if con.execute("SELECT count(*) FROM (SELECT 1 FROM finding_evidence WHERE month = $scope LIMIT 1)",
                        {"scope": scope}).fetchall()[0][0]:
             # it reads the scope's stored rows (other rules' events): made aside, then swapped in

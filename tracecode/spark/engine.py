@@ -75,7 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SparkCheck", "SparkEngine", "run_checks_spark"]
 
 # ---------------------------------------------------------------------------
-# The columns of the Parquet layout (sql/schema.sql, as Spark types)
+# The columns of the Parquet layout (sql/schema/store.sql, as Spark types)
 # ---------------------------------------------------------------------------
 
 
@@ -102,13 +102,13 @@ __all__ = ["SparkCheck", "SparkEngine", "run_checks_spark"]
 
 @functools.lru_cache(maxsize=1)
 def summary_schemas() -> dict[str, pa.Schema]:
-    """The columns of the tables the DuckDB store keeps across checks (sql/findings_schema.sql),
+    """The columns of the tables the DuckDB store keeps across checks (sql/schema/findings.sql),
     as Arrow schemas: the Spark runner starts each from empty."""
     import duckdb
 
     con = duckdb.connect()
     try:
-        con.execute(read_sql("findings_schema.sql").split("CREATE OR REPLACE VIEW")[0])
+        con.execute(read_sql("schema/findings.sql"))
         tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall()]
         return {t: con.sql(f'SELECT * FROM "{t}" LIMIT 0').to_arrow_table().schema for t in tables}
     finally:
@@ -388,7 +388,7 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
         for table in persisted:
             for name in (table, f"{table}_files"):
                 if name not in schemas:
-                    raise RuleError(f"a stage persists into {name}, which sql/findings_schema.sql does not define")
+                    raise RuleError(f"a stage persists into {name}, which sql/schema/findings.sql does not define")
         reuse = engine.scratch is None  # scratch files go with the engine: recompute then
         if keep_summaries is None:
             keep_summaries = spark.conf.get("spark.tracecode.keepSummaries", "true").lower() != "false"
@@ -467,11 +467,11 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
         else:
             say(f"rules: {timings['rules']:.1f} s")
         t0 = time.perf_counter()
-        counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings_rows.sql"), params,
-                                                    where="sql/findings_rows.sql")
-        counts["new_findings"] = engine.materialize("new_findings", read_sql("findings.sql"), params,
-                                                    where="sql/findings.sql")
-        summary_rows = engine.fetch(read_sql("findings_summary.sql"), params, where="sql/findings_summary.sql")
+        counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings/findings_rows.sql"), params,
+                                                    where="sql/findings/findings_rows.sql")
+        counts["new_findings"] = engine.materialize("new_findings", read_sql("findings/findings.sql"), params,
+                                                    where="sql/findings/findings.sql")
+        summary_rows = engine.fetch(read_sql("findings/findings_summary.sql"), params, where="sql/findings/findings_summary.sql")
         timings["findings"] = time.perf_counter() - t0
         summary = [RuleSummary(*row) for row in summary_rows]
         ok = True

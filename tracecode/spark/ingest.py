@@ -93,7 +93,7 @@ def ingest_task(batches: Iterator[pa.RecordBatch], columns: dict[str, str] | Non
     con = duckdb.connect()
     con.execute("SET threads = 1")  # Spark runs one task per core
     con.execute("SET enable_progress_bar = false")
-    con.execute(read_sql("schema.sql"))
+    con.execute(read_sql("schema/store.sql"))
     try:
         for batch in batches:
             for row in batch.to_pylist():

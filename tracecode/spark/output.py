@@ -4,7 +4,7 @@ Spark computes everything that reads the events: the findings, their evidence ro
 code rows uploaded per file, month and pharmacy (the store's ``pharmacy_rows``) for the checked
 months and for the files with rejects. Those results are small next to the input; they come
 to the driver as Arrow tables, into an in-memory DuckDB laid out as a store (the tables of
-``sql/findings_schema.sql``), where the export's own code (:func:`tracecode.outputs.export.write_files`,
+``sql/schema/findings.sql``), where the export's own code (:func:`tracecode.outputs.export.write_files`,
 :class:`tracecode.outputs.export_write.CsvWriter`) writes the four CSV files — so that both engines'
 files are the same bytes for the same data.
 
@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from tracecode.errors import OutputError
 from tracecode.spark.engine import SparkCheck
+from tracecode.sqlfiles import read_sql
 from tracecode.spark.layout import EVENT_COLUMNS, names
 from tracecode.spark.translate import translate
 
@@ -40,7 +41,7 @@ MASK_KEY_FILE = "_tracecode_mask_key"
 #: Broadcast the evidence rows' event ids to every task (no shuffle of the events) up to this
 #: many ids (8 bytes each); beyond, Spark joins by shuffling both sides.
 BROADCAST_EVIDENCE_IDS = 20_000_000
-#: sql/pharmacy_rows_new.sql's table for the rows the export reads: the checked months, and
+#: sql/export/pharmacy_rows_new.sql's table for the rows the export reads: the checked months, and
 #: every month of the files with rejects (a reject's pharmacy is its file's, when the file holds
 #: one). The latest non-NULL name: DuckDB's ARG_MAX skips NULL names, Spark's MAX_BY does not;
 #: both skip a NULL ordering value, so ordering by the event ids of named rows only agrees.
@@ -130,7 +131,7 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
         configure(con, memory_limit)
         for name, table in arrow.items():
             con.register(name, table)
-        con.execute(read_findings_schema())
+        con.execute(read_sql("schema/findings.sql"))  # the store's own tables
         con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         con.execute("INSERT INTO meta VALUES ('mask_key', ?)", [mask_key])
         for table, source in (("findings", "s_findings"), ("pharmacy_rows", "s_pharmacy_rows")):
@@ -148,21 +149,13 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
             con.unregister(name)
     except duckdb.Error as exc:
         con.close()
-        raise OutputError(f"the Spark results do not fit the store's tables (sql/findings_schema.sql): "
+        raise OutputError(f"the Spark results do not fit the store's tables (sql/schema/findings.sql): "
                           f"{str(exc).splitlines()[0]}", hint="update tracecode.spark.output.driver_db") from None
     return con
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()]
-
-
-def read_findings_schema() -> str:
-    from tracecode.sqlfiles import read_sql
-
-    # findings, finding_events (and the tables the view needs) as the store defines them
-    text = read_sql("findings_schema.sql")
-    return text.split("CREATE OR REPLACE VIEW")[0]
 
 
 def write_findings(check: SparkCheck, out_dir: Path, *, mask: bool = True, encoding: str = "utf-8-sig",

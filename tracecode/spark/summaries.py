@@ -7,7 +7,7 @@ add. The DuckDB store keeps the tables between checks; a Spark check without the
 them from every month of the layout, so a December check would read the whole year again. This
 module keeps them next to the events, as parts that each hold the rows one check added::
 
-    DIR/summaries/p<time>-<id>/rule_dict/          Parquet, the tables of sql/findings_schema.sql
+    DIR/summaries/p<time>-<id>/rule_dict/          Parquet, the tables of sql/schema/findings.sql
     DIR/summaries/p<time>-<id>/rule_events/
     DIR/summaries/p<time>-<id>/repeat_rows/
     DIR/summaries/p<time>-<id>/product_counts/

@@ -73,7 +73,7 @@ def open_store(path: str | os.PathLike, *, read_only: bool = False, create: bool
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(read_sql("schema.sql"))
+    con.execute(read_sql("schema/store.sql"))
     con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
     # The key of the masking hash of insured-person ids: random per database, never exported.
     con.execute("INSERT OR IGNORE INTO meta VALUES ('mask_key', ?)", [secrets.token_hex(16)])

@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS rule_dict_files (
 
 -- The evidence of each month scope as the export shows it: finding_events' rows with the
 -- columns of their events and the name of the event's file, stored by check
--- (sql/finding_evidence.sql) in the order of suspicious_events.csv, so that an export reads
+-- (sql/findings/finding_evidence.sql) in the order of suspicious_events.csv, so that an export reads
 -- neither the text columns of the whole events table nor sorts. meta 'evidence:<month>' holds
 -- what the rows were stored for (rule order, count and checksum of the scope's finding_events):
 -- the export reads the rows in stored order only when they still match. Rows whose event was not
@@ -146,7 +146,7 @@ CREATE TABLE IF NOT EXISTS finding_evidence (
 
 -- Code rows uploaded per file, month and pharmacy, with the pharmacy's latest non-NULL name in
 -- the file (name_event_id: the event it comes from), kept in step per file like
--- product_counts (sql/pharmacy_rows_new.sql): what summary.csv, the per-pharmacy folders and
+-- product_counts (sql/export/pharmacy_rows_new.sql): what summary.csv, the per-pharmacy folders and
 -- the rejects' pharmacy read instead of counting the events.
 CREATE TABLE IF NOT EXISTS pharmacy_rows (
     file_id        INTEGER NOT NULL,
@@ -172,37 +172,3 @@ CREATE TABLE IF NOT EXISTS check_runs (
     pharmacies     BIGINT NOT NULL,
     checked_at     TIMESTAMP NOT NULL
 );
-
-CREATE OR REPLACE VIEW evidence AS
-SELECT
-    fe.month,
-    fe.rule,
-    fe.drug_trac_codg,
-    fe.flagged,
-    e.event_id,
-    e.kind,
-    e.fixmedins_code,
-    e.fixmedins_name,
-    e.rtal_docno,
-    e.medins_prod_sel_no,
-    e.sel_retn_time,
-    e.sel_retn_cnt,
-    e.qty,
-    e.trdn_flag,
-    e.insured,
-    e.setl_id,
-    e.mdtrt_setl_type,
-    e.med_list_codg,
-    e.fixmedins_hilist_name,
-    e.product_id,
-    e.code_raw,
-    e.code_status,
-    e.invalid_reason,
-    e.month AS event_month,
-    f.name AS source_file,
-    e.src_line,
-    e.file_id,
-    fe.code_key
-FROM finding_events fe
-JOIN events e ON e.event_id = fe.event_id
-LEFT JOIN files f ON f.file_id = e.file_id;
