@@ -6,7 +6,7 @@ Generates CSV uploads with ``tracecode.synth.generate(out, rows, months, formats
 (which writes ``truth.csv``: rule, drug_trac_codg, month), ingests them into a fresh database,
 runs ``check --month M`` for every month with the generated catalogue, and compares the stored
 findings (rule, code, month) with the truth. Prints a table per rule on stdout; exits 1 when
-any rule is below precision = recall = 1.0. ``measure()`` is what tests/test_rules_accuracy.py
+any rule is below precision = recall = 1.0. ``measure()`` is what tests/rules/test_rules_accuracy.py
 calls.
 """
 

@@ -18,7 +18,7 @@ from tracecode.store.database import open_store
 
 synth = pytest.importorskip("tracecode.synth")
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "accuracy.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "accuracy.py"
 
 
 def _accuracy_module():

@@ -17,7 +17,7 @@ from tracecode.privacy import mask_key, mask_person
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 HEADER = ["fixmedins_code", "fixmedins_name", "med_list_codg", "fixmedins_hilist_name", "rtal_docno", "setl_id",
           "psn_no", "mdtrt_setl_type", "trdn_flag", "sel_retn_cnt", "price", "sel_retn_time", "drug_trac_codg"]

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import sale, write_csv
-from tests.test_export import build_case
+from tests.outputs.test_export import build_case
 from tracecode.cli import main
 from tracecode.errors import OutputError, UnknownMonth
 from tracecode.store.ingest import ingest_files

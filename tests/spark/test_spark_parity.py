@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
 def _spark_missing() -> str | None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_spark_parity import _spark_missing
+from tests.spark.test_spark_parity import _spark_missing
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def _eventlog_module():

@@ -15,7 +15,7 @@ from tracecode.cli import main
 from tracecode.errors import ExitCode
 
 INPUT = Path(__file__).parent / "golden" / "export" / "input"
-SAMPLE = Path(__file__).parent.parent / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
 def run(*args):

@@ -1,9 +1,9 @@
 """export: golden files (byte level), what leaves the building (masking, formula guard, per-pharmacy
 isolation, folder names), encodings, output-folder safety, scope errors, and the CLI.
 
-The golden case is tests/golden/export/input/ (hand-built uploads). Expected outputs live in
-tests/golden/export/<case>/; after an intended change, rewrite them with
-``TRACECODE_UPDATE_GOLDEN=1 pytest tests/test_export.py`` and review the diff.
+The golden case is tests/outputs/golden/export/input/ (hand-built uploads). Expected outputs live in
+tests/outputs/golden/export/<case>/; after an intended change, rewrite them with
+``TRACECODE_UPDATE_GOLDEN=1 pytest tests/outputs/test_export.py`` and review the diff.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The detection rules: golden cases (tests/rules/**), the runner's contract, the SQL files'
+"""The detection rules: golden cases (tests/rules/cases/**), the runner's contract, the SQL files'
 portability, and a forced 64-bit key collision."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tracecode.rules.runner import RULE_IDS, list_rules, list_stages, load_catal
 from tracecode.sqlfiles import list_sql, read_sql
 from tracecode.store.database import open_store
 
-GOLDEN = Path(__file__).parent / "rules"
+GOLDEN = Path(__file__).parent / "cases"
 CASES = sorted(p.parent for p in GOLDEN.rglob("expected.csv"))
 
 ISSUE_RULE_IDS = ("duplicate_upload", "return_without_sale", "same_pharmacy_repeat", "cross_pharmacy_reuse",
@@ -130,10 +130,10 @@ def test_every_rule_has_a_file_and_a_golden_case():
     assert tuple(RULE_IDS) == ISSUE_RULE_IDS
     for rule in files:
         folder = GOLDEN / rule
-        assert (folder / "expected.csv").exists(), f"sql/rules/{rule}.sql has no golden case tests/rules/{rule}/"
+        assert (folder / "expected.csv").exists(), f"sql/rules/{rule}.sql has no golden case tests/rules/cases/{rule}/"
         cases = [c for c in CASES if c == folder or folder in c.parents]
         expected_rules = {r["rule"] for c in cases for r in read_expected(c)}
-        assert rule in expected_rules, f"tests/rules/{rule}/ never expects a {rule} finding"
+        assert rule in expected_rules, f"tests/rules/cases/{rule}/ never expects a {rule} finding"
 
 
 def test_benign_cases_expect_nothing():
