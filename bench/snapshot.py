@@ -16,6 +16,7 @@ behaviour is::
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import shutil
@@ -77,13 +78,18 @@ def snapshot(rows: int, months: int) -> dict:
     result: dict = {}
     # A fixed folder: rejects.csv names the upload files by path. Ids unmasked: the masking
     # key is random per database.
+    # The sample is copied there too, so that two checkouts of the code give the same paths; one
+    # snapshot at a time (a lock), as every run uses this one folder.
     work = Path(tempfile.gettempdir()) / "tracecode-snapshot"
+    lock = open(Path(tempfile.gettempdir()) / "tracecode-snapshot.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
-        sample = sorted(str(p) for p in (ROOT / "data" / "sample").glob("*")
+        shutil.copytree(ROOT / "data" / "sample", work / "sample-in")
+        sample = sorted(str(p) for p in (work / "sample-in").glob("*")
                         if p.name.startswith(("sales_", "returns_")))
-        result["sample"] = _data_set("sample", sample, str(ROOT / "data" / "sample" / "catalog.csv"),
+        result["sample"] = _data_set("sample", sample, str(work / "sample-in" / "catalog.csv"),
                                      ["2026-01", "2026-02"], work)
         synth = work / "synth"
         _run("synth", "--out", str(synth), "--rows", str(rows), "--months", str(months), cwd=ROOT)
@@ -93,6 +99,7 @@ def snapshot(rows: int, months: int) -> dict:
         result["synth"] = _data_set("synth", files, str(catalog) if catalog.exists() else None, found_months, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        lock.close()
     return result
 
 
