@@ -128,6 +128,11 @@ def synth(rows: str, months: int, out_dir: Path, seed: int, start_month: str, fo
         count = parse_count(rows)
     except ValueError:
         raise click.BadParameter(f"{rows!r} is not a row count such as 5000, 100k or 10M", param_hint="--rows")
-    summary = generate(out_dir, count, months=months, seed=seed, start_month=start_month, formats=formats,
-                       progress=show_progress(quiet))
+    if count <= 0:
+        raise click.BadParameter("must be at least 1", param_hint="--rows")
+    try:
+        summary = generate(out_dir, count, months=months, seed=seed, start_month=start_month, formats=formats,
+                           progress=show_progress(quiet))
+    except ValueError as exc:  # too few rows for the planted cases, a bad --start-month
+        raise click.BadParameter(str(exc)) from None
     click.echo(f"Wrote {len(summary.files)} files to {out_dir}", err=True)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from tracecode.store.database import default_db_path
+from tracecode.store.database import checked_memory_limit, default_db_path
 
 db_option = click.option(
     "--db", "db_path", default=default_db_path, show_default="$TRACECODE_DB or tracecode.duckdb",
@@ -14,8 +14,19 @@ db_option = click.option(
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 
+
+
+def _memory_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return checked_memory_limit(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 memory_option = click.option(
-    "--memory-limit", default=None, metavar="SIZE",
+    "--memory-limit", default=None, metavar="SIZE", callback=_memory_limit,
     help="DuckDB memory limit, e.g. 4GB (default $TRACECODE_MEMORY_LIMIT or 4GB); DuckDB spills beyond it.")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -13,6 +14,14 @@ from tracecode.sqlfiles import read_sql
 
 DEFAULT_DB = "tracecode.duckdb"
 SCHEMA_VERSION = "1"
+DEFAULT_MEMORY_LIMIT = "4GB"
+#: Below this DuckDB cannot hold one ingest chunk; it fails mid-file instead of spilling.
+MIN_MEMORY_BYTES = 128 * 1000 ** 2
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.I)
+_UNIT_BYTES = {"kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4,
+               "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
+#: Bytes 8-11 of every DuckDB database file.
+_DUCKDB_MAGIC = b"DUCK"
 
 
 def default_db_path() -> str:
@@ -22,8 +31,14 @@ def default_db_path() -> str:
 
 def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None, temp_dir: str | None = None) -> None:
     """Set an explicit memory limit and spill folder (faster than DuckDB's default at scale)."""
-    limit = memory_limit or os.environ.get("TRACECODE_MEMORY_LIMIT") or "4GB"
-    con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
+    if memory_limit:
+        limit = checked_memory_limit(memory_limit)
+    else:
+        try:
+            limit = checked_memory_limit(os.environ.get("TRACECODE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT)
+        except ValueError as exc:
+            raise DatabaseError(f"TRACECODE_MEMORY_LIMIT: {exc}", hint="set it to a size such as 4GB, or unset it") from None
+    con.execute(f"SET memory_limit = '{limit}'")
     if temp_dir:
         # SET takes no bind parameters; the path is ours (derived from --db), quoted.
         con.execute(f"SET temp_directory = '{_quote(temp_dir)}'")
@@ -33,11 +48,16 @@ def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None, t
     con.execute("SET disabled_compression_methods = 'fsst'")
 
 
-def _checked_size(text: str) -> str:
-    cleaned = text.strip().replace(" ", "")
-    if not cleaned or not all(c.isalnum() or c == "." for c in cleaned):
-        raise DatabaseError(f"memory limit {text!r} is not a size such as 4GB")
-    return cleaned
+def checked_memory_limit(text: str) -> str:
+    """``text`` as a DuckDB memory limit (e.g. ``4GB``, ``512MiB``); ValueError when it is not a
+    size or is below MIN_MEMORY_BYTES."""
+    match = _SIZE_RE.match(str(text).strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 4GB or 512MB")
+    number, unit = match.groups()
+    if float(number) * _UNIT_BYTES[unit.lower()] < MIN_MEMORY_BYTES:
+        raise ValueError(f"{text!r} is too small: DuckDB needs at least 128MB here")
+    return f"{number}{unit}"
 
 
 def _quote(text: str) -> str:
@@ -54,6 +74,8 @@ def open_store(path: str | os.PathLike, *, read_only: bool = False, create: bool
     if path != ":memory:" and not Path(path).exists():
         if read_only or not create:
             raise DatabaseError(f"database {path} does not exist", hint="run `tracecode ingest --db FILE ...` first")
+    elif path != ":memory:":
+        _check_is_duckdb_file(Path(path))
     try:
         con = duckdb.connect(path, read_only=read_only and path != ":memory:")
     except duckdb.IOException as exc:
@@ -77,6 +99,21 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
     # The key of the masking hash of insured-person ids: random per database, never exported.
     con.execute("INSERT OR IGNORE INTO meta VALUES ('mask_key', ?)", [secrets.token_hex(16)])
+
+
+def _check_is_duckdb_file(path: Path) -> None:
+    """Refuse a --db that names a file other than a DuckDB database (an upload CSV given by
+    mistake): DuckDB would otherwise open an in-memory database and nothing would be saved."""
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file", hint="--db names a .duckdb file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        raise DatabaseError(f"cannot open database {path}: {exc.strerror}") from None
+    if head and head[8:12] != _DUCKDB_MAGIC:
+        raise DatabaseError(f"{path} is not a DuckDB database file",
+                            hint="--db names the database (e.g. city.duckdb); upload files come after the options")
 
 
 def _check_is_store(con: duckdb.DuckDBPyConnection, path: str) -> None:
