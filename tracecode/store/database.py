@@ -15,8 +15,8 @@ from tracecode.sqlfiles import read_sql
 DEFAULT_DB = "tracecode.duckdb"
 SCHEMA_VERSION = "1"
 DEFAULT_MEMORY_LIMIT = "4GB"
-#: Below this DuckDB cannot hold one ingest chunk; it fails mid-file instead of spilling.
-MIN_MEMORY_BYTES = 128 * 1000 ** 2
+#: Below this DuckDB fails before it can say it is out of memory.
+MIN_MEMORY_BYTES = 16 * 1000 ** 2
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.I)
 _UNIT_BYTES = {"kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4,
                "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
@@ -56,7 +56,7 @@ def checked_memory_limit(text: str) -> str:
         raise ValueError(f"{text!r} is not a size such as 4GB or 512MB")
     number, unit = match.groups()
     if float(number) * _UNIT_BYTES[unit.lower()] < MIN_MEMORY_BYTES:
-        raise ValueError(f"{text!r} is too small: DuckDB needs at least 128MB here")
+        raise ValueError(f"{text!r} is too small: DuckDB needs at least 16MB")
     return f"{number}{unit}"
 
 
