@@ -34,9 +34,12 @@ WITH typed AS (
             WHEN __code_piece = '' THEN 'drug_trac_codg'
             WHEN trim(sel_retn_time) = '' OR t_time IS NULL
                  OR t_time < TIMESTAMP '2000-01-01' OR t_time >= TIMESTAMP '2100-01-01' THEN 'sel_retn_time'
-            WHEN t_count IS NULL OR t_count <= 0 THEN 'sel_retn_cnt'
+            -- NaN, inf, 1e309 and 1e-320 parse as DOUBLE: a count is a number of packs or parts
+            WHEN t_count IS NULL OR NOT isfinite(t_count) OR t_count < 0.0001 OR t_count > 100000 THEN 'sel_retn_cnt'
             WHEN t_split IS NULL THEN 'trdn_flag'
             WHEN t_price IS NULL AND trim(price) <> '' THEN 'price'
+            WHEN t_price IS NOT NULL AND (NOT isfinite(t_price) OR t_price < 0 OR t_price > 10000000) THEN 'price'
+            WHEN t_kind IS NULL OR t_kind NOT IN ('sale', 'return') THEN 'kind'
         END AS reject_field
     FROM typed
 )
@@ -86,10 +89,14 @@ SELECT
         WHEN 'sel_retn_time' THEN CASE WHEN trim(sel_retn_time) = '' THEN 'missing sale/return time (销售/退货时间)'
                                        ELSE 'unreadable sale/return time (销售/退货时间)' END
         WHEN 'sel_retn_cnt' THEN CASE WHEN trim(sel_retn_cnt) = '' THEN 'missing quantity (销售/退货数量)'
-                                      WHEN t_count IS NULL THEN 'quantity is not a number (销售/退货数量)'
-                                      ELSE 'quantity must be positive (销售/退货数量)' END
+                                      WHEN t_count IS NULL OR isnan(t_count) THEN 'quantity is not a number (销售/退货数量)'
+                                      WHEN t_count <= 0 THEN 'quantity must be positive (销售/退货数量)'
+                                      ELSE 'quantity out of range: 0.0001 to 100000 (销售/退货数量)' END
         WHEN 'trdn_flag' THEN 'split flag must be 0 or 1 (拆零标志)'
-        WHEN 'price' THEN 'price is not a number (单价)'
+        WHEN 'price' THEN CASE WHEN t_price IS NULL OR isnan(t_price) THEN 'price is not a number (单价)'
+                               WHEN t_price < 0 THEN 'price must not be negative (单价)'
+                               ELSE 'price out of range: 0 to 10000000 (单价)' END
+        WHEN 'kind' THEN 'kind must be sale or return (类型)'
     END AS reject_reason,
     CASE reject_field
         WHEN 'fixmedins_code' THEN fixmedins_code
@@ -99,6 +106,7 @@ SELECT
         WHEN 'sel_retn_cnt' THEN sel_retn_cnt
         WHEN 'trdn_flag' THEN trdn_flag
         WHEN 'price' THEN price
+        WHEN 'kind' THEN t_kind
     END AS reject_value,
     CASE WHEN reject_field IS NOT NULL THEN CAST(to_json({
         'fixmedins_code': fixmedins_code, 'rtal_docno': rtal_docno, 'med_list_codg': med_list_codg,

@@ -322,6 +322,8 @@ def _json_records(path: Path, source: Source) -> Iterator[tuple[int, object]]:
                 messages = json.load(fh)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise InputFileError(f"{path}: not valid JSON: {exc}") from None
+            except RecursionError:
+                raise InputFileError(f"{path}: JSON nested too deeply to be an NHSA message") from None
             for number, message in enumerate(messages, start=1):
                 yield number, message
             return
@@ -333,8 +335,15 @@ def _json_records(path: Path, source: Source) -> Iterator[tuple[int, object]]:
                     yield number, json.loads(text)
                 except json.JSONDecodeError as exc:
                     yield number, BadRecord(number, "(record)", f"invalid JSON: {exc.msg}", text[:500])
+                except RecursionError:
+                    yield number, BadRecord(number, "(record)", "JSON nested too deeply", text[:500])
         except UnicodeDecodeError as exc:
             raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
+
+
+def _json_text(value: object) -> str:
+    """A JSON value as the text a column holds: null is empty, never the string 'None'."""
+    return "" if value is None else str(value)
 
 
 def read_json(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
@@ -382,10 +391,10 @@ def read_json(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
             merged.update({k: v for k, v in item.items() if k != "drugtracinfo"})
             codes = item.get("drugtracinfo")
             if isinstance(codes, list):
-                found = [str(c.get("drug_trac_codg", "")) if isinstance(c, dict) else str(c) for c in codes]
+                found = [_json_text(c.get("drug_trac_codg")) if isinstance(c, dict) else _json_text(c) for c in codes]
                 merged["drug_trac_codg"] = ",".join(c for c in found if c)
             elif isinstance(codes, dict):
-                merged["drug_trac_codg"] = str(codes.get("drug_trac_codg", ""))
+                merged["drug_trac_codg"] = _json_text(codes.get("drug_trac_codg"))
             canonical = {}
             for key, value in merged.items():
                 col = canonical_name(str(key), extra)
@@ -414,6 +423,13 @@ def read_parquet(path: Path, extra: dict[str, str] | None, source: Source) -> It
         raise InputFileError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     headers = pfile.schema_arrow.names
     mapping = map_columns(path, headers, extra)
+    for header in [*mapping, *(["kind"] if "kind" in headers else [])]:
+        kind = pfile.schema_arrow.field(header).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+                or pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_temporal(kind)
+                or pa.types.is_boolean(kind) or pa.types.is_null(kind) or pa.types.is_dictionary(kind)):
+            raise InputFileError(f"{path}: column {header} holds {kind}, not text or numbers",
+                                 hint="write each field as a text column (one value per row)")
     source.columns = list(mapping.values())
     kind_column = "kind" if "kind" in headers else None
     wanted = list(mapping.keys()) + ([kind_column] if kind_column else [])

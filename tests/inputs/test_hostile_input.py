@@ -1,0 +1,104 @@
+"""Hostile and absurd input, as found by an attack on the readers: each gives a reject with its
+reason or one clear error, never a stored nonsense value and never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import NHSA_HEADER, sale, write_csv
+from tracecode.errors import InputFileError
+from tracecode.store.ingest import ingest_files
+
+
+def _rejects(db) -> list[tuple]:
+    return db.execute("SELECT src_line, field, reason FROM rejects ORDER BY src_line").fetchall()
+
+
+@pytest.mark.parametrize("qty,reason", [
+    ("NaN", "quantity is not a number"), ("nan", "quantity is not a number"), ("inf", "quantity out of range"),
+    ("-inf", "quantity must be positive"), ("1e309", "quantity out of range"), ("1e-320", "quantity out of range"),
+    ("1e20", "quantity out of range"), ("0", "quantity must be positive"), ("-1", "quantity must be positive"),
+])
+def test_absurd_quantities_are_rejected(db, tmp_path, qty, reason):
+    f = write_csv(tmp_path / "s.csv", [sale(receipt="OK"), sale(receipt="BAD", qty=qty)])
+    [res] = ingest_files(db, [f])
+    assert (res.rows_read, res.rows_stored, res.rows_rejected) == (2, 1, 1)
+    [(line, field, text)] = _rejects(db)
+    assert (line, field) == (3, "sel_retn_cnt") and text.startswith(reason)
+    assert db.execute("SELECT sel_retn_cnt FROM events").fetchall() == [(1.0,)]
+
+
+@pytest.mark.parametrize("qty", ["0.5", "0.25", "3", "1,000"])
+def test_ordinary_quantities_are_kept(db, tmp_path, qty):
+    f = write_csv(tmp_path / "s.csv", [sale(qty=qty)])
+    [res] = ingest_files(db, [f])
+    assert res.rows_stored == 1 and res.rows_rejected == 0
+
+
+@pytest.mark.parametrize("price,reason", [
+    ("NaN", "price is not a number"), ("inf", "price out of range"), ("1e20", "price out of range"),
+    ("-3.5", "price must not be negative"),
+])
+def test_absurd_prices_are_rejected(db, tmp_path, price, reason):
+    f = write_csv(tmp_path / "s.csv", [sale() + ["12.5"], sale(receipt="R2") + [price]],
+                  header=NHSA_HEADER + ["price"])
+    [res] = ingest_files(db, [f])
+    assert (res.rows_stored, res.rows_rejected) == (1, 1)
+    [(_, field, text)] = _rejects(db)
+    assert field == "price" and text.startswith(reason)
+    assert db.execute("SELECT price FROM events").fetchall() == [(12.5,)]
+
+
+def test_json_null_code_is_no_code_not_the_code_none(db, tmp_path):
+    message = {"infno": "3505", "input": {"selinfo": {
+        "fixmedins_code": "P001", "rtal_docno": "R1", "sel_retn_cnt": "1", "sel_retn_time": "2026-01-05 10:00:00",
+        "trdn_flag": "0", "drugtracinfo": [{"drug_trac_codg": None}, None, {"drug_trac_codg": "81234567890123456789"}]}}}
+    f = tmp_path / "m.jsonl"
+    f.write_text(json.dumps(message) + "\n", encoding="utf-8")
+    [res] = ingest_files(db, [f])
+    assert res.rows_stored == 1
+    assert db.execute("SELECT drug_trac_codg, code_raw FROM events").fetchall() == [
+        ("81234567890123456789", "81234567890123456789")]
+    assert db.execute("SELECT count(*) FROM events WHERE code_raw ILIKE '%none%'").fetchall() == [(0,)]
+
+
+def test_json_nested_100000_deep_is_a_reject_per_line_and_an_error_for_an_array(db, tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    lines = tmp_path / "deep.jsonl"  # one message a line; a line that starts with [ would read as an array
+    lines.write_text('{"infno": ' * 100_000 + "1" + "}" * 100_000 + "\n", encoding="utf-8")
+    [res] = ingest_files(db, [lines])
+    assert (res.rows_read, res.rows_stored, res.rows_rejected) == (1, 0, 1)
+    assert _rejects(db)[0][2] == "JSON nested too deeply"
+    array = tmp_path / "deep.json"
+    array.write_text("[" + deep + "]", encoding="utf-8")
+    with pytest.raises(InputFileError, match="nested too deeply"):
+        ingest_files(db, [array])
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([["81234567890123456789"]], pa.list_(pa.string())),
+    pa.array([{"a": "81234567890123456789"}]),
+    pa.array([b"81234567890123456789"], pa.binary()),
+])
+def test_parquet_nested_or_binary_column_is_one_clear_error(db, tmp_path, column):
+    row = dict(zip(NHSA_HEADER, sale()))
+    table = pa.table({**{k: [v] for k, v in row.items() if k != "drug_trac_codg"}, "drug_trac_codg": column})
+    pq.write_table(table, tmp_path / "s.parquet")
+    with pytest.raises(InputFileError, match="column drug_trac_codg holds"):
+        ingest_files(db, [tmp_path / "s.parquet"])
+    assert db.execute("SELECT count(*) FROM files").fetchall() == [(0,)]
+
+
+def test_parquet_kind_other_than_sale_or_return_is_rejected(db, tmp_path):
+    rows = [dict(zip(NHSA_HEADER, sale(receipt=f"R{i}"))) for i in range(3)]
+    table = pa.table({k: [r[k] for r in rows] for k in NHSA_HEADER} | {"kind": ["sale", "refund", "return"]})
+    pq.write_table(table, tmp_path / "s.parquet")
+    [res] = ingest_files(db, [tmp_path / "s.parquet"])
+    assert (res.rows_stored, res.rows_rejected) == (2, 1)
+    [(line, field, text)] = _rejects(db)
+    assert (line, field, text) == (2, "kind", "kind must be sale or return (类型)")
+    assert sorted(r[0] for r in db.execute("SELECT kind FROM events").fetchall()) == ["return", "sale"]
