@@ -102,3 +102,56 @@ def test_parquet_kind_other_than_sale_or_return_is_rejected(db, tmp_path):
     [(line, field, text)] = _rejects(db)
     assert (line, field, text) == (2, "kind", "kind must be sale or return (类型)")
     assert sorted(r[0] for r in db.execute("SELECT kind FROM events").fetchall()) == ["return", "sale"]
+
+
+def _xlsx_with_rows(path, rows_xml: str) -> None:
+    import zipfile
+
+    files = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships'
+        '+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+        'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet '
+        'name="s" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main"><sheetData>' + rows_xml + "</sheetData></worksheet>",
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+
+
+def _cells(row: int, values: list[str]) -> str:
+    cells = "".join(f'<c r="{chr(65 + i)}{row}" t="inlineStr"><is><t>{v}</t></is></c>' for i, v in enumerate(values))
+    return f'<row r="{row}">{cells}</row>'
+
+
+def test_xlsx_with_endless_empty_rows_stops_with_a_reject(db, tmp_path):
+    from tracecode.inputs.readers import MAX_EMPTY_XLSX_ROWS
+
+    empty = "".join(f'<row r="{r}"/>' for r in range(3, 3 + MAX_EMPTY_XLSX_ROWS + 10))
+    after = 3 + MAX_EMPTY_XLSX_ROWS + 10
+    _xlsx_with_rows(tmp_path / "e.xlsx", _cells(1, NHSA_HEADER) + _cells(2, sale()) + empty
+                    + _cells(after, sale(receipt="LATE")))
+    [res] = ingest_files(db, [tmp_path / "e.xlsx"])
+    assert (res.rows_read, res.rows_stored, res.rows_rejected) == (2, 1, 1)
+    [(line, field, text)] = _rejects(db)
+    assert field == "(sheet)" and text.startswith(f"stopped reading: {MAX_EMPTY_XLSX_ROWS:,} empty rows in a row")
+
+
+def test_xlsx_with_a_few_empty_rows_between_records_reads_them_all(db, tmp_path):
+    empty = "".join(f'<row r="{r}"/>' for r in range(3, 1003))
+    _xlsx_with_rows(tmp_path / "e.xlsx", _cells(1, NHSA_HEADER) + _cells(2, sale()) + empty
+                    + _cells(1003, sale(receipt="R2")))
+    [res] = ingest_files(db, [tmp_path / "e.xlsx"])
+    assert (res.rows_read, res.rows_stored, res.rows_rejected) == (2, 2, 0)

@@ -25,6 +25,9 @@ from tracecode.errors import InputFileError
 
 BATCH_ROWS = 200_000
 SNIFF_BYTES = 1 << 20
+#: A sheet with this many empty rows in a row holds no more records (a hostile or broken file
+#: can carry millions of empty <row/> elements); reading stops there with a reject saying so.
+MAX_EMPTY_XLSX_ROWS = 100_000
 
 
 @dataclass
@@ -286,9 +289,18 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
         wanted = [(i, mapping[h]) for i, h in enumerate(headers) if h in mapping]
         columns: dict[str, list[str]] = {c: [] for _, c in wanted}
         lines: list[int] = []
+        empty = 0
         for row_number, row in enumerate(rows, start=2):
             if row is None or all(v is None for v in row):
-                continue  # Excel reports trailing formatted-but-empty rows; they hold nothing
+                empty += 1  # Excel reports trailing formatted-but-empty rows; they hold nothing
+                if empty >= MAX_EMPTY_XLSX_ROWS:
+                    source.records += 1
+                    source.bad_records.append(BadRecord(
+                        row_number, "(sheet)", f"stopped reading: {empty:,} empty rows in a row; rows after "
+                        f"{row_number:,} were not read (delete the empty rows in Excel if records follow)", ""))
+                    break
+                continue
+            empty = 0
             source.records += 1
             for i, col in wanted:
                 columns[col].append(_excel_text(row[i] if i < len(row) else None, col))
