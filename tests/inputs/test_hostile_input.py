@@ -155,3 +155,26 @@ def test_xlsx_with_a_few_empty_rows_between_records_reads_them_all(db, tmp_path)
                     + _cells(1003, sale(receipt="R2")))
     [res] = ingest_files(db, [tmp_path / "e.xlsx"])
     assert (res.rows_read, res.rows_stored, res.rows_rejected) == (2, 2, 0)
+
+
+def test_utf8_csv_with_one_gbk_line_keeps_every_name(db, tmp_path):
+    header = ",".join(NHSA_HEADER) + "\n"
+    lines = [",".join(sale(receipt=f"R{i}", name="杭州市益民大药房")) + "\n" for i in range(5)]
+    gbk_line = ",".join(sale(receipt="RG", name="西湖区康宁药店")) + "\n"
+    f = tmp_path / "mixed.csv"
+    f.write_bytes(header.encode() + "".join(lines[:3]).encode("utf-8") + gbk_line.encode("gbk")
+                  + "".join(lines[3:]).encode("utf-8"))
+    [res] = ingest_files(db, [f])
+    assert (res.rows_stored, res.rows_rejected, res.encoding) == (6, 0, "utf-8+gb18030")
+    names = dict(db.execute("SELECT rtal_docno, fixmedins_name FROM events").fetchall())
+    assert names["RG"] == "西湖区康宁药店"
+    assert {names[f"R{i}"] for i in range(5)} == {"杭州市益民大药房"}
+
+
+def test_a_gbk_file_is_still_read_as_gbk(db, tmp_path):
+    f = write_csv(tmp_path / "g.csv", [sale(name="西湖区康宁药店"), sale(receipt="R2", name="杭州市益民大药房")],
+                  encoding="gbk")
+    [res] = ingest_files(db, [f])
+    assert res.encoding == "gb18030"
+    assert sorted(r[0] for r in db.execute("SELECT fixmedins_name FROM events").fetchall()) == [
+        "杭州市益民大药房", "西湖区康宁药店"]

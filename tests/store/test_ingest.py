@@ -224,11 +224,21 @@ def test_unknown_extension_and_missing_file(db, tmp_path):
         ingest_files(db, [tmp_path / "nope.csv"])
 
 
-def test_encoding_that_changes_mid_file_fails_cleanly(db, tmp_path):
+def test_encoding_that_changes_mid_file_is_read_line_by_line(db, tmp_path):
     f = tmp_path / "s.csv"
     head = (",".join(NHSA_HEADER) + "\n").encode()
     good = (",".join(sale()) + "\n").encode("utf-8")
-    f.write_bytes(head + good * 80_000 + ",".join(sale(name="仁和大药房")).encode("gbk") + b"\n")
+    f.write_bytes(head + good * 80_000 + ",".join(sale(receipt="G", name="仁和大药房")).encode("gbk") + b"\n")
+    [res] = ingest_files(db, [f])
+    assert (res.rows_stored, res.rows_rejected, res.encoding) == (80_001, 0, "utf-8+gb18030")
+    assert db.execute("SELECT fixmedins_name FROM events WHERE rtal_docno = 'G'").fetchall() == [("仁和大药房",)]
+
+
+def test_a_file_in_no_encoding_fails_cleanly(db, tmp_path):
+    f = tmp_path / "s.csv"
+    head = (",".join(NHSA_HEADER) + "\n").encode()
+    good = (",".join(sale()) + "\n").encode("utf-16-le")
+    f.write_bytes(head + good)
     with pytest.raises(InputFileError, match="s.csv"):
         ingest_files(db, [f])
     assert db.execute("SELECT count(*) FROM events").fetchall()[0] == (0,)

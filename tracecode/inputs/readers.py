@@ -115,6 +115,8 @@ def detect_encoding(path: Path) -> str:
             codecs.getincrementaldecoder(encoding)().decode(sample, final=len(sample) < SNIFF_BYTES)
             return encoding
         except UnicodeDecodeError:
+            if encoding == "utf-8" and _mostly_utf8(sample):
+                return "utf-8"  # a UTF-8 file with a few GBK lines: the CSV reader decodes line by line
             continue
     from charset_normalizer import from_bytes
 
@@ -122,6 +124,44 @@ def detect_encoding(path: Path) -> str:
     if best is None:
         raise InputFileError(f"{path}: cannot tell the text encoding", hint="save the file as UTF-8 or GBK")
     return best.encoding
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Whether most lines with non-ASCII bytes are UTF-8 (holding Chinese text), the rest not:
+    an export edited by two programs. Decoded whole as GB18030, its UTF-8 lines would turn into
+    mojibake without an error."""
+    utf8 = other = 0
+    for line in sample.split(b"\n")[:-1] if len(sample) >= SNIFF_BYTES else sample.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            other += 1
+            continue
+        if sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2:
+            utf8 += 1
+    return utf8 > 0 and utf8 >= other
+
+
+MIXED_ENCODING = "utf-8+gb18030"
+
+
+def _decoded_lines(fh, encoding: str, source: Source) -> Iterator[str]:
+    """The lines of a binary file as text. A line that is not UTF-8 in a UTF-8 file is decoded
+    as GB18030 (GBK) on its own, and the file's encoding is then reported as utf-8+gb18030."""
+    first = True
+    for raw in fh:
+        if first and encoding == "utf-8-sig" and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        first = False
+        try:
+            yield raw.decode("utf-8" if encoding == "utf-8-sig" else encoding)
+        except UnicodeDecodeError:
+            if encoding not in ("utf-8", "utf-8-sig"):
+                raise
+            source.encoding = MIXED_ENCODING
+            yield raw.decode("gb18030")
 
 
 # ---------------------------------------------------------------- CSV
@@ -187,6 +227,8 @@ def _read_csv_arrow(path, encoding, headers, delimiter, mapping, source) -> Iter
         if bad_rows:
             raise NeedExactReader()
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if encoding in ("utf-8", "utf-8-sig") and "utf8" in str(exc).lower().replace("-", ""):
+            raise NeedExactReader() from None  # a line in another encoding: the exact reader decodes each line
         raise InputFileError(
             f"{path}: cannot read as {encoding} CSV: {str(exc).splitlines()[0]}",
             hint="check the file is CSV text in one encoding (UTF-8 or GBK), one record per line",
@@ -198,8 +240,8 @@ def _read_csv_python(path, encoding, headers, delimiter, mapping, source) -> Ite
     columns: dict[str, list[str]] = {mapping[h]: [] for _, h in wanted}
     lines: list[int] = []
     try:
-        with open(path, encoding=encoding, newline="") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
+        with open(path, "rb") as fh:
+            reader = csv.reader(_decoded_lines(fh, encoding, source), delimiter=delimiter)
             next(reader, None)
             for record in reader:
                 line = reader.line_num
