@@ -22,7 +22,7 @@ from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.outputs.export import FILE_NAMES, export, rule_catalog
-from tracecode.outputs.export_sql import guard
+from tracecode.outputs.export_write import guard
 from tracecode.outputs.export_write import _tagged_records, folder_names
 from tracecode.store.ingest import ingest_files
 from tracecode.rules.runner import run_checks
@@ -451,7 +451,7 @@ def test_a_failure_on_any_connection_fails_the_export(con, tmp_path, monkeypatch
     """summary.csv, rejects.csv and suspicious_codes.csv are written on a second connection and
     persons / rings on a third, in threads: an error in any of them is the export's error."""
     import tracecode.outputs.export_write as ew
-    import tracecode.analysis.rings as rings_module
+    import tracecode.outputs.analysis_files as rings_module
 
     real_file = ew.CsvWriter.file
 

@@ -9,7 +9,7 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
 
 and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (professional
-buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.analysis.rings`.
+buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.outputs.analysis_files`.
 
 Each file is one DuckDB ``COPY`` (the SQL is in :mod:`tracecode.outputs.export_sql`, the writing in
 :mod:`tracecode.outputs.export_write`). The export reads what check stored for it: the evidence rows
@@ -48,10 +48,9 @@ from tracecode.outputs.export_sql import (EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHA
                                   WITHHELD, code_columns, codes_sql, event_columns, events_sql,
                                   reject_columns, rejects_sql, scoped_rejects, select_list, stored_evidence_view,
                                   summary_columns, summary_sql)
-from tracecode.outputs.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
+from tracecode.outputs.export_write import ENCODINGS, PHARMACY_DIR, CsvWriter, bound, folder_names
 from tracecode.privacy import mask_key
 
-ENCODINGS = ("utf-8-sig", "gbk")
 HEADERS = ("nhsa", "zh")
 FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
 FOLDERS_FILE = "pharmacy_folders.csv"
@@ -284,7 +283,7 @@ def _import_in_background(module: str) -> None:
 
 def _people_and_rings(folder: Path, scope: str, mask: bool, encoding: str, headers: str):
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
-        from tracecode.analysis.rings import export_people_and_rings
+        from tracecode.outputs.analysis_files import export_people_and_rings
 
         stand_in = _stand_in_finding_evidence(cur)
         try:

@@ -7,38 +7,9 @@ STORED_EVIDENCE_SQL) and the code rows per file, month and pharmacy from export_
 
 from __future__ import annotations
 
-from tracecode.inputs.columns import LABELS_ZH
+from tracecode.outputs.export_write import guard
 from tracecode.privacy import mask_sql
 
-#: Chinese headers of the columns that are not NHSA upload fields.
-EXTRA_LABELS_ZH: dict[str, str] = {
-    "rule": "规则",
-    "severity": "严重程度",
-    "label_zh": "规则名称",
-    "first_seen": "首次出现时间",
-    "last_seen": "最后出现时间",
-    "occurrences": "出现次数",
-    "pharmacies": "涉及药店数",
-    "pharmacy_list": "涉及药店",
-    "detail": "说明",
-    "month": "月份",
-    "flagged": "是否标记",
-    "kind": "类型",
-    "qty": "本码数量",
-    "insured": "医保结算",
-    "source_file": "来源文件",
-    "src_line": "来源行号",
-    "code_raw": "原始追溯码",
-    "field": "字段",
-    "reason": "原因",
-    "raw_value": "原始值",
-    "raw_record": "原始记录",
-    "rows_uploaded": "上传行数",
-    "rows_rejected": "拒收记录数",
-    "flagged_rows": "标记行数",
-    "flagged_share": "标记比例",
-    "folder": "文件夹",
-}
 OTHER_PHARMACY_ZH = "其他药店"
 WITHHELD = "(withheld: the whole record may hold personal data; --no-mask shows it)"
 
@@ -46,24 +17,6 @@ WITHHELD = "(withheld: the whole record may hold personal data; --no-mask shows 
 #: Reject fields whose raw value is one field of the upload and never personal data.
 PLAIN_FIELDS = ("fixmedins_code", "rtal_docno", "drug_trac_codg", "sel_retn_time", "sel_retn_cnt",
                 "trdn_flag", "price", "med_list_codg")
-
-
-def label(column: str, headers: str, rule_labels: dict[str, str] | None = None) -> str:
-    """The header of ``column`` for --headers nhsa (itself) or zh."""
-    if headers != "zh":
-        return column
-    if rule_labels and column in rule_labels:
-        return rule_labels[column]
-    return LABELS_ZH.get(column) or EXTRA_LABELS_ZH.get(column) or column
-
-
-def guard(expr: str, first: str | None = None) -> str:
-    """Excel must not read a text cell as a formula: prefix ' to = + - @ tab CR. ``first`` is an
-    expression with the same first character as ``expr``, cheaper to compute (the raw id under a
-    mask). A chain of = tests, not IN, which DuckDB plans as one join per column."""
-    lead = f"left({first or expr}, 1)"
-    test = " OR ".join(f"{lead} = '{c}'" for c in ("=", "+", "-", "@", "\t", "\r"))
-    return f"CASE WHEN {test} THEN '''' || {expr} ELSE {expr} END"
 
 
 def number(expr: str) -> str:

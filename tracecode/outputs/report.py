@@ -89,7 +89,7 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
     data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, int(rows), int(records),
                       pharmacies, flagged_rows, sum(n for _, n in reasons), reasons, history,
                       _top_pharmacies(con, scope, top), _top_drugs(con, scope), masked=mask)
-    from tracecode.analysis.rings import report_section
+    from tracecode.outputs.report_rings import report_section
 
     data.rings_html = report_section(con, scope, mask)
     secret = mask_key(con) if mask else ""
