@@ -99,8 +99,10 @@ def sql_string(text: str) -> str:
 
 
 def bound(sql: str, params: dict) -> dict:
-    """The parameters ``sql`` uses (DuckDB refuses unused ones)."""
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    """The parameters ``sql`` uses (DuckDB refuses unused ones); whole-line ``--`` comments (a SQL
+    file's header) do not count."""
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", code)}
 
 
 def copy_csv(con: duckdb.DuckDBPyConnection, select: str, params: dict, target: Path, prefix: str) -> int:
