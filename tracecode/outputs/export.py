@@ -16,10 +16,11 @@ Each file is one DuckDB ``COPY`` (the queries are the files of ``sql/export/``, 
 export reads what check stored for it: the evidence rows with their event columns, in file
 order (finding_evidence), and the code rows per file, month and pharmacy (pharmacy_rows, kept
 by ingest); it reads the events table only for what a store lacks (earlier months of a
---month check, a store checked by an earlier version). Three connections work at once: suspicious_events.csv; the other three files; persons and rings.
-Text cells Excel would read as a formula get a leading ``'``;
-insured-person ids are masked unless ``mask=False``. Files are written into a staging folder
-inside ``out_dir`` and moved into place at the end: a failed export leaves no half-written files.
+--month check, a store checked by an earlier version). Three connections work at once:
+suspicious_events.csv; the other three files; persons and rings. Text cells Excel would read as
+a formula get a leading ``'``; insured-person ids are masked unless ``mask=False``. Files are
+written into a staging folder inside ``out_dir`` (:mod:`tracecode.staging`) and moved into place
+at the end: a failed export leaves no half-written files.
 
 ``per_pharmacy`` adds ``pharmacies/<folder>/`` holding the same four files restricted to one
 pharmacy, for dispatch to it. What a pharmacy sees: the findings in which at least one of its
@@ -314,15 +315,15 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
     if rewrite is not None:
         jobs = [_Job(j.name, (lambda ph, j=j: rewrite(j.name, j.sql(ph))), j.columns) for j in jobs]
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    _open_session(con, scope)
-    if presorted:
-        con.execute("SET preserve_insertion_order = true")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {EVIDENCE_TABLE} AS\n{export_query('evidence_view')}")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS\n{export_query('evidence_stored')}",
-                    {"scope": scope})
     helper = None
     try:
+        _open_session(con, scope)
+        if presorted:
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {EVIDENCE_TABLE} AS\n{export_query('evidence_view')}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS\n{export_query('evidence_stored')}",
+                        {"scope": scope})
         mine = jobs
         if presorted and not counted:
             mine = [j for j in jobs if j.name == EVENTS_FILE]
