@@ -557,3 +557,19 @@ def test_cli_export_refuses_non_empty_folder(case_db, tmp_path):
     assert again.exit_code == 1 and "not empty" in again.stderr and "--force" in again.stderr
     assert run("export", "--db", case_db, "--out", out, "--force", "--no-mask").exit_code == 0
     assert "PSN0001" in (out / "suspicious_events.csv").read_text(encoding="utf-8-sig")
+
+
+def test_export_sql_files_have_headers_and_no_python_values():
+    """Each query of sql/export/ (not the store's pharmacy_rows stage) opens with relation,
+    needs and meaning; no '{' left for Python to format."""
+    from tracecode.outputs.export_sql import export_query
+    from tracecode.rules.runner import parse_header
+    from tracecode.sqlfiles import list_sql
+
+    names = [n for n in list_sql("export") if n != "pharmacy_rows_new"]
+    assert "codes" in names and "summary" in names
+    for name in names:
+        text = export_query(name)
+        meta = parse_header(text)
+        assert list(meta)[:3] == ["relation", "needs", "meaning"], name
+        assert "{" not in text, name
