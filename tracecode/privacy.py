@@ -11,9 +11,9 @@ import hashlib
 
 import duckdb
 
-#: The same mask as SQL, for exports computed inside DuckDB. Bind $mask_key.
-MASK_SQL = ("CASE WHEN {col} IS NULL OR {col} = '' THEN {col} ELSE "
-            "left({col}, 3) || '***' || right({col}, 2) || '#' || left(sha256($mask_key || {col}), 6) END")
+#: The same mask as a SQL macro, for exports computed inside DuckDB: masked_id(column, key).
+MASK_MACRO = ("CREATE OR REPLACE TEMP MACRO masked_id(v, key) AS CASE WHEN v IS NULL OR v = '' THEN v ELSE "
+              "left(v, 3) || '***' || right(v, 2) || '#' || left(sha256(key || v), 6) END")
 
 #: Columns holding personal data (masked unless --no-mask).
 PERSONAL_COLUMNS = ("psn_no", "certno", "psn_name", "psn_cert_type")
@@ -25,13 +25,8 @@ def mask_key(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def mask_person(value: str | None, key: str) -> str | None:
-    """Mask one id exactly as MASK_SQL does."""
+    """Mask one id exactly as MASK_MACRO does."""
     if value is None or value == "":
         return value
     digest = hashlib.sha256((key + value).encode("utf-8")).hexdigest()[:6]
     return f"{value[:3]}***{value[-2:]}#{digest}"
-
-
-def mask_sql(column: str) -> str:
-    """SQL expression masking ``column`` (an identifier we choose, never user input)."""
-    return MASK_SQL.format(col=column)

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from tracecode.cli import main
 from tracecode.errors import UnknownMonth
 from tracecode.store.ingest import ingest_files
-from tracecode.analysis.people import PEOPLE_COLUMNS, Analysis, people, write_people_csv
+from tracecode.analysis.people import PEOPLE_COLUMNS, Analysis, people
+from tracecode.outputs.analysis_files import write_people_csv
 from tracecode.privacy import mask_key, mask_person
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store

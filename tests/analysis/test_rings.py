@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from tests.analysis.test_people import Sales, code, sample_db, truth  # noqa: F401  (sample_db: a fixture)
 from tracecode.cli import main
-from tracecode.analysis.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_section_html, rings_svg,
-                             write_analysis_csvs, write_ring_edges_csv, write_rings_csv)
+from tracecode.analysis.rings import EDGE_COLUMNS, RING_COLUMNS, rings, rings_svg
+from tracecode.outputs.analysis_files import write_analysis_csvs, write_ring_edges_csv, write_rings_csv
+from tracecode.outputs.report_rings import rings_section_html
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 

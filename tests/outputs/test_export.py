@@ -22,7 +22,7 @@ from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.outputs.export import FILE_NAMES, export, rule_catalog
-from tracecode.outputs.export_sql import guard
+from tracecode.outputs.export_write import guard
 from tracecode.outputs.export_write import _tagged_records, folder_names
 from tracecode.store.ingest import ingest_files
 from tracecode.rules.runner import run_checks
@@ -451,7 +451,7 @@ def test_a_failure_on_any_connection_fails_the_export(con, tmp_path, monkeypatch
     """summary.csv, rejects.csv and suspicious_codes.csv are written on a second connection and
     persons / rings on a third, in threads: an error in any of them is the export's error."""
     import tracecode.outputs.export_write as ew
-    import tracecode.analysis.rings as rings_module
+    import tracecode.outputs.analysis_files as rings_module
 
     real_file = ew.CsvWriter.file
 
@@ -557,3 +557,19 @@ def test_cli_export_refuses_non_empty_folder(case_db, tmp_path):
     assert again.exit_code == 1 and "not empty" in again.stderr and "--force" in again.stderr
     assert run("export", "--db", case_db, "--out", out, "--force", "--no-mask").exit_code == 0
     assert "PSN0001" in (out / "suspicious_events.csv").read_text(encoding="utf-8-sig")
+
+
+def test_export_sql_files_have_headers_and_no_python_values():
+    """Each query of sql/export/ (not the store's pharmacy_rows stage) opens with relation,
+    needs and meaning; no '{' left for Python to format."""
+    from tracecode.outputs.export_sql import export_query
+    from tracecode.rules.runner import parse_header
+    from tracecode.sqlfiles import list_sql
+
+    names = [n for n in list_sql("export") if n != "pharmacy_rows_new"]
+    assert "codes" in names and "summary" in names
+    for name in names:
+        text = export_query(name)
+        meta = parse_header(text)
+        assert list(meta)[:3] == ["relation", "needs", "meaning"], name
+        assert "{" not in text, name

@@ -33,15 +33,13 @@ Usage::
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import duckdb
 
-from tracecode.errors import DatabaseError, OutputError, UnknownMonth
+from tracecode.errors import DatabaseError, UnknownMonth
 from tracecode.privacy import mask_key, mask_person
 from tracecode.sqlfiles import read_sql
 
@@ -50,8 +48,6 @@ __all__ = [
     "Person",
     "PEOPLE_COLUMNS",
     "people",
-    "write_people_csv",
-    "write_csv",
 ]
 
 ALL = "all"
@@ -220,58 +216,3 @@ def people(con: duckdb.DuckDBPyConnection, month: str | None = None, min_packs: 
     """The professional-buyer ranking of ``month`` (None: all months)."""
     with Analysis(con, month) as a:
         return a.people(min_packs, mask=mask, limit=limit)
-
-
-# ---------------------------------------------------------------------------------- CSV
-
-
-def _cell(value: Any) -> Any:
-    """Excel must not read a text cell as a formula: a leading ' before = + - @ tab CR."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else ""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def write_csv(path: str | Path, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
-              encoding: str = "utf-8-sig", headers: str = "nhsa", labels_zh: dict[str, str] | None = None) -> list[str]:
-    """Write one CSV file for Excel (UTF-8 with BOM, or GBK). Returns warnings (characters GBK
-    cannot encode are written as '?')."""
-    if encoding not in ("utf-8-sig", "gbk"):
-        raise OutputError(f"encoding {encoding!r} is not one of utf-8-sig, gbk")
-    names = [((labels_zh or {}).get(c, c) if headers == "zh" else c) for c in columns]
-    path = Path(path)
-    bad: list[int] = []
-    with open(path, "w", encoding=encoding, errors="replace", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(names)
-        for n, row in enumerate(rows, start=2):
-            cells = [_cell(v) for v in row]
-            if encoding == "gbk":
-                try:
-                    ",".join(cells).encode("gbk")
-                except UnicodeEncodeError:
-                    bad.append(n)
-            writer.writerow(cells)
-    if bad:
-        return [f"{path.name}: {len(bad)} line(s) hold characters GBK cannot encode, written as '?' "
-                f"(line {', '.join(map(str, bad[:10]))}); use --encoding utf-8-sig to keep them"]
-    return []
-
-
-def write_people_csv(con_or_analysis, path: str | Path, month: str | None = None, mask: bool = True,
-                     encoding: str = "utf-8-sig", *, min_packs: int = DEFAULT_MIN_PACKS,
-                     headers: str = "nhsa") -> int:
-    """Write ``persons.csv`` (the ranking, one row per person); return the rows written.
-    ``con_or_analysis``: a connection, or an :class:`Analysis` already computed."""
-    if isinstance(con_or_analysis, Analysis):
-        ranked = con_or_analysis.people(min_packs, mask=mask)
-    else:
-        ranked = people(con_or_analysis, month, min_packs, mask=mask)
-    write_csv(path, PEOPLE_COLUMNS, [[getattr(p, c) for c in PEOPLE_COLUMNS] for p in ranked],
-              encoding=encoding, headers=headers, labels_zh=LABELS_ZH)
-    return len(ranked)

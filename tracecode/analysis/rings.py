@@ -32,10 +32,9 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tracecode.analysis.people import Analysis, _checked_min_packs, _strip, write_csv
+from tracecode.analysis.people import Analysis, _checked_min_packs, _strip
 from tracecode.sqlfiles import read_sql
 
 __all__ = [
@@ -47,10 +46,8 @@ __all__ = [
     "find_rings",
     "rings",
     "rings_svg",
-    "rings_section_html",
-    "write_rings_csv",
-    "write_ring_edges_csv",
-    "write_analysis_csvs",
+    "ring_rows",
+    "edge_rows",
 ]
 
 DEFAULT_MIN_PACKS = 3
@@ -131,7 +128,8 @@ def _top(counter: Counter, n: int = TOP) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
-def _fmt_top(items: list[tuple[str, int]]) -> str:
+def format_top(items: list[tuple[str, int]]) -> str:
+    """A top-N list as text: "key xN; key xN"."""
     return "; ".join(f"{k} x{v}" for k, v in items)
 
 
@@ -211,7 +209,7 @@ def _describe(members: list[str], linking: list[str], flows: list[dict], strong:
         values = [f["value"] for f in srcs.values() if f["value"] is not None]
         edges.append(RingEdge(
             src, dst, names.get(src, ""), names.get(dst, ""), len(srcs), len(fl), len(people),
-            _fmt_top(_top(people)), len({f["med_list_codg"] for f in srcs.values()}),
+            format_top(_top(people)), len({f["med_list_codg"] for f in srcs.values()}),
             float(sum(values)) if values else None, min(f["src_time"] for f in fl), max(f["dst_time"] for f in fl),
             _median([float(f["days"]) for f in fl]), (src, dst) in strong))
         sent[src] += len(srcs)
@@ -251,75 +249,21 @@ def rings(con, month: str | None = None, min_packs: int = DEFAULT_MIN_PACKS, *, 
         return find_rings(a, min_packs, mask=mask)
 
 
-# ---------------------------------------------------------------------------------- CSV
+# ---------------------------------------------------------------------------------- rows
 
 
 def ring_rows(found: list[Ring]) -> list[list]:
+    """The rows of rings.csv (RING_COLUMNS), one per ring."""
     return [[r.ring_id, len(r.members), "; ".join(r.members), "; ".join(r.sources), "; ".join(r.sinks), r.packs,
-             r.resales, r.value, r.persons, _fmt_top(r.top_persons), "; ".join(r.linking_persons), r.drugs,
-             _fmt_top(r.top_drugs), r.top_flows(), r.first_bought, r.last_resold, r.days_median] for r in found]
+             r.resales, r.value, r.persons, format_top(r.top_persons), "; ".join(r.linking_persons), r.drugs,
+             format_top(r.top_drugs), r.top_flows(), r.first_bought, r.last_resold, r.days_median] for r in found]
 
 
 def edge_rows(found: list[Ring]) -> list[list]:
+    """The rows of ring_edges.csv (EDGE_COLUMNS), one per pharmacy pair inside a ring."""
     return [[r.ring_id, e.source, e.source_name, e.target, e.target_name, e.packs, e.resales, e.persons,
              e.top_persons, e.drugs, e.value, e.first_bought, e.last_resold, e.days_median, int(e.in_graph)]
             for r in found for e in r.edges]
-
-
-def _rings_of(con_or_analysis, month, min_packs, mask) -> list[Ring]:
-    if isinstance(con_or_analysis, Analysis):
-        return find_rings(con_or_analysis, min_packs, mask=mask)
-    return rings(con_or_analysis, month, min_packs, mask=mask)
-
-
-def write_rings_csv(con_or_analysis, path: str | Path, month: str | None = None, mask: bool = True,
-                    encoding: str = "utf-8-sig", *, min_packs: int = DEFAULT_MIN_PACKS, headers: str = "nhsa") -> int:
-    """Write ``rings.csv`` (one row per ring); return the rows written."""
-    found = _rings_of(con_or_analysis, month, min_packs, mask)
-    write_csv(path, RING_COLUMNS, ring_rows(found), encoding=encoding, headers=headers, labels_zh=LABELS_ZH)
-    return len(found)
-
-
-def write_ring_edges_csv(con_or_analysis, path: str | Path, month: str | None = None, mask: bool = True,
-                         encoding: str = "utf-8-sig", *, min_packs: int = DEFAULT_MIN_PACKS,
-                         headers: str = "nhsa") -> int:
-    """Write ``ring_edges.csv`` (one row per pharmacy pair with packs flowing inside a ring)."""
-    found = _rings_of(con_or_analysis, month, min_packs, mask)
-    rows = edge_rows(found)
-    write_csv(path, EDGE_COLUMNS, rows, encoding=encoding, headers=headers, labels_zh=LABELS_ZH)
-    return len(rows)
-
-
-ANALYSIS_FILES = ("persons.csv", "rings.csv", "ring_edges.csv")
-
-
-def write_analysis_csvs(con, folder: str | Path, month: str | None = None, mask: bool = True,
-                        encoding: str = "utf-8-sig", *, headers: str = "nhsa",
-                        people_min_packs: int | None = None, ring_min_packs: int | None = None
-                        ) -> tuple[dict[str, int], list[str]]:
-    """Write persons.csv, rings.csv and ring_edges.csv into ``folder`` from one computation of
-    the flows (what ``export`` calls). Returns ({file name: rows}, warnings). ``month``: 'YYYY-MM',
-    'all' or None (all months)."""
-    from tracecode.analysis.people import DEFAULT_MIN_PACKS as PEOPLE_MIN, PEOPLE_COLUMNS, LABELS_ZH as PEOPLE_ZH
-
-    folder = Path(folder)
-    counts: dict[str, int] = {}
-    warnings: list[str] = []
-    with Analysis(con, month) as a:
-        ranked = a.people(people_min_packs or PEOPLE_MIN, mask=mask)
-        found = find_rings(a, ring_min_packs or DEFAULT_MIN_PACKS, mask=mask)
-    warnings += write_csv(folder / "persons.csv", PEOPLE_COLUMNS,
-                          [[getattr(p, c) for c in PEOPLE_COLUMNS] for p in ranked],
-                          encoding=encoding, headers=headers, labels_zh=PEOPLE_ZH)
-    counts["persons.csv"] = len(ranked)
-    warnings += write_csv(folder / "rings.csv", RING_COLUMNS, ring_rows(found), encoding=encoding, headers=headers,
-                          labels_zh=LABELS_ZH)
-    counts["rings.csv"] = len(found)
-    edges = edge_rows(found)
-    warnings += write_csv(folder / "ring_edges.csv", EDGE_COLUMNS, edges, encoding=encoding, headers=headers,
-                          labels_zh=LABELS_ZH)
-    counts["ring_edges.csv"] = len(edges)
-    return counts, warnings
 
 
 # ---------------------------------------------------------------------------------- SVG
@@ -460,54 +404,3 @@ def rings_svg(found: list[Ring], limit: int = SVG_RINGS) -> str:
                      f'vertical-align:top">{_ring_svg(r, i)}</div>' for i, r in enumerate(found[:limit]))
     return (f'<div class="rings"><p class="legend">{legend}<span style="margin-left:16px">圆大小 = 经手盒数；箭头粗细 = 回流盒数；'
             f'虚线 = 该药店对单独未达阈值</span></p>{panels}</div>')
-
-
-def rings_section_html(found: list[Ring], *, min_packs: int = DEFAULT_MIN_PACKS, limit: int = SVG_RINGS,
-                       table_rows: int = 20) -> str:
-    """The report section: a sentence, the drawings of the largest rings, a table of rings."""
-    out = ['<section id="rings"><h2>疑似回流团伙（药店之间的医保药品回流）</h2>',
-           f'<p class="sub">一条箭头 A → B：在药店 A 医保购买的整盒药品，之后在药店 B 再次销售。'
-           f'单条流向至少 {min_packs} 盒、或同一人至少 {min_packs} 盒回流时连成团伙；'
-           f'共 {len(found)} 个团伙，下图为最大的 {min(limit, len(found))} 个。</p>',
-           rings_svg(found, limit)]
-    if found:
-        out.append('<table class="sortable rings-table"><thead><tr><th>团伙</th><th>药店数</th><th>回流盒数</th>'
-                   '<th>涉及人数</th><th>药品种数</th><th>主要流向</th><th>主要人员</th><th>时间</th></tr></thead><tbody>')
-        for r in found[:table_rows]:
-            out.append(f'<tr><td>{_e(r.ring_id)}</td><td class="num">{len(r.members)}</td>'
-                       f'<td class="num">{r.packs}</td><td class="num">{r.persons}</td>'
-                       f'<td class="num">{r.drugs}</td><td>{_e(r.top_flows(3))}</td>'
-                       f'<td>{_e(_fmt_top(r.top_persons[:3]))}</td>'
-                       f'<td>{_e(_short_time(r.first_bought))} — {_e(_short_time(r.last_resold))}</td></tr>')
-        out.append("</tbody></table>")
-    out.append("</section>")
-    return "".join(out)
-
-
-def export_people_and_rings(con, folder: str | Path, scope: str, mask: bool = True, encoding: str = "utf-8-sig",
-                            headers: str = "nhsa") -> tuple[dict[str, int], list[str]]:
-    """What ``tracecode export`` adds: persons.csv, rings.csv and ring_edges.csv of the month
-    scope (default --min-packs), written into ``folder``. When recycled_resale was not checked
-    for the scope (``check --rules`` without it), nothing is written and a warning says why."""
-    from tracecode.errors import TracecodeError
-    from tracecode.analysis.people import scope_of
-
-    try:
-        scope_of(con, scope)
-    except TracecodeError as exc:
-        return {}, [f"{', '.join(ANALYSIS_FILES)} not written: {exc}"]
-    return write_analysis_csvs(con, folder, scope, mask, encoding, headers=headers)
-
-
-def report_section(con, month: str, mask: bool = True) -> str:
-    """The rings section of the monthly HTML report (``tracecode report``) for ``month``: the
-    drawings of the largest rings and a table; a short note when recycled_resale was not
-    checked for that month."""
-    from tracecode.errors import TracecodeError
-
-    try:
-        found = rings(con, month, DEFAULT_MIN_PACKS, mask=mask)
-    except TracecodeError as exc:
-        return (f'<section id="rings"><h2>疑似回流团伙（药店之间的医保药品回流）</h2>'
-                f'<p class="muted">无法分析：{_e(exc)}</p></section>')
-    return rings_section_html(found)

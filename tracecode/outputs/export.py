@@ -9,17 +9,18 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
 
 and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (professional
-buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.analysis.rings`.
+buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.outputs.analysis_files`.
 
-Each file is one DuckDB ``COPY`` (the SQL is in :mod:`tracecode.outputs.export_sql`, the writing in
-:mod:`tracecode.outputs.export_write`). The export reads what check stored for it: the evidence rows
-with their event columns, in file order (finding_evidence), and the code rows per file, month
-and pharmacy (pharmacy_rows, kept by ingest); it reads the events table only for what a store
-lacks (earlier months of a --month check, a store checked by an earlier version). Three
-connections work at once: suspicious_events.csv; the other three files; persons and rings.
-Text cells Excel would read as a formula get a leading ``'``;
-insured-person ids are masked unless ``mask=False``. Files are written into a staging folder
-inside ``out_dir`` and moved into place at the end: a failed export leaves no half-written files.
+Each file is one DuckDB ``COPY`` (the queries are the files of ``sql/export/``, read by
+:mod:`tracecode.outputs.export_sql`; the writing is :mod:`tracecode.outputs.export_write`). The
+export reads what check stored for it: the evidence rows with their event columns, in file
+order (finding_evidence), and the code rows per file, month and pharmacy (pharmacy_rows, kept
+by ingest); it reads the events table only for what a store lacks (earlier months of a
+--month check, a store checked by an earlier version). Three connections work at once:
+suspicious_events.csv; the other three files; persons and rings. Text cells Excel would read as
+a formula get a leading ``'``; insured-person ids are masked unless ``mask=False``. Files are
+written into a staging folder inside ``out_dir`` (:mod:`tracecode.staging`) and moved into place
+at the end: a failed export leaves no half-written files.
 
 ``per_pharmacy`` adds ``pharmacies/<folder>/`` holding the same four files restricted to one
 pharmacy, for dispatch to it. What a pharmacy sees: the findings in which at least one of its
@@ -34,8 +35,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -43,15 +42,13 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.outputs.export_sql import (EVIDENCE_TABLE, OTHER_PHARMACY_ZH, PHARMACY_ROWS_COMPLETE, PHARMACY_ROWS_COUNTED,
-                                  PHARMACY_ROWS_STORED, PHARMACY_ROWS_TABLE, STORED_COUNT_SQL, STORED_EVIDENCE_SQL,
-                                  WITHHELD, code_columns, codes_sql, event_columns, events_sql,
-                                  reject_columns, rejects_sql, scoped_rejects, select_list, stored_evidence_view,
-                                  summary_columns, summary_sql)
-from tracecode.outputs.export_write import PHARMACY_DIR, CsvWriter, bound, folder_names
+from tracecode.outputs.export_sql import (CODE_COLUMNS, EVENT_COLUMNS, EVIDENCE_TABLE, FOLDER_COLUMNS, MACROS,
+                                          OTHER_PHARMACY_ZH, PHARMACY_ROWS_TABLE, REJECT_COLUMNS, SCOPE_VARIABLE,
+                                          SCOPED_REJECTS_VIEW, WITHHELD, export_query, summary_columns, summary_sql)
+from tracecode.outputs.export_write import ENCODINGS, PHARMACY_DIR, CsvWriter, bound, folder_names
 from tracecode.privacy import mask_key
+from tracecode.staging import merge_folder, move_files, staging_folder
 
-ENCODINGS = ("utf-8-sig", "gbk")
 HEADERS = ("nhsa", "zh")
 FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
 FOLDERS_FILE = "pharmacy_folders.csv"
@@ -152,32 +149,6 @@ def check_out_dir(out_dir: Path, force: bool) -> None:
                           hint="choose an empty or new --out folder, or add --force to overwrite tracecode's files")
 
 
-def _install(staging: Path, out_dir: Path, names: list[str]) -> None:
-    """Move the staged files into ``out_dir`` (replacing earlier exports' files)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        src = staging / name
-        if src.exists():
-            os.replace(src, out_dir / name)
-    staged = staging / PHARMACY_DIR
-    if staged.exists():
-        old = out_dir / PHARMACY_DIR
-        if not old.exists():
-            os.replace(staged, old)  # one rename, however many pharmacies
-            return
-        for folder in old.iterdir():  # only with --force: drop our files of the earlier export, keep any other
-            if folder.is_dir():
-                for name in FILE_NAMES:
-                    (folder / name).unlink(missing_ok=True)
-                if not any(folder.iterdir()):
-                    folder.rmdir()
-        for folder in staged.iterdir():
-            dest = old / folder.name
-            dest.mkdir(exist_ok=True)
-            for f in folder.iterdir():
-                os.replace(f, dest / f.name)
-
-
 def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month: str | None = None,
            per_pharmacy: bool = False, encoding: str = "utf-8-sig", headers: str = "nhsa", mask: bool = True,
            force: bool = False, db_label: str = "the database", require_rows: bool = True) -> ExportResult:
@@ -202,33 +173,31 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
         "SELECT rule, count(*) FROM findings WHERE month = $scope GROUP BY rule ORDER BY rule",
         {"scope": scope}).fetchall())
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    stand_in = _stand_in_finding_evidence(con)
-    # persons.csv, rings.csv and ring_edges.csv are computed on a second connection while the
-    # four files are written (see _Background); the graph library they end with is imported
-    # meanwhile, while DuckDB works.
-    _import_in_background("networkx")
-    people = _Background(con, _people_and_rings(staging, scope, mask, encoding, headers), "people")
-    try:
-        w = CsvWriter(con, staging, encoding, headers, dict(catalog))
-        result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy))
-        written = list(FILE_NAMES)
-        people_rows, people_warnings = people.result()
-        result.rows.update(people_rows)
-        written += list(people_rows)
-        if per_pharmacy:
-            written.append(FOLDERS_FILE)
-            result.pharmacies = result.rows.pop(PHARMACY_DIR)
-        result.warnings = w.warnings + people_warnings
-        _install(staging, out_dir, written)
-    finally:
-        people.wait()
-        if stand_in:
-            con.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
-        shutil.rmtree(staging, ignore_errors=True)
+    with staging_folder(out_dir) as staging:
+        stand_in = _stand_in_finding_evidence(con)
+        # persons.csv, rings.csv and ring_edges.csv are computed on a second connection while the
+        # four files are written (see _Background); the graph library they end with is imported
+        # meanwhile, while DuckDB works.
+        _import_in_background("networkx")
+        people = _Background(con, _people_and_rings(staging, scope, mask, encoding, headers), "people")
+        try:
+            w = CsvWriter(con, staging, encoding, headers, dict(catalog))
+            result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy))
+            written = list(FILE_NAMES)
+            people_rows, people_warnings = people.result()
+            result.rows.update(people_rows)
+            written += list(people_rows)
+            if per_pharmacy:
+                written.append(FOLDERS_FILE)
+                result.pharmacies = result.rows.pop(PHARMACY_DIR)
+            result.warnings = w.warnings + people_warnings
+            move_files(staging, out_dir, written)
+            merge_folder(staging, out_dir, PHARMACY_DIR, FILE_NAMES)
+        finally:
+            people.wait()
+            if stand_in:
+                con.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
     return result
-
 
 
 class _Background:
@@ -284,7 +253,7 @@ def _import_in_background(module: str) -> None:
 
 def _people_and_rings(folder: Path, scope: str, mask: bool, encoding: str, headers: str):
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
-        from tracecode.analysis.rings import export_people_and_rings
+        from tracecode.outputs.analysis_files import export_people_and_rings
 
         stand_in = _stand_in_finding_evidence(cur)
         try:
@@ -319,7 +288,7 @@ def _presorted(con: duckdb.DuckDBPyConnection, scope: str, rules: list[str]) -> 
     if not stamp or stamp[0][0] != evidence_stamp(con, scope, rules):
         return False
     events = int(stamp[0][0].rsplit("|", 1)[1].split(":")[0])
-    return con.execute(STORED_COUNT_SQL, {"scope": scope}).fetchall()[0][0] == events
+    return con.execute(export_query("evidence_stored_count"), {"scope": scope}).fetchall()[0][0] == events
 
 
 def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, mask: bool = True, *,
@@ -332,9 +301,8 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
     under 'pharmacies'). ``rewrite(file name, SELECT)`` lets another engine adapt a query (the
     Spark output feeds summary.csv's per-pharmacy counts)."""
     rules = rules if rules is not None else [r for r, _ in rule_catalog()]
-    params = {"scope": scope, "rules": rules, "other": OTHER_PHARMACY_ZH, "withheld": WITHHELD}
-    if mask:
-        params["mask_key"] = mask_key(con)
+    params = {"scope": scope, "rules": rules, "other": OTHER_PHARMACY_ZH, "withheld": WITHHELD, "mask": mask,
+              "mask_key": mask_key(con) if mask else ""}
     rows: dict[str, int] = {}
     stand_in = _stand_in_finding_evidence(con)
     counted = _pharmacy_rows(con)
@@ -343,17 +311,19 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
     # on for this export), and summary, rejects and suspicious_codes.csv are written on a second
     # connection meanwhile. Else export_evidence is a table made from it and events, sorted.
     presorted = not stand_in and _presorted(con, scope, rules)
-    jobs = _jobs(scope, rules, mask, presorted)
+    jobs = _jobs(rules, presorted)
     if rewrite is not None:
         jobs = [_Job(j.name, (lambda ph, j=j: rewrite(j.name, j.sql(ph))), j.columns) for j in jobs]
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    if presorted:
-        con.execute("SET preserve_insertion_order = true")
-        con.execute(stored_evidence_view(scope))
-    else:
-        con.execute(STORED_EVIDENCE_SQL, {"scope": scope})
     helper = None
     try:
+        _open_session(con, scope)
+        if presorted:
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {EVIDENCE_TABLE} AS\n{export_query('evidence_view')}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS\n{export_query('evidence_stored')}",
+                        {"scope": scope})
         mine = jobs
         if presorted and not counted:
             mine = [j for j in jobs if j.name == EVENTS_FILE]
@@ -378,6 +348,7 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
             helper.wait()
         con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
         con.execute(f"DROP {'VIEW' if presorted else 'TABLE'} IF EXISTS temp.main.{EVIDENCE_TABLE}")
+        _close_session(con)
         con.execute(f"DROP {'TABLE' if counted else 'VIEW'} IF EXISTS temp.main.{PHARMACY_ROWS_TABLE}")
         if stand_in:
             con.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
@@ -391,8 +362,10 @@ def _write_jobs(jobs: list[_Job], writer: CsvWriter, scope: str, params: dict):
         w = CsvWriter(cur, writer.folder, writer.encoding, writer.headers, writer.rule_labels)
         stand_in = _stand_in_finding_evidence(cur)
         try:
-            cur.execute(PHARMACY_ROWS_STORED)
-            cur.execute(stored_evidence_view(scope))  # the other files do not depend on its order
+            cur.execute(f"CREATE OR REPLACE TEMP VIEW {PHARMACY_ROWS_TABLE} AS\n{export_query('pharmacy_rows_stored')}")
+            _open_session(cur, scope)
+            # the other files do not depend on its order
+            cur.execute(f"CREATE OR REPLACE TEMP VIEW {EVIDENCE_TABLE} AS\n{export_query('evidence_view')}")
             done, warned = {}, {}
             for job in jobs:
                 n = len(w.warnings)
@@ -400,6 +373,7 @@ def _write_jobs(jobs: list[_Job], writer: CsvWriter, scope: str, params: dict):
                 warned[job.name] = w.warnings[n:]
         finally:
             cur.execute(f"DROP VIEW IF EXISTS temp.main.{EVIDENCE_TABLE}")
+            _close_session(cur)
             cur.execute(f"DROP VIEW IF EXISTS temp.main.{PHARMACY_ROWS_TABLE}")
             if stand_in:
                 cur.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
@@ -410,11 +384,30 @@ def _write_jobs(jobs: list[_Job], writer: CsvWriter, scope: str, params: dict):
 def _pharmacy_rows(con: duckdb.DuckDBPyConnection) -> bool:
     """Make export_pharmacy_rows: a view of the store's pharmacy_rows when it covers every
     file, else a table counted from events. Returns whether it counted."""
-    if _has_table(con, "pharmacy_rows_files") and con.execute(PHARMACY_ROWS_COMPLETE).fetchall()[0][0]:
-        con.execute(PHARMACY_ROWS_STORED)
+    if (_has_table(con, "pharmacy_rows_files")
+            and con.execute(export_query("pharmacy_rows_complete")).fetchall()[0][0]):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {PHARMACY_ROWS_TABLE} AS\n{export_query('pharmacy_rows_stored')}")
         return False
-    con.execute(PHARMACY_ROWS_COUNTED)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PHARMACY_ROWS_TABLE} AS\n{export_query('pharmacy_rows_counted')}")
     return True
+
+
+def _open_session(con: duckdb.DuckDBPyConnection, scope: str) -> None:
+    """What the export's SQL files read on ``con`` besides tables: the month scope as a session
+    variable (for the views), the macros, the view of the scope's rejects (over
+    export_pharmacy_rows, made first)."""
+    con.execute(f"SET VARIABLE {SCOPE_VARIABLE} = $scope", {"scope": scope})
+    for sql in MACROS.values():
+        con.execute(sql)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {SCOPED_REJECTS_VIEW} AS\n{export_query('scoped_rejects')}")
+
+
+def _close_session(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what :func:`_open_session` made."""
+    con.execute(f"DROP VIEW IF EXISTS temp.main.{SCOPED_REJECTS_VIEW}")
+    for name in MACROS:
+        con.execute(f"DROP MACRO IF EXISTS temp.main.{name}")
+    con.execute(f"RESET VARIABLE {SCOPE_VARIABLE}")
 
 
 @dataclass
@@ -424,38 +417,31 @@ class _Job:
     columns: list[str]
 
 
-def _jobs(scope: str, rules: list[str], mask: bool, presorted: bool = False) -> list[_Job]:
-    every = scope == ALL
+def _jobs(rules: list[str], presorted: bool = False) -> list[_Job]:
+    events = "events_presorted" if presorted else "events"
     return [
-        _Job("suspicious_codes.csv", lambda ph: codes_sql(ph), [c[0] for c in code_columns(False)]),
-        _Job(EVENTS_FILE, lambda ph: events_sql(mask, ph, presorted), [c[0] for c in event_columns(mask)]),
-        _Job("rejects.csv", lambda ph: rejects_sql(mask, ph, every), [c[0] for c in reject_columns(mask)]),
-        _Job("summary.csv", lambda ph: summary_sql(rules, ph, every), [c[0] for c in summary_columns(rules)]),
+        _Job("suspicious_codes.csv", lambda ph: export_query("codes_pharmacy" if ph else "codes"), list(CODE_COLUMNS)),
+        _Job(EVENTS_FILE, lambda ph: export_query("events_pharmacy" if ph else events), list(EVENT_COLUMNS)),
+        _Job("rejects.csv", lambda ph: export_query("rejects_pharmacy" if ph else "rejects"), list(REJECT_COLUMNS)),
+        _Job("summary.csv", lambda ph: summary_sql(rules, ph), summary_columns(rules)),
     ]
 
 
 def _per_pharmacy(con: duckdb.DuckDBPyConnection, w: CsvWriter, jobs: list[_Job], params: dict,
                   staging: Path) -> int:
-    every = params["scope"] == ALL
-    sql = (f"WITH {scoped_rejects(every, PHARMACY_ROWS_TABLE)} SELECT DISTINCT fixmedins_code FROM ("
-           f"SELECT fixmedins_code FROM {PHARMACY_ROWS_TABLE} c {'' if every else 'WHERE c.month = $scope'} "
-           "UNION SELECT fixmedins_code FROM scoped_rejects WHERE fixmedins_code IS NOT NULL) ORDER BY fixmedins_code")
+    sql = export_query("pharmacies")
     rows = con.execute(sql, bound(sql, params)).fetchall()
     codes = [r[0] for r in rows]
     folders = folder_names(codes)
     # a temporary table from bound lists (no pyarrow to import)
-    con.execute("CREATE OR REPLACE TEMP TABLE export_pharmacies AS SELECT "
-                "CAST(unnest(CAST($pidx AS INTEGER[])) AS INTEGER) AS pidx, "
-                "CAST(unnest(CAST($code AS VARCHAR[])) AS VARCHAR) AS fixmedins_code, "
-                "CAST(unnest(CAST($folder AS VARCHAR[])) AS VARCHAR) AS folder",
+    con.execute(f"CREATE OR REPLACE TEMP TABLE export_pharmacies AS\n{export_query('export_pharmacies')}",
                 {"pidx": list(range(len(codes))), "code": codes, "folder": folders})
     try:
         for folder in folders:
             (staging / PHARMACY_DIR / folder).mkdir(parents=True)
         for job in jobs:
             w.partitions(job.name, job.sql(True), params, job.columns, folders)
-        cols = select_list([("fixmedins_code", "fixmedins_code", True), ("folder", "folder", True)])
-        w.file(FOLDERS_FILE, f"SELECT {cols} FROM export_pharmacies ORDER BY pidx", {}, ["fixmedins_code", "folder"])
+        w.file(FOLDERS_FILE, export_query("pharmacy_folders"), {}, list(FOLDER_COLUMNS))
     finally:
         con.execute("DROP TABLE IF EXISTS temp.main.export_pharmacies")
     return len(codes)

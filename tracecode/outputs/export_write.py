@@ -1,18 +1,89 @@
-"""Writing CSV files for Excel from DuckDB: BOM and header as the COPY prefix, GBK by a
-streamed re-encode, per-pharmacy files dealt out of one sorted COPY, safe folder names."""
+"""The one writer of CSV files for Excel: header labels, the formula guard (in SQL for the
+export's DuckDB ``COPY``, in Python for rows computed in Python), UTF-8 with BOM or GBK (one
+encoder, characters GBK lacks written as '?' and reported), per-pharmacy files dealt out of one
+sorted COPY, safe folder names."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 from pathlib import Path
+from typing import Any, Sequence
 
 import duckdb
 
-from tracecode.outputs.export_sql import label
+from tracecode.errors import OutputError
+from tracecode.inputs.columns import LABELS_ZH
+
+ENCODINGS = ("utf-8-sig", "gbk")
+#: A text cell starting with one of these is a formula to Excel: written with a leading '.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+#: Chinese headers of the columns that are not NHSA upload fields.
+EXTRA_LABELS_ZH: dict[str, str] = {
+    "rule": "规则",
+    "severity": "严重程度",
+    "label_zh": "规则名称",
+    "first_seen": "首次出现时间",
+    "last_seen": "最后出现时间",
+    "occurrences": "出现次数",
+    "pharmacies": "涉及药店数",
+    "pharmacy_list": "涉及药店",
+    "detail": "说明",
+    "month": "月份",
+    "flagged": "是否标记",
+    "kind": "类型",
+    "qty": "本码数量",
+    "insured": "医保结算",
+    "source_file": "来源文件",
+    "src_line": "来源行号",
+    "code_raw": "原始追溯码",
+    "field": "字段",
+    "reason": "原因",
+    "raw_value": "原始值",
+    "raw_record": "原始记录",
+    "rows_uploaded": "上传行数",
+    "rows_rejected": "拒收记录数",
+    "flagged_rows": "标记行数",
+    "flagged_share": "标记比例",
+    "folder": "文件夹",
+}
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 PHARMACY_DIR = "pharmacies"
+
+
+def label(column: str, headers: str, rule_labels: dict[str, str] | None = None) -> str:
+    """The header of ``column`` for --headers nhsa (itself) or zh."""
+    if headers != "zh":
+        return column
+    if rule_labels and column in rule_labels:
+        return rule_labels[column]
+    return LABELS_ZH.get(column) or EXTRA_LABELS_ZH.get(column) or column
+
+
+def guard(expr: str, first: str | None = None) -> str:
+    """Excel must not read a text cell as a formula: prefix ' to = + - @ tab CR. ``first`` is an
+    expression with the same first character as ``expr``, cheaper to compute (the raw id under a
+    mask). A chain of = tests, not IN, which DuckDB plans as one join per column."""
+    lead = f"left({first or expr}, 1)"
+    test = " OR ".join(f"{lead} = '{c}'" for c in FORMULA_LEADS)
+    return f"CASE WHEN {test} THEN '''' || {expr} ELSE {expr} END"
+
+
+def cell(value: Any) -> Any:
+    """A value as the text of a CSV cell computed in Python: None empty, floats to 4 places
+    without trailing zeros, text Excel would read as a formula with a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else ""
+    text = str(value)
+    if text[:1] in FORMULA_LEADS:
+        return "'" + text
+    return text
 
 
 def csv_quote(text: str) -> str:
@@ -28,8 +99,10 @@ def sql_string(text: str) -> str:
 
 
 def bound(sql: str, params: dict) -> dict:
-    """The parameters ``sql`` uses (DuckDB refuses unused ones)."""
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    """The parameters ``sql`` uses (DuckDB refuses unused ones); whole-line ``--`` comments (a SQL
+    file's header) do not count."""
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", code)}
 
 
 def copy_csv(con: duckdb.DuckDBPyConnection, select: str, params: dict, target: Path, prefix: str) -> int:
@@ -96,6 +169,21 @@ def _tagged_records(lines):
         yield current, rows
 
 
+def gbk_encode(text: str) -> tuple[bytes, set[str]]:
+    """``text`` as GBK bytes, characters GBK lacks written as '?'; and those characters."""
+    try:
+        return text.encode("gbk"), set()
+    except UnicodeEncodeError:
+        pass
+    missing = set()
+    for ch in text:
+        try:
+            ch.encode("gbk")
+        except UnicodeEncodeError:
+            missing.add(ch)
+    return text.encode("gbk", errors="replace"), missing
+
+
 def _encode_lines(text: str, out, line: int, bad_lines: list[int], bad_chars: set[str]) -> int:
     try:
         out.write(text.encode("gbk"))
@@ -103,18 +191,50 @@ def _encode_lines(text: str, out, line: int, bad_lines: list[int], bad_chars: se
     except UnicodeEncodeError:
         pass
     for piece in text.splitlines(keepends=True):
-        try:
-            out.write(piece.encode("gbk"))
-        except UnicodeEncodeError:
+        data, missing = gbk_encode(piece)
+        if missing:
             bad_lines.append(line)
-            for ch in piece:
-                try:
-                    ch.encode("gbk")
-                except UnicodeEncodeError:
-                    bad_chars.add(ch)
-            out.write(piece.encode("gbk", errors="replace"))
+            bad_chars |= missing
+        out.write(data)
         line += piece.count("\n")
     return line
+
+
+def write_csv(path: str | Path, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+              encoding: str = "utf-8-sig", headers: str = "nhsa", labels_zh: dict[str, str] | None = None) -> list[str]:
+    """Write one CSV file for Excel from rows computed in Python (each value through
+    :func:`cell`), UTF-8 with BOM or GBK. Returns warnings (characters GBK cannot encode are
+    written as '?')."""
+    if encoding not in ENCODINGS:
+        raise OutputError(f"encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
+    names = [((labels_zh or {}).get(c, c) if headers == "zh" else c) for c in columns]
+    path = Path(path)
+    bad: list[int] = []
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+
+    def record(values: Sequence[Any]) -> str:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(values)
+        return buf.getvalue()
+
+    with open(path, "wb") as out:
+        if encoding == "utf-8-sig":
+            out.write(record(names).encode("utf-8-sig"))
+            for row in rows:
+                out.write(record([cell(v) for v in row]).encode("utf-8"))
+        else:
+            out.write(gbk_encode(record(names))[0])
+            for n, row in enumerate(rows, start=2):
+                data, missing = gbk_encode(record([cell(v) for v in row]))
+                if missing:
+                    bad.append(n)
+                out.write(data)
+    if bad:
+        return [f"{path.name}: {len(bad)} line(s) hold characters GBK cannot encode, written as '?' "
+                f"(line {', '.join(map(str, bad[:10]))}); use --encoding utf-8-sig to keep them"]
+    return []
 
 
 def folder_names(codes: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ import duckdb
 from tracecode.errors import OutputError
 from tracecode.outputs.export import checked_scopes, held_months, resolve_scope
 from tracecode.outputs.report_model import Case, ReportData, RuleLine
-from tracecode.outputs.export_sql import EVIDENCE_SQL, EVIDENCE_TABLE, scoped_rejects
+from tracecode.outputs.export_sql import EVIDENCE_TABLE, export_query
 from tracecode.privacy import mask_key, mask_person
 from tracecode.rules.runner import list_rules
 
@@ -43,7 +43,7 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
     scope = resolve_scope(con, month, db_label)
     # The evidence joined to events once, and the month's uploads per pharmacy counted once:
     # every query below reads these two small tables instead of the events table.
-    con.execute(EVIDENCE_SQL, {"scope": scope})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS\n{export_query('evidence_events')}", {"scope": scope})
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {UPLOADS} AS
                     SELECT fixmedins_code, arg_max(fixmedins_name, event_id) AS fixmedins_name,
                            count(*) AS rows_uploaded, list(DISTINCT file_id) AS files
@@ -83,13 +83,17 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
             FROM {UPLOADS}""").fetchall()[0]
     flagged_rows = con.execute(
         f"SELECT count(DISTINCT x.event_id) FROM {EVIDENCE_TABLE} x WHERE {FLAGGED_IN_MONTH}", p).fetchall()[0][0]
-    reasons = con.execute(f"WITH {scoped_rejects(False)} SELECT reason, count(*) AS n FROM scoped_rejects "
-                          "GROUP BY reason ORDER BY n DESC, reason", p).fetchall()
+    # the month's rejects: those of the files holding rows of the month, and of the files from
+    # which no row could be read (as in the export's rejects.csv)
+    reasons = con.execute("""SELECT reason, count(*) AS n FROM rejects r
+                             WHERE r.file_id IN (SELECT file_id FROM files WHERE events = 0)
+                                OR r.file_id IN (SELECT DISTINCT file_id FROM events WHERE month = $scope)
+                             GROUP BY reason ORDER BY n DESC, reason""", p).fetchall()
     history = _history(con, checked)
     data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, int(rows), int(records),
                       pharmacies, flagged_rows, sum(n for _, n in reasons), reasons, history,
                       _top_pharmacies(con, scope, top), _top_drugs(con, scope), masked=mask)
-    from tracecode.analysis.rings import report_section
+    from tracecode.outputs.report_rings import report_section
 
     data.rings_html = report_section(con, scope, mask)
     secret = mask_key(con) if mask else ""

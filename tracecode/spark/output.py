@@ -14,10 +14,7 @@ file (``pharmacy_rows_files``), so the export never counts events.
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +25,7 @@ import pyarrow.parquet as pq
 from tracecode.errors import OutputError
 from tracecode.spark.engine import SparkCheck
 from tracecode.sqlfiles import read_sql
+from tracecode.staging import move_files, replace_folder, staging_folder
 from tracecode.spark.layout import EVENT_COLUMNS, names
 from tracecode.spark.translate import translate
 
@@ -178,40 +176,28 @@ def write_findings(check: SparkCheck, out_dir: Path, *, mask: bool = True, encod
     except OSError as exc:
         con.close()
         raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
-    staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
     try:
-        catalog = rule_catalog()
-        writer = CsvWriter(con, staging, encoding, headers, dict(catalog))
-        rows = write_files(con, writer, check.month, mask, rules=[r for r, _ in catalog], per_pharmacy=per_pharmacy)
-        written = [*FILE_NAMES, FINDINGS_PARQUET, FINDING_EVENTS_PARQUET]
-        if per_pharmacy:
-            rows.pop(PHARMACY_DIR, None)
-            written.append(FOLDERS_FILE)
-        result.rows = rows
-        result.warnings = list(writer.warnings)
-        pq.write_table(con.sql("SELECT * FROM findings ORDER BY rule, code_key, drug_trac_codg").to_arrow_table(),
-                       staging / FINDINGS_PARQUET)
-        pq.write_table(con.sql("SELECT * FROM finding_events ORDER BY rule, code_key, drug_trac_codg, event_id")
-                       .to_arrow_table(), staging / FINDING_EVENTS_PARQUET)
-        _move_into_place(staging, out_dir, written, PHARMACY_DIR if per_pharmacy else None)
+        with staging_folder(out_dir) as staging:
+            catalog = rule_catalog()
+            writer = CsvWriter(con, staging, encoding, headers, dict(catalog))
+            rows = write_files(con, writer, check.month, mask, rules=[r for r, _ in catalog],
+                               per_pharmacy=per_pharmacy)
+            written = [*FILE_NAMES, FINDINGS_PARQUET, FINDING_EVENTS_PARQUET]
+            if per_pharmacy:
+                rows.pop(PHARMACY_DIR, None)
+                written.append(FOLDERS_FILE)
+            result.rows = rows
+            result.warnings = list(writer.warnings)
+            pq.write_table(con.sql("SELECT * FROM findings ORDER BY rule, code_key, drug_trac_codg").to_arrow_table(),
+                           staging / FINDINGS_PARQUET)
+            pq.write_table(con.sql("SELECT * FROM finding_events ORDER BY rule, code_key, drug_trac_codg, event_id")
+                           .to_arrow_table(), staging / FINDING_EVENTS_PARQUET)
+            move_files(staging, out_dir, written)
+            if per_pharmacy and (staging / PHARMACY_DIR).exists():
+                replace_folder(staging, out_dir, PHARMACY_DIR)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         con.close()
     return result
-
-
-def _move_into_place(staging: Path, out_dir: Path, files: list[str], folder: str | None) -> None:
-    """Move the staged files (and the staged per-pharmacy ``folder``) into ``out_dir``, replacing
-    an earlier run's (``--force``): a failed run leaves no half-written files."""
-    for name in files:
-        if (staging / name).exists():
-            os.replace(staging / name, out_dir / name)
-    if folder and (staging / folder).exists():
-        old = out_dir / folder
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(staging / folder, old)
 
 
 __all__ = ["FINDINGS_PARQUET", "FINDING_EVENTS_PARQUET", "SparkExport", "driver_db", "write_findings", "translate"]

@@ -5,12 +5,12 @@ rejects and the files table."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 import duckdb
 
 from tracecode.errors import OutputError
+from tracecode.staging import replace_folder, staging_folder
 
 BUCKETS = 64
 #: The folders of the layout.
@@ -80,18 +80,12 @@ def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = F
     except OSError as exc:
         raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
     last = int(con.execute("SELECT COALESCE(MAX(file_id), 0) FROM files").fetchall()[0][0])
-    staging = out_dir / f".tracecode-staging-{uuid.uuid4().hex[:8]}"
-    try:
-        staging.mkdir()
+    with staging_folder(out_dir) as staging:
         rows = _copy_events(con, staging / "events", "file_id <= ?", [last], f"all_{last}_{{i}}")
         for table in ("rejects", "files"):
             _copy_table(con, table, staging / table / f"all_{last}.parquet", "file_id <= ?", [last])
         # A replaced layout's kept Spark summaries describe the old one: dropped with it.
         shutil.rmtree(out_dir / "summaries", ignore_errors=True)
         for name in LAYOUT_FOLDERS:
-            shutil.rmtree(out_dir / name, ignore_errors=True)
-            if (staging / name).exists():
-                (staging / name).replace(out_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            replace_folder(staging, out_dir, name)
     return rows

@@ -1,0 +1,34 @@
+-- relation: summary_per_pharmacy
+-- needs: export_pharmacy_rows, export_scoped_rejects, export_evidence, export_pharmacies
+-- meaning: summary.csv of each pharmacy (pidx first): its own row of summary.sql.
+WITH ev AS (
+    SELECT c.fixmedins_code, arg_max(c.fixmedins_name, c.name_event_id) AS fixmedins_name,
+           CAST(sum(c.n) AS BIGINT) AS rows_uploaded
+    FROM export_pharmacy_rows c WHERE $scope = 'all' OR c.month = $scope GROUP BY c.fixmedins_code
+),
+rj AS (SELECT fixmedins_code, count(*) AS rows_rejected FROM export_scoped_rejects
+       WHERE fixmedins_code IS NOT NULL GROUP BY fixmedins_code),
+fx AS (SELECT x.fixmedins_code, x.rule, x.drug_trac_codg, x.event_id
+       FROM export_evidence x WHERE x.flagged AND ($scope = 'all' OR x.month = $scope)),
+fr AS (  -- per pharmacy: the codes it has flagged rows of, per rule (in $rules order); its flagged rows
+    SELECT c.fixmedins_code,
+           list_transform($rules, lambda r: coalesce(map_from_entries(list((c.rule, c.codes)))[r], 0)) AS rule_codes,
+           any_value(n.flagged_rows) AS flagged_rows
+    FROM (SELECT fixmedins_code, rule, count(*) AS codes
+          FROM (SELECT DISTINCT fixmedins_code, rule, drug_trac_codg FROM fx) GROUP BY fixmedins_code, rule) c
+    JOIN (SELECT fixmedins_code, count(DISTINCT event_id) AS flagged_rows FROM fx GROUP BY fixmedins_code) n
+      USING (fixmedins_code)
+    GROUP BY c.fixmedins_code
+),
+p AS (SELECT fixmedins_code FROM ev UNION SELECT fixmedins_code FROM rj)
+SELECT px.pidx, excel_safe(p.fixmedins_code) AS fixmedins_code,
+       excel_safe(ev.fixmedins_name) AS fixmedins_name,
+       coalesce(ev.rows_uploaded, 0) AS rows_uploaded,
+       coalesce(rj.rows_rejected, 0) AS rows_rejected,
+       coalesce(fr.rule_codes, list_transform($rules, lambda r: 0)) AS rule_codes,
+       coalesce(fr.flagged_rows, 0) AS flagged_rows,
+       coalesce(round(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 4), 0) AS flagged_share
+FROM p LEFT JOIN ev USING (fixmedins_code) LEFT JOIN rj USING (fixmedins_code) LEFT JOIN fr USING (fixmedins_code)
+JOIN export_pharmacies px ON px.fixmedins_code = p.fixmedins_code
+ORDER BY px.pidx, coalesce(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 0) DESC,
+         coalesce(fr.flagged_rows, 0) DESC, p.fixmedins_code
