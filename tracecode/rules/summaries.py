@@ -29,9 +29,6 @@ _GUARD_PROBE_TEXT = "tracecode guard_hash probe"
 #: Bump when the columns of the summary tables change: they are derived, so they are dropped
 #: and rebuilt (the findings are kept).
 SUMMARY_VERSION = "2"
-_SUMMARY_TABLES = ("rule_events", "rule_events_files", "repeat_rows", "repeat_rows_files", "rule_dict",
-                   "rule_dict_files", "product_counts", "product_counts_files", "pharmacy_rows",
-                   "pharmacy_rows_files")
 
 
 def install_guard_hash(con: duckdb.DuckDBPyConnection) -> None:
@@ -57,8 +54,11 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     they were made with another :data:`SUMMARY_VERSION`."""
     known = con.execute("SELECT value FROM meta WHERE key = 'rules_summary_version'").fetchall()
     if not known or known[0][0] != SUMMARY_VERSION:
-        for table in _SUMMARY_TABLES:
+        for stage in [s for s in list_stages() if s.meta.get("persist")] + other_kept_summaries():
+            table = stage.meta["persist"]
+            check_identifier(table)
             con.execute(f"DROP TABLE IF EXISTS main.{table}")
+            con.execute(f"DROP TABLE IF EXISTS main.{table}_files")
     con.execute(read_sql("schema/findings.sql"))
     con.execute(read_sql("schema/findings_views.sql"))
     if not known or known[0][0] != SUMMARY_VERSION:

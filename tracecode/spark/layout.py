@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 from tracecode.errors import InputFileError
 from tracecode.months import MONTH_RE
+from tracecode.rules.catalogue import list_stages
 from tracecode.store.schema import table_columns
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,7 +38,7 @@ REJECT_COLUMNS = spark_columns("rejects")
 
 
 #: The tables the persist stages keep across checks (sql/stages, "-- persist:").
-PERSISTED_TABLES = ("rule_dict", "rule_events", "product_counts", "repeat_rows")
+PERSISTED_TABLES = tuple(s.meta["persist"] for s in list_stages() if s.meta.get("persist"))
 
 
 #: The code-hash bucket partition column of the layout (tracecode.store.layout.BUCKETS buckets).
