@@ -11,10 +11,9 @@ from tracecode.sqlfiles import SqlFile, check_identifier
 
 __all__ = ["BASE_RELATIONS", "flagged_sql", "select_rules", "stage_plan"]
 
-#: Relations that are tables of the store or prepared by the runner, not stages.
-BASE_RELATIONS = frozenset({"events", "files", "drug_catalog", "product_counts", "product_counts_files",
-                            "rule_events", "rule_events_files", "rule_dict", "rule_dict_files",
-                            "repeat_rows", "repeat_rows_files"})
+#: Relations that are tables of the store or prepared by the runner, not stages (besides the
+#: kept summaries and their ``<table>_files``).
+BASE_RELATIONS = frozenset({"events", "files", "drug_catalog"})
 
 
 def select_rules(rules: Iterable[str] | None) -> list[RuleInfo]:
@@ -43,6 +42,7 @@ def stage_plan(stages: list[SqlFile], rule_files: list[SqlFile]) -> list[SqlFile
     """The stages the selected rules need (transitively), in file order."""
     by_name = {s.name: s for s in stages}
     persisted = {s.meta["persist"]: s.name for s in stages if s.meta.get("persist")}
+    base = BASE_RELATIONS | set(persisted) | {f"{table}_files" for table in persisted}
     wanted: set[str] = set()
     todo = ["code_events"]  # the evidence of code-level findings
     for f in rule_files:
@@ -50,7 +50,7 @@ def stage_plan(stages: list[SqlFile], rule_files: list[SqlFile]) -> list[SqlFile
     while todo:
         name = todo.pop()
         name = persisted.get(name, name)
-        if name in wanted or name in BASE_RELATIONS:
+        if name in wanted or name in base:
             continue
         if name not in by_name:
             raise RuleError(f"a SQL file needs {name!r}, which no stage produces")
