@@ -92,7 +92,10 @@ class Progress(Protocol):
     """Where the runner reports its steps."""
 
     def planned(self, steps: int) -> None:
-        """The number of :meth:`done` calls to come."""
+        """The number of steps to come."""
+
+    def start(self, step: str) -> None:
+        """A step begins."""
 
     def done(self, step: str, rows: int, seconds: float) -> None:
         """A step finished: a stage, a rule (``rule_<id>``), ``summaries``, ``flagged`` or ``findings``."""
@@ -100,6 +103,9 @@ class Progress(Protocol):
 
 class _Quiet:
     def planned(self, steps: int) -> None:
+        pass
+
+    def start(self, step: str) -> None:
         pass
 
     def done(self, step: str, rows: int, seconds: float) -> None:
@@ -154,11 +160,13 @@ def run_rules(engine: Engine, *, month: str | None = None, catalog: Path | str |
         ("evidence", "VARCHAR", [r.evidence for r in selected]),
         ("position", "BIGINT", list(range(len(selected)))),
     ])
+    progress.start("summaries")
     t0 = time.perf_counter()
     engine.keep_summaries([s for s in plan if s.meta.get("persist")], timings, counts)
     progress.done("summaries", -1, time.perf_counter() - t0)
 
     def step(name: str, make, sql: str, where: str, values: dict[str, Any] | None = params) -> None:
+        progress.start(name)
         t0 = time.perf_counter()
         counts[name] = make(name, sql, values, where=where)
         timings[name] = time.perf_counter() - t0
@@ -169,6 +177,7 @@ def run_rules(engine: Engine, *, month: str | None = None, catalog: Path | str |
     for f in chosen:
         step(f"rule_{f.name}", engine.define, f.sql, f"sql/{f.path}")
     step("flagged", engine.materialize, flagged_sql([f.name for f in chosen]), "flagged", None)
+    progress.start("findings")
     t0 = time.perf_counter()
     for name, path in (("finding_rows", "findings/findings_rows.sql"), ("new_findings", "findings/findings.sql")):
         counts[name] = engine.materialize(name, read_sql(path), params, where=f"sql/{path}")
@@ -195,7 +204,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
     try:
         run = run_rules(engine, month=month, catalog=catalog, close_days=close_days, rules=rules, progress=bar)
         if bar:
-            bar.bar.set_postfix_str("store")
+            bar.start("store")
         engine.store_findings(run.scope, [r.id for r in run.rules], run.summary, run.params,
                               str(catalog) if catalog is not None else None, run.timings, run.counts)
         if bar:
@@ -220,8 +229,10 @@ class _Bar:
         scope = month_bounds(self.month.strip() if isinstance(self.month, str) else None)[0]
         self.bar = tqdm(total=steps, desc=f"check {scope}", unit=" step", leave=False, file=sys.stderr)
 
-    def done(self, step: str, rows: int, seconds: float) -> None:
+    def start(self, step: str) -> None:
         self.bar.set_postfix_str(step)
+
+    def done(self, step: str, rows: int, seconds: float) -> None:
         self.bar.update(1)
 
     def close(self) -> None:

@@ -1,7 +1,6 @@
-"""The summary tables a DuckDB store keeps across checks (rule_dict, rule_events,
-product_counts, repeat_rows, pharmacy_rows, each with its ``<table>_files``): each is filled by
-a SQL file with a ``-- persist: <table>`` header, over the files the table has not seen yet, so
-that every upload file is read once, ever.
+"""The summary tables a DuckDB store keeps across checks (each with its ``<table>_files``):
+each is filled by a SQL file with a ``-- persist: <table>`` header, over the files the table
+has not seen yet, so that every upload file is read once, ever.
 
 The rule stages (``sql/stages``) that persist are refreshed when a check needs them; a SQL
 file elsewhere under ``sql/`` that persists (a summary kept for another reader of the store)

@@ -360,6 +360,9 @@ class _Log:
     def planned(self, steps: int) -> None:
         pass
 
+    def start(self, step: str) -> None:
+        pass
+
     def done(self, step: str, rows: int, seconds: float) -> None:
         if step == "flagged":
             if self.engine.count:
