@@ -49,19 +49,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tracecode.inputs.columns import CANONICAL_COLUMNS, LABELS_ZH
+from tracecode.rules.catalogue import RULE_IDS
 
 __all__ = ["RULE_IDS", "SynthSummary", "generate", "parse_count", "reference_findings"]
 
-RULE_IDS: tuple[str, ...] = (
-    "duplicate_upload",
-    "return_without_sale",
-    "same_pharmacy_repeat",
-    "cross_pharmacy_reuse",
-    "recycled_resale",
-    "split_overuse",
-    "invalid_code",
-    "product_mismatch",
-)
 
 OPEN_START = 8 * 3600  # pharmacies open 08:00-22:00
 OPEN_LEN = 14 * 3600

@@ -6,14 +6,16 @@
 --   event's id. The runner appends them to the persistent table pharmacy_rows (each file is
 --   read once, ever: by update_summaries() after an ingest, else by the next check); the
 --   export reads summary.csv's rows uploaded and names, the pharmacies of a month and the
---   pharmacy of a one-pharmacy file from it, never counting the events. Not a rule stage: the
---   Spark engine computes the export's counts itself.
+--   pharmacy of a one-pharmacy file from it, never counting the events. Not a rule stage: a
+--   Spark check runs it over the events of the checked months and of the files with rejects
+--   (tracecode.spark.output). The name is ordered by the event ids of named rows only:
+--   DuckDB's MAX_BY skips NULL names, Spark's does not; both skip a NULL ordering value.
 SELECT
     e.file_id,
     e.month,
     e.fixmedins_code,
     COUNT(*) AS n,
-    ARG_MAX(e.fixmedins_name, e.event_id) AS fixmedins_name,
+    MAX_BY(e.fixmedins_name, CASE WHEN e.fixmedins_name IS NOT NULL THEN e.event_id END) AS fixmedins_name,
     MAX(CASE WHEN e.fixmedins_name IS NOT NULL THEN e.event_id END) AS name_event_id
 FROM events e
 WHERE e.file_id IN (

@@ -1,6 +1,8 @@
--- Parse one batch of text records (registered as `batch_rows`, one row per code) into
--- typed event columns, and say for each record whether and why it is rejected.
--- Bind parameters: $file_id, $kind (the kind of rows that do not say their own).
+-- relation: parse_batch
+-- needs: batch_rows
+-- meaning: one batch of text records (registered as `batch_rows`, one row per code) parsed
+--   into typed event columns, with for each record whether and why it is rejected. Bind
+--   parameters: $file_id, $kind (the kind of rows that do not say their own).
 WITH typed AS (
     SELECT
         *,

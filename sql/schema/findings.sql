@@ -1,5 +1,9 @@
--- The check results, created by tracecode.rules.runner (not part of the ingest schema).
--- findings: one row per (month scope, rule, code); month = 'YYYY-MM' or 'all'.
+-- relation: findings_schema (the tables findings, finding_events, finding_evidence, check_runs
+--   and the summaries kept across checks)
+-- meaning: the check results and the summaries check keeps, created by check
+--   (tracecode.rules.summaries), not part of the ingest schema.
+
+-- The findings: one row per (month scope, rule, code); month = 'YYYY-MM' or 'all'.
 CREATE TABLE IF NOT EXISTS findings (
     month          VARCHAR NOT NULL,
     rule           VARCHAR NOT NULL,

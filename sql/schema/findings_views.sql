@@ -1,4 +1,6 @@
--- Views over the check results (sql/schema/findings.sql) and events, for analysts.
+-- relation: findings_views (the view evidence)
+-- needs: finding_events, events, files
+-- meaning: views over the check results (sql/schema/findings.sql) and events, for analysts.
 CREATE OR REPLACE VIEW evidence AS
 SELECT
     fe.month,

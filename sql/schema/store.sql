@@ -1,4 +1,6 @@
--- tracecode store schema (DuckDB). Column names follow the NHSA 3505/3506 field names.
+-- relation: store_schema (the tables meta, files, events, rejects, code_index)
+-- meaning: the tracecode store (DuckDB) that ingest fills. Column names follow the NHSA
+--   3505/3506 field names.
 CREATE TABLE IF NOT EXISTS meta (
     key   VARCHAR PRIMARY KEY,
     value VARCHAR

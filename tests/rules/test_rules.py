@@ -14,7 +14,9 @@ from click.testing import CliRunner
 from tracecode.cli import main
 from tracecode.errors import InputFileError, RuleError, UnknownMonth
 from tracecode.store.ingest import ingest_files
-from tracecode.rules.runner import RULE_IDS, list_rules, list_stages, load_catalog, run_checks
+from tracecode.inputs.catalog import load_catalog
+from tracecode.rules.catalogue import RULE_IDS, list_rules, list_stages
+from tracecode.rules.runner import run_checks
 from tracecode.sqlfiles import list_sql, read_sql
 from tracecode.store.database import open_store
 
@@ -396,7 +398,7 @@ def test_forced_key_collision_never_merges_codes(tmp_path):
 def test_product_counts_are_incremental_and_exact(tmp_path):
     """The per-file summary behind product_mismatch counts each file once, across checks and
     ingests, and equals a direct count over events."""
-    from tracecode.rules.runner import update_summaries
+    from tracecode.rules.summaries import update_summaries
 
     con = open_store(tmp_path / "p.duckdb")
     direct = ("SELECT product_id, med_list_codg, count(*) FROM events WHERE kind = 'sale' AND code_status = 'valid' "

@@ -33,13 +33,13 @@ Usage::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from typing import Any
 
 import duckdb
 
 from tracecode.errors import DatabaseError, UnknownMonth
+from tracecode.months import ALL_MONTHS, check_month_text, month_bounds
 from tracecode.privacy import mask_key, mask_person
 from tracecode.sqlfiles import read_sql
 
@@ -50,9 +50,7 @@ __all__ = [
     "people",
 ]
 
-ALL = "all"
-_LOWEST_MONTH, _HIGHEST_MONTH = "0000-00", "9999-99"
-_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+ALL = ALL_MONTHS
 RULE = "recycled_resale"
 DEFAULT_MIN_PACKS = 2
 
@@ -99,12 +97,8 @@ def scope_of(con: duckdb.DuckDBPyConnection, month: str | None) -> tuple[str, st
     """``(scope, month_lo, month_hi)`` of ``month`` (None: all months), checking that
     recycled_resale was checked for it. Raises UnknownMonth / DatabaseError."""
     if month is not None and month != ALL:
-        month = month.strip()
-        if not _MONTH_RE.match(month):
-            raise UnknownMonth(f"month {month!r} is not a month such as 2026-10 (YYYY-MM)")
-        scope, lo, hi = month, month, month
-    else:
-        scope, lo, hi = ALL, _LOWEST_MONTH, _HIGHEST_MONTH
+        month = check_month_text(month)
+    scope, lo, hi = month_bounds(month if month != ALL else None)
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
     if not {"findings", "finding_events"} <= have:
@@ -125,7 +119,7 @@ def scope_of(con: duckdb.DuckDBPyConnection, month: str | None) -> tuple[str, st
 def _sales_ctes() -> str:
     """The rules' stages that turn ``code_events`` into ``sales`` (the sales that count:
     unique, not cancelled by a return), as CTEs in file order, whatever their numbers."""
-    from tracecode.rules.runner import list_stages
+    from tracecode.rules.catalogue import list_stages
 
     stages = list_stages()
     by_name = {s.name: s for s in stages}
@@ -152,7 +146,7 @@ class Analysis:
     manager, or call :meth:`close`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, month: str | None = None):
-        from tracecode.rules.runner import DuckDBEngine
+        from tracecode.rules.duckdb_engine import DuckDBEngine
 
         self.con = con
         self.scope, self.month_lo, self.month_hi = scope_of(con, month)

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from tracecode.commands.options import db_option, memory_option, quiet_option, show_progress
-from tracecode.rules.runner import RULE_IDS, run_checks
+from tracecode.rules.catalogue import RULE_IDS
+from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 from tracecode.outputs.textout import format_table
 

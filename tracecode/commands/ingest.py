@@ -8,7 +8,7 @@ import click
 
 from tracecode.commands.options import db_option, memory_option, quiet_option, show_progress
 from tracecode.inputs.columns import load_column_mapping
-from tracecode.rules.runner import update_summaries
+from tracecode.rules.summaries import update_summaries
 from tracecode.store.ingest import KINDS, FileResult, ingest_files
 from tracecode.store.status import store_status
 from tracecode.store.database import open_store

@@ -14,7 +14,8 @@ from tracecode.errors import ExitCode, InputFileError, TracecodeError
 from tracecode.inputs.columns import load_column_mapping
 from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
 from tracecode.outputs.textout import format_table
-from tracecode.rules.runner import RULE_IDS, RuleSummary
+from tracecode.rules.catalogue import RULE_IDS
+from tracecode.rules.results import RuleSummary
 from tracecode.spark.engine import run_checks_spark
 from tracecode.spark.ingest import ingest_raw, lake_files, open_input, upload_files, write_lake
 from tracecode.spark.layout import SparkInput, _is_local, _local_path, is_lake

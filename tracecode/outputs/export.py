@@ -33,7 +33,6 @@ record's pharmacy code, else the pharmacy of a one-pharmacy file); its own summa
 from __future__ import annotations
 
 import os
-import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +53,7 @@ FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "s
 FOLDERS_FILE = "pharmacy_folders.csv"
 EVENTS_FILE = "suspicious_events.csv"
 ALL = "all"
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from tracecode.months import MONTH_RE  # noqa: E402
 
 
 @dataclass

@@ -5,8 +5,9 @@ the stage and rule SQL files (``sql/stages``, ``sql/rules``, ``sql/findings*.sql
 PySpark: each file is translated from DuckDB SQL to Spark SQL by sqlglot at run time, its
 ``$name`` parameters become Spark named parameters (``:name``, ``spark.sql(sql, args=...)``),
 and each stage is materialised as a cached temporary view, exactly as
-:class:`tracecode.rules.runner.DuckDBEngine` materialises temporary tables. The plan (which stages the
-chosen rules need, in which order) is :func:`tracecode.rules.runner._stage_plan` itself.
+:class:`tracecode.rules.duckdb_engine.DuckDBEngine` materialises temporary tables. The flow (plan,
+parameters, stages, rules, findings) is :func:`tracecode.rules.runner.run_rules` itself: this
+module only says how a relation is made on Spark, and where the kept summaries live.
 
 Input (``--input``):
 
@@ -36,68 +37,27 @@ Entry points: ``tracecode check --engine spark --input DIR --out DIR2 [--month M
 
 from __future__ import annotations
 
-
-import datetime as dt
 import functools
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pyarrow as pa
 
 from tracecode.errors import RuleError, UnknownMonth
-from tracecode.rules.runner import (
-    _HIGHEST_MONTH,
-    _LOWEST_MONTH,
-    _MONTH_RE,
-    ALL_MONTHS,
-    CATALOG_SCHEMA,
-    RuleSummary,
-    SqlFile,
-    _rule_files,
-    _select_rules,
-    _stage_plan,
-    flagged_sql,
-    list_stages,
-    load_catalog,
-    sql_params,
-)
-from tracecode.sqlfiles import read_sql
+from tracecode.rules.catalogue import list_stages, rule_files
+from tracecode.rules.results import RuleSummary
+from tracecode.rules.runner import run_rules
 from tracecode.spark.layout import _FS, PERSISTED_TABLES, SparkInput, _join
 from tracecode.spark.translate import translate
+from tracecode.sqlfiles import SqlFile, bind_params, check_identifier, read_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["SparkCheck", "SparkEngine", "run_checks_spark"]
-
-# ---------------------------------------------------------------------------
-# The columns of the Parquet layout (sql/schema/store.sql, as Spark types)
-# ---------------------------------------------------------------------------
-
-
-
-
-
-
-
-# ---------------------------------------------------------------------------
-# Translation: DuckDB SQL -> Spark SQL, refusing what would change meaning
-# ---------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,28 +75,23 @@ def summary_schemas() -> dict[str, pa.Schema]:
         con.close()
 
 
-# ---------------------------------------------------------------------------
-# The session
-# ---------------------------------------------------------------------------
-
-
-
-
-
-
+#: The Arrow type of each DuckDB column type the runner registers lists of values as.
+_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "INTEGER": pa.int32()}
 
 
 # ---------------------------------------------------------------------------
-# The engine adapter: the same methods as tracecode.rules.runner.DuckDBEngine
+# The engine adapter (tracecode.rules.runner.Engine)
 # ---------------------------------------------------------------------------
 
 
 class SparkEngine:
     """Runs the pipeline's SQL on a SparkSession: each SQL file is translated (sqlglot,
     duckdb -> spark), its parameters bound as Spark named parameters, and materialised as a
-    cached temporary view."""
+    checkpointed temporary view. With ``data``, it is the engine of a check over that input
+    (:func:`run_checks_spark`)."""
 
-    def __init__(self, spark: "SparkSession", scratch: str | None = None, count: bool = True):
+    def __init__(self, spark: "SparkSession", scratch: str | None = None, count: bool = True,
+                 data: SparkInput | None = None, keep: bool = False, say: Callable[[str], None] | None = None):
         from pyspark import StorageLevel
 
         self.spark = spark
@@ -148,19 +103,14 @@ class SparkEngine:
         # a folder (hdfs://..., or a local path in local mode) = Parquet files there, which a
         # lost executor cannot take with it.
         self.scratch = _join(scratch, f"run-{os.getpid()}-{int(time.time() * 1000)}") if scratch else None
-
-    @staticmethod
-    def _bind(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
-        used = sql_params(sql)
-        missing = used - set(params or {})
-        if missing:
-            raise RuleError(f"no value for SQL parameter(s) {', '.join(sorted('$' + m for m in missing))}")
-        return {k: v for k, v in (params or {}).items() if k in used}
+        self.data = data
+        self.keep = keep  # keep the summaries in the layout (DIR/summaries/) for the next check
+        self.say = say or (lambda text: None)
 
     def sql(self, sql: str, params: dict[str, Any] | None = None, where: str = "SQL") -> "DataFrame":
         """The DataFrame of one DuckDB SELECT, translated and bound (lazy)."""
         text = translate(sql, where)
-        args = self._bind(sql, params)
+        args = bind_params(sql, params)
         self._call_site(where)
         return self.spark.sql(text, args=args) if args else self.spark.sql(text)
 
@@ -175,13 +125,34 @@ class SparkEngine:
         sc.setLocalProperty("callSite.short", f"tracecode {where}")
         sc.setLocalProperty("callSite.long", f"tracecode {where}")
 
+    def require_month(self, month: str) -> None:
+        """UnknownMonth unless the input holds events in ``month``."""
+        data = self.data
+        if month not in data.months:
+            months = data.months
+            if not months:
+                held = "it holds no events"
+            elif len(months) == 1:
+                held = f"it holds {months[0]} only"
+            else:
+                held = f"it holds {months[0]} … {months[-1]}"
+            raise UnknownMonth(f"{data.source} has no events in {month}; {held}",
+                               hint="pick a month the input holds")
+
     def materialize(self, name: str, sql: str, params: dict[str, Any] | None = None, where: str | None = None) -> int:
-        """Run a SELECT into the cached temporary view ``name``; return its row count."""
-        _check_identifier(name)
+        """Run a SELECT into the view ``name``, computed now (:meth:`checkpoint`); return its row
+        count (-1 without counting)."""
+        check_identifier(name)
         df = self.checkpoint(name, self.sql(sql, params, where or name))
         count = df.count() if self.count else -1
         self._keep(name, df)
         return count
+
+    def define(self, name: str, sql: str, params: dict[str, Any] | None = None, where: str | None = None) -> int:
+        """A rule's view, not computed: each rule is read once (by flagged), computed with the
+        others in one job. Returns -1 (not counted)."""
+        self.register_frame(name, self.sql(sql, params, where or name))
+        return -1
 
     def checkpoint(self, name: str, df: "DataFrame") -> "DataFrame":
         """Compute ``df`` now and return a DataFrame of the result whose plan no longer holds the
@@ -200,7 +171,8 @@ class SparkEngine:
         return fresh.localCheckpoint(eager=True, storageLevel=self.level)
 
     def register_frame(self, name: str, df: "DataFrame", cache: bool = False) -> None:
-        _check_identifier(name)
+        """Make a DataFrame available as the temporary view ``name``."""
+        check_identifier(name)
         if cache:
             df = df.persist(self.level)
         self._keep(name, df)
@@ -211,6 +183,15 @@ class SparkEngine:
         # An empty table needs no Spark job; rows are checkpointed, not carried in every plan.
         self.register_frame(name, frame if table.num_rows == 0 else self.checkpoint(name, frame))
 
+    def register_columns(self, name: str, columns: list[tuple[str, str, list]]) -> None:
+        """Make the view ``name`` from lists of values, one per (column, DuckDB type, values)."""
+        for column, kind, _ in columns:
+            check_identifier(column)
+            if kind not in _ARROW_TYPES:
+                raise RuleError(f"{kind!r} is not a column type")
+        self.register(name, pa.table({column: pa.array(list(values), _ARROW_TYPES[kind])
+                                      for column, kind, values in columns}))
+
     def _keep(self, name: str, df: "DataFrame") -> None:
         old = self.frames.get(name)
         if old is not None and old is not df and old.is_cached:
@@ -220,10 +201,12 @@ class SparkEngine:
         if name not in self.views:
             self.views.append(name)
 
-    def fetch(self, sql: str, params: dict[str, Any] | None = None, where: str = "SQL") -> list[tuple]:
-        return [tuple(row) for row in self.sql(sql, params, where).collect()]
+    def fetch(self, sql: str, params: dict[str, Any] | None = None, where: str | None = None) -> list[tuple]:
+        """The rows of a SELECT, on the driver."""
+        return [tuple(row) for row in self.sql(sql, params, where or "SQL").collect()]
 
     def drop_temp_tables(self) -> None:
+        """Drop every view made, and the scratch folder."""
         for name in reversed(self.views):
             df = self.frames.pop(name, None)
             if df is not None and df.is_cached:
@@ -237,10 +220,81 @@ class SparkEngine:
             except Exception:  # noqa: BLE001 - a leftover scratch folder is not worth failing the run
                 pass
 
+    def keep_summaries(self, stages: list[SqlFile], timings: dict[str, float], counts: dict[str, int]) -> None:
+        """The tables the DuckDB store keeps across checks (dictionary, narrow copy of the
+        events, repeated codes, product counts): each ``persist`` stage reads the files its
+        table has not seen. They start from the version kept in the layout by an earlier
+        check (:mod:`tracecode.spark.summaries`), else from empty (every file is new); with
+        :attr:`keep`, the updated ones are kept there for the next check."""
+        data, say = self.data, self.say
+        schemas = summary_schemas()
+        persisted = [stage.meta["persist"] for stage in stages]
+        for table in persisted:
+            for name in (table, f"{table}_files"):
+                if name not in schemas:
+                    raise RuleError(f"a stage persists into {name}, which sql/schema/findings.sql does not define")
+        reuse = self.scratch is None  # scratch files go with the engine: recompute then
+        # Kept only when this plan builds every table (a --rules subset may need fewer).
+        keep = (self.keep and data.kind == "lake" and set(persisted) == set(PERSISTED_TABLES)
+                and not (reuse and all(t in data.summaries for t in persisted)))
+        stored, new_files, added = None, True, {}
+        if keep:
+            from tracecode.spark.summaries import SummaryStore
 
-def _check_identifier(name: str) -> None:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise RuleError(f"{name!r} is not a valid relation name")
+            store = SummaryStore(self.spark, data.source)
+            stored = store.load({t: schemas[t] for t in persisted}, data.files)
+            if stored is not None:
+                frames, covered = stored
+                fresh_files = data.files.join(covered, "file_id", "left_anti")
+                new_files = bool(fresh_files.limit(1).count())
+                say(f"summaries kept in {store.root}: {'new files to add' if new_files else 'up to date'}")
+        for table in persisted:
+            if stored is not None:
+                self.register_frame(table, frames[table])
+                self.register_frame(f"{table}_files", covered.select("file_id"))
+            else:
+                self.register(table, schemas[table].empty_table())
+                self.register(f"{table}_files", schemas[f"{table}_files"].empty_table())
+        for stage in stages:
+            t0 = time.perf_counter()
+            table = stage.meta["persist"]
+            if reuse and table in data.summaries:
+                self.register_frame(table, data.summaries[table])
+                counts[stage.name] = -1
+                timings[stage.name] = 0.0
+                say(f"stage {stage.name}: {table} of an earlier check of this input")
+                continue
+            # INSERT INTO table BY NAME: the table's columns and types, NULL where absent
+            df = self.sql(stage.sql, {}, where=f"sql/{stage.path}")
+            df = df.select(*[_column_as(df, f) for f in schemas[table]])
+            frame = self.checkpoint(table, df)
+            counts[stage.name] = frame.count() if self.count else -1  # rows added
+            added[table] = frame
+            if stored is not None:  # the kept rows and this check's
+                frame = frames[table].unionByName(frame).persist(self.level)
+            self.register_frame(table, frame)
+            if reuse:
+                data.summaries[table] = frame
+            timings[stage.name] = time.perf_counter() - t0
+            _say_stage(say, stage.name, counts[stage.name], timings[stage.name])
+        if keep and new_files:
+            t0 = time.perf_counter()
+            try:
+                from tracecode.spark.summaries import MAX_PARTS
+
+                if stored is not None and len(store.parts()) < MAX_PARTS:  # a part with the rows added
+                    folder = store.save({t: added[t] for t in persisted}, fresh_files)
+                else:  # the whole, replacing the parts
+                    folder = store.save({t: self.frames[t] for t in persisted}, data.files, replace=True)
+                say(f"summaries kept in {folder} for the next check: {time.perf_counter() - t0:.1f} s")
+            except Exception as exc:  # noqa: BLE001 - a read-only layout: the check goes on
+                say(f"Warning: cannot keep the summaries in {store.root} ({str(exc).splitlines()[0][:200]}); "
+                    "the next check rebuilds them")
+            timings["keep_summaries"] = time.perf_counter() - t0
+
+
+def _say_stage(say: Callable[[str], None], name: str, rows: int, seconds: float) -> None:
+    say(f"stage {name}: {f'{rows:,} rows in ' if rows >= 0 else ''}{seconds:.1f} s")
 
 
 def arrow_frame(spark: "SparkSession", table: pa.Table) -> "DataFrame":
@@ -252,29 +306,13 @@ def arrow_frame(spark: "SparkSession", table: pa.Table) -> "DataFrame":
     return spark.createDataFrame(table)
 
 
-# ---------------------------------------------------------------------------
-# Input: the Parquet layout, or raw upload files
-# ---------------------------------------------------------------------------
+def _column_as(df: "DataFrame", f: pa.Field):
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_type
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+    kind = from_arrow_type(f.type)
+    col = F.col(f"`{f.name}`") if f.name in df.columns else F.lit(None)
+    return col.cast(kind).alias(f.name)
 
 
 # ---------------------------------------------------------------------------
@@ -300,66 +338,61 @@ class SparkCheck:
 
     @property
     def findings(self) -> int:
+        """The number of findings (codes with a finding, summed over the rules)."""
         return sum(r.codes for r in self.rules)
 
     def frame(self, name: str) -> "DataFrame":
+        """The DataFrame of one of the check's relations (new_findings, finding_rows, ...)."""
         return self.engine.frames[name]
 
     def close(self) -> None:
+        """Drop the check's relations."""
         self.engine.drop_temp_tables()
 
 
-def check_month(data: SparkInput, month: str) -> None:
-    if not isinstance(month, str) or not _MONTH_RE.match(month.strip()):
-        raise UnknownMonth(f"month {month!r} is not a month such as 2026-10 (YYYY-MM)")
-    if month not in data.months:
-        months = data.months
-        if not months:
-            held = "it holds no events"
-        elif len(months) == 1:
-            held = f"it holds {months[0]} only"
-        else:
-            held = f"it holds {months[0]} … {months[-1]}"
-        raise UnknownMonth(f"{data.source} has no events in {month}; {held}",
-                           hint="pick a month the input holds")
+class _Log:
+    """A Spark check's steps as lines (``log``); the rules' row counts, taken off flagged."""
+
+    def __init__(self, engine: SparkEngine):
+        self.engine = engine
+        self.per_rule: dict[str, int] = {}
+
+    def planned(self, steps: int) -> None:
+        pass
+
+    def start(self, step: str) -> None:
+        pass
+
+    def done(self, step: str, rows: int, seconds: float) -> None:
+        if step == "flagged":
+            if self.engine.count:
+                self.per_rule = dict(self.engine.frames["flagged"].groupBy("rule").count().collect())
+                self.engine.say(f"rules: {rows:,} flagged rows in {seconds:.1f} s")
+            else:
+                self.engine.say(f"rules: {seconds:.1f} s")
+        elif not step.startswith("rule_") and step not in ("summaries", "findings"):
+            _say_stage(self.engine.say, step, rows, seconds)
 
 
 def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | None = None,
                      catalog: Path | str | None = None, close_days: int = 3, rules: list[str] | None = None,
                      scratch: str | None = None, cache_bytes: int = 256 << 20, count: bool = True,
                      keep_summaries: bool | None = None, log=None) -> SparkCheck:
-    """Run the rules on Spark over ``data``; the same stages, rules and findings SQL as
-    :func:`tracecode.rules.runner.run_checks`, translated. Returns the summary and keeps the relations
-    (call :meth:`SparkCheck.close` when done). Raises what run_checks raises.
+    """Run the rules on Spark over ``data``: :func:`tracecode.rules.runner.run_rules` on a
+    :class:`SparkEngine`. Returns the summary and keeps the relations (call
+    :meth:`SparkCheck.close` when done). Raises what run_rules raises.
 
     ``keep_summaries`` (default: conf spark.tracecode.keepSummaries, else True): over a Parquet
     layout, start from the summaries an earlier check kept in it and keep the updated ones
     there (DIR/summaries/, :mod:`tracecode.spark.summaries`), so that each upload file is read
     once, ever, as by the DuckDB store; False builds them from every month, every time."""
     started = time.perf_counter()
-    selected = _select_rules(rules)
-    if isinstance(close_days, bool) or not isinstance(close_days, int) or close_days < 0:
-        raise RuleError(f"close_days must be a whole number of days >= 0, not {close_days!r}")
-    if month is not None:
-        month = month.strip() if isinstance(month, str) else month
-        check_month(data, month)
-        scope, lo, hi = month, month, month
-    else:
-        scope, lo, hi = ALL_MONTHS, _LOWEST_MONTH, _HIGHEST_MONTH
-    catalog_table = load_catalog(catalog) if catalog is not None else CATALOG_SCHEMA.empty_table()
-
-    rule_files = {f.name: f for f in _rule_files().values()}
-    chosen_files = [rule_files[r.id] for r in selected]
-    plan = _stage_plan(list_stages(), chosen_files)
-    checked_at = dt.datetime.now().replace(microsecond=0)
-    params = {"month_lo": lo, "month_hi": hi, "close_days": int(close_days), "scope": scope,
-              "checked_at": checked_at}
     if scratch is None:  # spark-submit --conf spark.tracecode.scratch=hdfs:///tmp/tracecode
         scratch = spark.conf.get("spark.tracecode.scratch", None) or None
-    engine = SparkEngine(spark, scratch, count)
-    timings: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    say = log or (lambda text: None)
+    if keep_summaries is None:
+        keep_summaries = spark.conf.get("spark.tracecode.keepSummaries", "true").lower() != "false"
+    engine = SparkEngine(spark, scratch, count, data=data, keep=keep_summaries, say=log)
+    progress = _Log(engine)
     ok = False
     try:
         if data.kind == "lake" and data.size <= cache_bytes and not data.events_in_memory:
@@ -371,131 +404,19 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
         engine.register_frame("events", data.events)
         engine.register_frame("files", data.files)
         engine.register_frame("rejects", data.rejects)
-        engine.register("drug_catalog", catalog_table)
-        engine.register("rule_meta", pa.table({
-            "rule": [r.id for r in selected],
-            "severity": [r.severity for r in selected],
-            "label_zh": [r.label_zh for r in selected],
-            "evidence": [r.evidence for r in selected],
-            "position": pa.array(range(len(selected)), pa.int32()),
-        }))
-        # The tables the DuckDB store keeps across checks (dictionary, narrow copy of the
-        # events, repeated codes, product counts): each `persist` stage reads the files its
-        # table has not seen. They start from the version kept in the layout by an earlier
-        # check (tracecode.spark.summaries), else from empty (every file is new).
-        schemas = summary_schemas()
-        persisted = [stage.meta["persist"] for stage in plan if stage.meta.get("persist")]
-        for table in persisted:
-            for name in (table, f"{table}_files"):
-                if name not in schemas:
-                    raise RuleError(f"a stage persists into {name}, which sql/schema/findings.sql does not define")
-        reuse = engine.scratch is None  # scratch files go with the engine: recompute then
-        if keep_summaries is None:
-            keep_summaries = spark.conf.get("spark.tracecode.keepSummaries", "true").lower() != "false"
-        # Kept only when this plan builds every table (a --rules subset may need fewer).
-        keep = (keep_summaries and data.kind == "lake" and set(persisted) == set(PERSISTED_TABLES)
-                and not (reuse and all(t in data.summaries for t in persisted)))
-        stored, new_files, added = None, True, {}
-        if keep:
-            from tracecode.spark.summaries import SummaryStore
-
-            store = SummaryStore(spark, data.source)
-            stored = store.load({t: schemas[t] for t in persisted}, data.files)
-            if stored is not None:
-                frames, covered = stored
-                fresh_files = data.files.join(covered, "file_id", "left_anti")
-                new_files = bool(fresh_files.limit(1).count())
-                say(f"summaries kept in {store.root}: {'new files to add' if new_files else 'up to date'}")
-        for table in persisted:
-            if stored is not None:
-                engine.register_frame(table, frames[table])
-                engine.register_frame(f"{table}_files", covered.select("file_id"))
-            else:
-                engine.register(table, schemas[table].empty_table())
-                engine.register(f"{table}_files", schemas[f"{table}_files"].empty_table())
-        for stage in plan:
-            t0 = time.perf_counter()
-            table = stage.meta.get("persist")
-            if table and reuse and table in data.summaries:
-                engine.register_frame(table, data.summaries[table])
-                counts[stage.name] = -1
-                timings[stage.name] = 0.0
-                say(f"stage {stage.name}: {table} of an earlier check of this input")
-                continue
-            if table:
-                # INSERT INTO table BY NAME: the table's columns and types, NULL where absent
-                df = engine.sql(stage.sql, {}, where=f"sql/{stage.path}")
-                df = df.select(*[_column_as(df, f) for f in schemas[table]])
-                frame = engine.checkpoint(table, df)
-                counts[stage.name] = frame.count() if engine.count else -1  # rows added
-                added[table] = frame
-                if stored is not None:  # the kept rows and this check's
-                    frame = frames[table].unionByName(frame).persist(engine.level)
-                engine.register_frame(table, frame)
-                if reuse:
-                    data.summaries[table] = frame
-            else:
-                counts[stage.name] = engine.materialize(stage.name, stage.sql, params, where=f"sql/{stage.path}")
-            timings[stage.name] = time.perf_counter() - t0
-            rows = f"{counts[stage.name]:,} rows in " if counts[stage.name] >= 0 else ""
-            say(f"stage {stage.name}: {rows}{timings[stage.name]:.1f} s")
-        if keep and new_files:
-            t0 = time.perf_counter()
-            try:
-                from tracecode.spark.summaries import MAX_PARTS
-
-                if stored is not None and len(store.parts()) < MAX_PARTS:  # a part with the rows added
-                    folder = store.save({t: added[t] for t in persisted}, fresh_files)
-                else:  # the whole, replacing the parts
-                    folder = store.save({t: engine.frames[t] for t in persisted}, data.files, replace=True)
-                say(f"summaries kept in {folder} for the next check: {time.perf_counter() - t0:.1f} s")
-            except Exception as exc:  # noqa: BLE001 - a read-only layout: the check goes on
-                say(f"Warning: cannot keep the summaries in {store.root} ({str(exc).splitlines()[0][:200]}); "
-                    "the next check rebuilds them")
-            timings["keep_summaries"] = time.perf_counter() - t0
-        # Each rule is read once (by flagged): a view, computed with the others in one job.
-        for f in chosen_files:
-            engine.register_frame(f"rule_{f.name}", engine.sql(f.sql, params, where=f"sql/{f.path}"))
-        t0 = time.perf_counter()
-        counts["flagged"] = engine.materialize("flagged", flagged_sql([f.name for f in chosen_files]))
-        timings["rules"] = time.perf_counter() - t0
+        run = run_rules(engine, month=month, catalog=catalog, close_days=close_days, rules=rules, progress=progress)
         if engine.count:
-            per_rule = dict(engine.frames["flagged"].groupBy("rule").count().collect())
-            for f in chosen_files:
-                counts[f"rule_{f.name}"] = int(per_rule.get(f.name, 0))
-            say(f"rules: {counts['flagged']:,} flagged rows in {timings['rules']:.1f} s")
-        else:
-            say(f"rules: {timings['rules']:.1f} s")
-        t0 = time.perf_counter()
-        counts["finding_rows"] = engine.materialize("finding_rows", read_sql("findings/findings_rows.sql"), params,
-                                                    where="sql/findings/findings_rows.sql")
-        counts["new_findings"] = engine.materialize("new_findings", read_sql("findings/findings.sql"), params,
-                                                    where="sql/findings/findings.sql")
-        summary_rows = engine.fetch(read_sql("findings/findings_summary.sql"), params, where="sql/findings/findings_summary.sql")
-        timings["findings"] = time.perf_counter() - t0
-        summary = [RuleSummary(*row) for row in summary_rows]
+            for r in run.rules:
+                run.counts[f"rule_{r.id}"] = int(progress.per_rule.get(r.id, 0))
         ok = True
     finally:
         if not ok:
             engine.drop_temp_tables()
-    return SparkCheck(scope, summary, engine, data, params, [r.id for r in selected],
-                      str(catalog) if catalog is not None else None, time.perf_counter() - started, timings, counts)
-
-
-def _column_as(df: "DataFrame", f: pa.Field):
-    from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import from_arrow_type
-
-    kind = from_arrow_type(f.type)
-    col = F.col(f"`{f.name}`") if f.name in df.columns else F.lit(None)
-    return col.cast(kind).alias(f.name)
+    return SparkCheck(run.scope, run.summary, engine, data, run.params, [r.id for r in run.rules],
+                      str(catalog) if catalog is not None else None, time.perf_counter() - started, run.timings,
+                      run.counts)
 
 
 def stage_files() -> list[SqlFile]:
     """Every SQL file the Spark engine translates (for tests and docs)."""
-    return [*list_stages(), *_rule_files().values()]
-
-
-# ---------------------------------------------------------------------------
-# Command line (also the spark-submit entry point)
-# ---------------------------------------------------------------------------
+    return [*list_stages(), *rule_files().values()]

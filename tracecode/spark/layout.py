@@ -13,41 +13,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 from tracecode.errors import InputFileError
-from tracecode.rules.runner import (
-    _MONTH_RE,
-)
+from tracecode.months import MONTH_RE
+from tracecode.rules.catalogue import list_stages
+from tracecode.store.schema import table_columns
+
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
 
-EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("event_id", "BIGINT"), ("code_key", "BIGINT"), ("drug_trac_codg", "STRING"), ("code_raw", "STRING"),
-    ("code_status", "STRING"), ("code_scheme", "STRING"), ("invalid_reason", "STRING"), ("product_id", "STRING"),
-    ("kind", "STRING"), ("fixmedins_code", "STRING"), ("fixmedins_name", "STRING"), ("med_list_codg", "STRING"),
-    ("fixmedins_hilist_id", "STRING"), ("fixmedins_hilist_name", "STRING"), ("fixmedins_bchno", "STRING"),
-    ("rtal_docno", "STRING"), ("medins_prod_sel_no", "STRING"), ("setl_id", "STRING"), ("mdtrt_sn", "STRING"),
-    ("psn_no", "STRING"), ("mdtrt_setl_type", "STRING"), ("manu_lotnum", "STRING"), ("manu_date", "STRING"),
-    ("expy_end", "STRING"), ("trdn_flag", "SMALLINT"), ("sel_retn_cnt", "DOUBLE"), ("qty", "DOUBLE"),
-    ("codes_in_line", "INT"), ("price", "DOUBLE"), ("sel_retn_time", "TIMESTAMP_NTZ"), ("ts", "BIGINT"),
-    ("month", "STRING"), ("insured", "BOOLEAN"), ("file_id", "INT"), ("src_line", "BIGINT"),
-)
+#: The Spark type of each DuckDB column type of the store's tables.
+_SPARK_TYPES = {"BIGINT": "BIGINT", "BOOLEAN": "BOOLEAN", "DOUBLE": "DOUBLE", "INTEGER": "INT", "SMALLINT": "SMALLINT",
+                "TIMESTAMP": "TIMESTAMP_NTZ", "VARCHAR": "STRING"}
 
 
-FILE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("file_id", "INT"), ("path", "STRING"), ("name", "STRING"), ("size", "BIGINT"), ("fingerprint", "STRING"),
-    ("kind", "STRING"), ("format", "STRING"), ("encoding", "STRING"), ("rows_read", "BIGINT"),
-    ("rows_stored", "BIGINT"), ("rows_rejected", "BIGINT"), ("events", "BIGINT"), ("loaded_at", "TIMESTAMP_NTZ"),
-)
+def spark_columns(table: str) -> tuple[tuple[str, str], ...]:
+    """``(column, Spark type)`` of a table of the store (sql/schema/store.sql)."""
+    return tuple((name, _SPARK_TYPES[kind]) for name, kind in table_columns(table))
 
 
-REJECT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("file_id", "INT"), ("src_line", "BIGINT"), ("field", "STRING"), ("reason", "STRING"),
-    ("raw_value", "STRING"), ("raw_record", "STRING"),
-)
+#: The columns of the layout's events, files and rejects: the store's, as Spark types.
+EVENT_COLUMNS = spark_columns("events")
+FILE_COLUMNS = spark_columns("files")
+REJECT_COLUMNS = spark_columns("rejects")
 
 
 #: The tables the persist stages keep across checks (sql/stages, "-- persist:").
-PERSISTED_TABLES = ("rule_dict", "rule_events", "product_counts", "repeat_rows")
+PERSISTED_TABLES = tuple(s.meta["persist"] for s in list_stages() if s.meta.get("persist"))
 
 
 #: The code-hash bucket partition column of the layout (tracecode.store.layout.BUCKETS buckets).
@@ -155,7 +146,7 @@ def read_lake(spark: "SparkSession", root: str) -> SparkInput:
                     if is_dir and name.startswith("month=") and fs.has_parquet(_join(events_dir, name)))
     if not months:
         raise InputFileError(f"{events_dir}: no event files (expected month=YYYY-MM/bucket=NN/*.parquet)", hint=hint)
-    bad = [m for m in months if not _MONTH_RE.match(m)]
+    bad = [m for m in months if not MONTH_RE.match(m)]
     if bad:
         raise InputFileError(f"{events_dir}: folder month={bad[0]} is not a month such as month=2026-10")
     _check_columns(spark, events_dir, EVENT_COLUMNS, {"month"})

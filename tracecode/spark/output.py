@@ -39,17 +39,12 @@ MASK_KEY_FILE = "_tracecode_mask_key"
 #: Broadcast the evidence rows' event ids to every task (no shuffle of the events) up to this
 #: many ids (8 bytes each); beyond, Spark joins by shuffling both sides.
 BROADCAST_EVIDENCE_IDS = 20_000_000
-#: sql/export/pharmacy_rows_new.sql's table for the rows the export reads: the checked months, and
-#: every month of the files with rejects (a reject's pharmacy is its file's, when the file holds
-#: one). The latest non-NULL name: DuckDB's ARG_MAX skips NULL names, Spark's MAX_BY does not;
-#: both skip a NULL ordering value, so ordering by the event ids of named rows only agrees.
-PHARMACY_ROWS_SQL = """
-SELECT e.file_id, e.month, e.fixmedins_code, COUNT(*) AS n,
-       MAX_BY(e.fixmedins_name, CASE WHEN e.fixmedins_name IS NOT NULL THEN e.event_id END) AS fixmedins_name,
-       MAX(CASE WHEN e.fixmedins_name IS NOT NULL THEN e.event_id END) AS name_event_id
-FROM events e
+#: The events whose pharmacy rows (sql/export/pharmacy_rows_new.sql, every file new) the export
+#: reads: the checked months, and every month of the files with rejects (a reject's pharmacy is
+#: its file's, when the file holds one).
+PHARMACY_EVENTS_SQL = """
+SELECT e.* FROM events e
 WHERE (e.month >= $month_lo AND e.month <= $month_hi) OR e.file_id IN (SELECT r.file_id FROM rejects r)
-GROUP BY e.file_id, e.month, e.fixmedins_code
 """
 #: The rejects the export can show: all for 'all', else those of files with events in the
 #: checked months or with no events at all (the export filters again). The files with events
@@ -109,12 +104,26 @@ def evidence_frame(check: SparkCheck):
     return events.join(ids, on="event_id", how="left_semi").select(*events.columns)
 
 
+def pharmacy_rows(check: SparkCheck) -> None:
+    """Make the view export_pharmacy_rows: sql/export/pharmacy_rows_new.sql, the DuckDB store's
+    own summary, over the events of :data:`PHARMACY_EVENTS_SQL` (every file new to it)."""
+    engine, params = check.engine, check.params
+    engine.register_columns("pharmacy_rows_files", [("file_id", "INTEGER", [])])
+    # The file reads `events`: for this one query, the view events is the events it counts.
+    engine.sql(PHARMACY_EVENTS_SQL, params, where="spark_output.PHARMACY_EVENTS_SQL").createOrReplaceTempView("events")
+    try:
+        engine.materialize("export_pharmacy_rows", read_sql("export/pharmacy_rows_new.sql"), params,
+                           where="sql/export/pharmacy_rows_new.sql")
+    finally:
+        check.frame("events").createOrReplaceTempView("events")
+
+
 def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding what the export reads, computed by Spark."""
     from tracecode.store.database import configure
 
     engine, params = check.engine, check.params
-    engine.materialize("export_pharmacy_rows", PHARMACY_ROWS_SQL, params, where="spark_output.PHARMACY_ROWS_SQL")
+    pharmacy_rows(check)
     engine._call_site("spark_output.evidence_frame")
     arrow = {
         "s_findings": _to_arrow(check.frame("new_findings")),

@@ -47,7 +47,7 @@ def check_portable(sql: str, where: str = "SQL") -> None:
 
 
 #: Engine functions the SQL files may call, which each runner defines for its engine (the
-#: DuckDB runner: tracecode.rules.runner.GUARD_HASH_DUCKDB). guard_hash(text) is a second 63-bit hash,
+#: DuckDB runner: tracecode.rules.summaries.GUARD_HASH_DUCKDB). guard_hash(text) is a second 63-bit hash,
 #: independent of code_key (XXH3): here xxhash64 (seed 42) shifted to 63 bits. Its values differ
 #: from DuckDB's; no output shows them, and each run computes all of them itself.
 ENGINE_FUNCTIONS: dict[str, str] = {

@@ -22,16 +22,13 @@ from tracecode.codes.normalize_arrow import explode_codes, normalize_array
 from tracecode.store.prefetch import prefetched
 from tracecode.inputs.readers import READERS, NeedExactReader, Source, check_readable, detect_format
 from tracecode.sqlfiles import read_sql
+from tracecode.store.schema import table_columns
 
 KINDS = ("auto", "sale", "return")
 INSERT_CHUNK_ROWS = 500_000  # two chunks are alive at once (see prefetched)
 
-EVENT_COLUMNS = (
-    "event_id, code_key, drug_trac_codg, code_raw, code_status, code_scheme, invalid_reason, product_id, kind, "
-    "fixmedins_code, fixmedins_name, med_list_codg, fixmedins_hilist_id, fixmedins_hilist_name, fixmedins_bchno, "
-    "rtal_docno, medins_prod_sel_no, setl_id, mdtrt_sn, psn_no, mdtrt_setl_type, manu_lotnum, manu_date, expy_end, "
-    "trdn_flag, sel_retn_cnt, qty, codes_in_line, price, sel_retn_time, ts, month, insured, file_id, src_line"
-)
+#: The columns of events, in the order of sql/schema/store.sql, for an INSERT.
+EVENT_COLUMNS = ", ".join(name for name, _ in table_columns("events"))
 
 
 @dataclass
