@@ -563,7 +563,7 @@ def test_export_sql_files_have_headers_and_no_python_values():
     """Each query of sql/export/ (not the store's pharmacy_rows stage) opens with relation,
     needs and meaning; no '{' left for Python to format."""
     from tracecode.outputs.export_sql import export_query
-    from tracecode.rules.runner import parse_header
+    from tracecode.sqlfiles import parse_header
     from tracecode.sqlfiles import list_sql
 
     names = [n for n in list_sql("export") if n != "pharmacy_rows_new"]

@@ -74,7 +74,7 @@ class ExportResult:
 
 def rule_catalog() -> list[tuple[str, str]]:
     """(rule id, Chinese label) of every rule, in rule order (docs/RULES.md)."""
-    from tracecode.rules.runner import list_rules
+    from tracecode.rules.catalogue import list_rules
 
     return [(r.id, r.label_zh) for r in list_rules()]
 
@@ -272,7 +272,7 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def _stand_in_finding_evidence(con: duckdb.DuckDBPyConnection) -> bool:
     """An empty temporary finding_evidence for a store last checked before check stored it
     (see :func:`tracecode.rules.runner.stand_in_finding_evidence`); returns whether it made one."""
-    from tracecode.rules.runner import stand_in_finding_evidence
+    from tracecode.rules.duckdb_engine import stand_in_finding_evidence
 
     return stand_in_finding_evidence(con)
 
@@ -281,7 +281,7 @@ def _presorted(con: duckdb.DuckDBPyConnection, scope: str, rules: list[str]) -> 
     """Whether finding_evidence holds the scope's every evidence row, sorted for ``rules``: its
     stamp (written by check) matches the scope's finding_events and rule order, and no row is
     missing (check reads no history: a --month scope can lack its earlier months' rows)."""
-    from tracecode.rules.runner import evidence_stamp
+    from tracecode.rules.duckdb_engine import evidence_stamp
 
     stamp = con.execute("SELECT value FROM meta WHERE key = ?", [f"evidence:{scope}"]).fetchall()
     if not stamp or stamp[0][0] != evidence_stamp(con, scope, rules):

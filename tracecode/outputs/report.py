@@ -17,7 +17,7 @@ from tracecode.outputs.export import checked_scopes, held_months, resolve_scope
 from tracecode.outputs.report_model import Case, ReportData, RuleLine
 from tracecode.outputs.export_sql import EVIDENCE_TABLE, export_query
 from tracecode.privacy import mask_key, mask_person
-from tracecode.rules.runner import list_rules
+from tracecode.rules.catalogue import list_rules
 
 TOP_PHARMACIES = 15
 TOP_DRUGS = 10

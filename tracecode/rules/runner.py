@@ -42,8 +42,8 @@ import duckdb
 from tracecode.errors import RuleError
 from tracecode.inputs.catalog import CATALOG_COLUMNS, read_catalog
 from tracecode.months import check_month_text, month_bounds
-from tracecode.rules.catalogue import RuleInfo, list_rules, list_stages, rule_files
-from tracecode.rules.duckdb_engine import DuckDBEngine, evidence_stamp, stand_in_finding_evidence
+from tracecode.rules.catalogue import RuleInfo, list_stages, rule_files
+from tracecode.rules.duckdb_engine import DuckDBEngine
 from tracecode.rules.plan import flagged_sql, select_rules, stage_plan
 from tracecode.rules.results import CheckResult, RuleSummary
 from tracecode.sqlfiles import SqlFile, read_sql
@@ -55,10 +55,6 @@ __all__ = [
     "RuleRun",
     "run_checks",
     "run_rules",
-    # outputs/ reads these from here
-    "evidence_stamp",
-    "list_rules",
-    "stand_in_finding_evidence",
 ]
 
 
