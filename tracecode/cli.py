@@ -10,8 +10,7 @@ import sys
 
 import click
 
-from tracecode.errors import ExitCode, TracecodeError
-
+from tracecode.errors import ExitCode, TracecodeError, is_interrupt
 
 #: command name -> module defining it. Modules load only when their command runs, so that
 #: a quick command (`trace`) does not pay for importing pyarrow, numpy and the rest.
@@ -26,6 +25,15 @@ COMMAND_MODULES = {
     "trace": "tracecode.commands.trace",
     "people": "tracecode.commands.people",
     "rings": "tracecode.commands.people",
+}
+
+
+#: What Ctrl-C leaves behind, per command (each writes in transactions or stages its files).
+INTERRUPTED = {
+    "ingest": "Interrupted: the file being loaded was rolled back; the files loaded before it are kept.",
+    "check": "Interrupted: the stored findings are as they were before this check.",
+    "export": "Interrupted: the export did not finish; run it again (with --force if files were moved in).",
+    "scan": "Interrupted: the scan did not finish; run it again (with --force if files were moved in).",
 }
 
 
@@ -50,8 +58,10 @@ class TracecodeGroup(click.Group):
             if exc.hint:
                 click.echo(f"Hint: {exc.hint}", err=True)
             ctx.exit(ExitCode.ERROR)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; the file being loaded was rolled back.", err=True)
+        except (KeyboardInterrupt, RuntimeError) as exc:
+            if not is_interrupt(exc):
+                raise
+            click.echo(INTERRUPTED.get(ctx.invoked_subcommand, "Interrupted."), err=True)
             ctx.exit(130)
 
 

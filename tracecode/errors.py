@@ -57,3 +57,11 @@ class OutputError(TracecodeError):
 
 class RuleError(TracecodeError):
     """A rule SQL file or rule selection is wrong."""
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is the user's Ctrl-C: Python's KeyboardInterrupt, or DuckDB's
+    'Query interrupted' (DuckDB takes the signal itself while a query runs)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    return type(exc).__name__ in ("RuntimeError", "InterruptException") and "interrupted" in str(exc).lower()

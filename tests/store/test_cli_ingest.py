@@ -9,6 +9,7 @@ import sys
 import time
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import sale, write_csv
@@ -100,4 +101,27 @@ def test_out_of_memory_is_a_clear_error_and_stores_nothing(tmp_path):
     assert result.stderr.startswith("Error: ") and "out of memory" in result.stderr and "Traceback" not in result.stderr
     con = duckdb.connect(str(db))
     assert con.execute("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM files)").fetchall() == [(0, 0)]
+    con.close()
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_ingest_is_one_line_and_rolls_the_file_back(tmp_path):
+    db = tmp_path / "t.duckdb"
+    first = write_csv(tmp_path / "first.csv", [sale(receipt="F1")])
+    big = write_csv(tmp_path / "big.csv", [sale(receipt=f"R{i}", code=f"8{i:019d}") for i in range(600_000)])
+    proc = subprocess.Popen([sys.executable, "-m", "tracecode.cli", "ingest", "--db", str(db), str(first), str(big)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # the kill point: once the first file is reported (committed), the big one is being loaded
+    line = proc.stderr.readline()
+    assert line.startswith(str(first)), line
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("Interrupted: the file being loaded")
+    con = duckdb.connect(str(db))
+    assert con.execute("SELECT name FROM files").fetchall() == [("first.csv",)]
+    assert con.execute("SELECT count(*) FROM events").fetchall() == [(1,)]
     con.close()

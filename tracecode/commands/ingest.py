@@ -6,13 +6,19 @@ from pathlib import Path
 
 import click
 
-from tracecode.commands.options import db_option, memory_option, quiet_option, show_progress
+from tracecode.commands.options import (
+    db_option,
+    memory_option,
+    quiet_option,
+    show_progress,
+)
+from tracecode.errors import is_interrupt
 from tracecode.inputs.columns import load_column_mapping
+from tracecode.outputs.textout import format_table
 from tracecode.rules.summaries import update_summaries
+from tracecode.store.database import open_store
 from tracecode.store.ingest import KINDS, FileResult, ingest_files
 from tracecode.store.status import store_status
-from tracecode.store.database import open_store
-from tracecode.outputs.textout import format_table
 
 
 @click.command()
@@ -47,13 +53,17 @@ def ingest(db_path: str, kind: str, columns_file: Path | None, parquet_dir: Path
     mapping = load_column_mapping(columns_file)
     con = open_store(db_path, memory_limit=memory_limit)
     try:
+        # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes) are
+        # brought up to date here, so that `check` never has to read the history; after Ctrl-C
+        # the next ingest or check does it.
         try:
             results = ingest_files(con, files, kind=kind, columns=mapping, progress=show_progress(quiet),
                                    on_result=_report_file)
-        finally:
-            # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes)
-            # are brought up to date here, so that `check` never has to read the history.
-            update_summaries(con)
+        except BaseException as exc:
+            if not is_interrupt(exc):
+                update_summaries(con)
+            raise
+        update_summaries(con)
         if parquet_dir is not None:
             from tracecode.store.layout import write_parquet
 
