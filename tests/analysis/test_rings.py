@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from tests.analysis.test_people import Sales, code, sample_db, truth  # noqa: F401  (sample_db: a fixture)
+from tests.analysis.test_people import Sales, code, truth
 from tracecode.cli import main
 from tracecode.analysis.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_section_html, rings_svg,
                              write_analysis_csvs, write_ring_edges_csv, write_rings_csv)

@@ -1,4 +1,5 @@
-"""No file content makes a reader raise anything but the project's own errors."""
+"""No file content makes a reader raise anything but its documented InputFileError, and what a
+reader accepts is accounted for record by record."""
 
 from __future__ import annotations
 
@@ -8,24 +9,41 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracecode.errors import TracecodeError
+from tracecode.errors import InputFileError
 from tracecode.store.ingest import ingest_files
 from tracecode.store.database import open_store
 
 HEADER = "fixmedins_code,rtal_docno,drug_trac_codg,sel_retn_time,sel_retn_cnt,trdn_flag\n"
 
 
+def _count(con, sql: str, params=()) -> int:
+    return con.execute(sql, list(params)).fetchall()[0][0]
+
+
 def _ingest_bytes(name: str, content: bytes) -> None:
+    """Ingest ``content`` as one file. Either the file is refused with the documented
+    InputFileError (one clear message, nothing of the file written), or it is loaded and
+    every record read is accounted for: stored or rejected, with its rows in the store."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(content)
         con = open_store(":memory:")
         try:
-            results = ingest_files(con, [path])
-            for r in results:
-                assert r.rows_read == r.rows_stored + r.rows_rejected
-        except TracecodeError:
-            pass
+            try:
+                results = ingest_files(con, [path])
+            except InputFileError as e:
+                assert str(e).strip(), "an InputFileError without a message"
+                assert _count(con, "SELECT count(*) FROM files") == 0
+                assert _count(con, "SELECT count(*) FROM events") == 0
+                assert _count(con, "SELECT count(*) FROM rejects") == 0
+                return
+            (r,) = results
+            assert r.status == "loaded" and r.file_id is not None, r
+            assert r.rows_read == r.rows_stored + r.rows_rejected, r
+            assert _count(con, "SELECT count(*) FROM events WHERE file_id = ?", [r.file_id]) == r.events, r
+            assert _count(con, "SELECT count(*) FROM rejects WHERE file_id = ?", [r.file_id]) == r.rows_rejected, r
+            assert _count(con, "SELECT count(DISTINCT src_line) FROM events WHERE file_id = ?",
+                          [r.file_id]) == r.rows_stored, r
         finally:
             con.close()
 
