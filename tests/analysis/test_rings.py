@@ -18,10 +18,7 @@ from tracecode.analysis.rings import (EDGE_COLUMNS, RING_COLUMNS, rings, rings_s
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
-try:
-    from tests.test_report import CHROMIUM, chromium
-except Exception:  # pragma: no cover - the report tests are not there
-    CHROMIUM, chromium = None, None
+from tests.outputs.test_report import CHROMIUM, chromium
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 
