@@ -16,8 +16,11 @@ from tracecode.store.database import open_store
 HEADER = "fixmedins_code,rtal_docno,drug_trac_codg,sel_retn_time,sel_retn_cnt,trdn_flag\n"
 
 
-def _count(con, sql: str, params=()) -> int:
-    return con.execute(sql, list(params)).fetchall()[0][0]
+def _stored(con) -> tuple[int, int, int, int]:
+    """(files, events, distinct source lines of the events, rejects) in the store."""
+    return con.execute("SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM events), "
+                       "(SELECT count(DISTINCT (file_id, src_line)) FROM events), "
+                       "(SELECT count(*) FROM rejects)").fetchall()[0]
 
 
 def _ingest_bytes(name: str, content: bytes) -> None:
@@ -33,17 +36,12 @@ def _ingest_bytes(name: str, content: bytes) -> None:
                 results = ingest_files(con, [path])
             except InputFileError as e:
                 assert str(e).strip(), "an InputFileError without a message"
-                assert _count(con, "SELECT count(*) FROM files") == 0
-                assert _count(con, "SELECT count(*) FROM events") == 0
-                assert _count(con, "SELECT count(*) FROM rejects") == 0
+                assert _stored(con) == (0, 0, 0, 0)
                 return
             (r,) = results
             assert r.status == "loaded" and r.file_id is not None, r
             assert r.rows_read == r.rows_stored + r.rows_rejected, r
-            assert _count(con, "SELECT count(*) FROM events WHERE file_id = ?", [r.file_id]) == r.events, r
-            assert _count(con, "SELECT count(*) FROM rejects WHERE file_id = ?", [r.file_id]) == r.rows_rejected, r
-            assert _count(con, "SELECT count(DISTINCT src_line) FROM events WHERE file_id = ?",
-                          [r.file_id]) == r.rows_stored, r
+            assert _stored(con) == (1, r.events, r.rows_stored, r.rows_rejected), r
         finally:
             con.close()
 
