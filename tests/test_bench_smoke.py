@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
 
@@ -21,6 +23,7 @@ def _verdict(row: dict) -> bool:
     raise AssertionError(f"unknown target {row['target']!r}")
 
 
+@pytest.mark.slow
 def test_bench_smoke(tmp_path):
     out = tmp_path / "result.json"
     proc = subprocess.run(
