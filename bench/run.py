@@ -321,12 +321,11 @@ def month_of(path: Path) -> str:
     return m.group(1) if m else ""
 
 
-def dataset(cache: Path, rows: int, months: int, seed: int, log: Path, generator: str = "auto") -> dict:
-    """Generate (or reuse) the CSVs; returns {dir, generator, files: [{path, kind, month, rows}]}."""
-    if generator == "auto":
-        generator = "synth" if have_synth() else "standin"
-    elif generator == "synth" and not have_synth():
+def dataset(cache: Path, rows: int, months: int, seed: int, log: Path) -> dict:
+    """Generate (or reuse) the CSVs with `tracecode synth`; returns {dir, generator, files: [{path, kind, month, rows}]}."""
+    if not have_synth():
         raise SystemExit("bench: `tracecode synth` is not available (tracecode.synth missing)")
+    generator = "synth"
     key = f"{generator}-r{short_count(rows)}-m{months}-s{seed}"
     target = cache / key
     done = target / "DONE.json"
@@ -337,13 +336,10 @@ def dataset(cache: Path, rows: int, months: int, seed: int, log: Path, generator
     tmp.mkdir(parents=True)
     print(f"bench: generating {key} ({rows:,} sale rows/month x {months} months) ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    if generator == "synth":
-        # synth's --rows is the total over all months.
-        run_measured(tracecode_argv() + ["synth", "--rows", str(rows * months), "--months", str(months),
-                                         "--out", str(tmp), "--formats", "csv", "--seed", str(seed), "--quiet"],
-                     log / f"synth-{key}")
-    else:
-        standin_generate(tmp, rows, months, seed)
+    # synth's --rows is the total over all months.
+    run_measured(tracecode_argv() + ["synth", "--rows", str(rows * months), "--months", str(months),
+                                     "--out", str(tmp), "--formats", "csv", "--seed", str(seed), "--quiet"],
+                 log / f"synth-{key}")
     gen_secs = time.perf_counter() - t0
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
@@ -356,71 +352,6 @@ def dataset(cache: Path, rows: int, months: int, seed: int, log: Path, generator
             "seed": seed, "files": files, "generate_seconds": round(gen_secs, 1)}
     done.write_text(json.dumps(info, indent=1))
     return info
-
-
-def standin_generate(out: Path, rows: int, months: int, seed: int, start: str = "2026-01") -> None:
-    """Stand-in for `tracecode synth` (used only when it is not installed): canonical NHSA
-    headers, 20-digit codes starting with 8, ~2 % of sale rows re-using an earlier code,
-    ~0.5 % returns."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    rng = np.random.default_rng(seed)
-    pharmacies = max(10, min(4000, rows // 2500))
-    products = 2000
-    y, m = map(int, start.split("-"))
-    serial_base = 0
-
-    def digits(a, width):
-        return pc.utf8_lpad(pc.cast(pa.array(a), pa.string()), width, "0")
-
-    for k in range(months):
-        yy, mm = y + (m - 1 + k) // 12, (m - 1 + k) % 12 + 1
-        t_start = np.datetime64(f"{yy:04d}-{mm:02d}-01T00:00:00", "s")
-        sales = out / f"sales_{yy:04d}-{mm:02d}.csv"
-        ret_rows = []
-        with pacsv.CSVWriter(sales, _standin_schema(pa)) as writer:
-            for lo in range(0, rows, 1_000_000):
-                n = min(1_000_000, rows - lo)
-                serial = serial_base + lo + np.arange(n)
-                dup = rng.random(n) < 0.02
-                serial[dup] = serial_base + rng.integers(0, lo + np.arange(n)[dup] + 1)
-                product = (serial * 7919) % products  # a code keeps its product when it is re-used
-                code = pc.binary_join_element_wise(
-                    "8", digits(product, 6), digits(serial % 10**9, 9), digits(serial % 9973, 4), "")
-                pharm = rng.integers(0, pharmacies, n)
-                ts = t_start + rng.integers(0, 28 * 86400, n).astype("timedelta64[s]")
-                insured = rng.random(n) < 0.6
-                table = pa.table({
-                    "fixmedins_code": pc.binary_join_element_wise("P", digits(pharm, 6), ""),
-                    "fixmedins_name": pc.binary_join_element_wise("药店", digits(pharm, 6), ""),
-                    "med_list_codg": pc.binary_join_element_wise("XA", digits(product, 8), ""),
-                    "rtal_docno": pc.binary_join_element_wise("R", digits(serial_base + lo + np.arange(n), 12), ""),
-                    "setl_id": pc.if_else(pa.array(insured), pc.binary_join_element_wise("S", digits(serial, 12), ""), ""),
-                    "psn_no": pc.binary_join_element_wise("PSN", digits(rng.integers(0, rows // 3 + 1, n), 10), ""),
-                    "mdtrt_setl_type": pc.if_else(pa.array(insured), "1", "2"),
-                    "trdn_flag": pc.if_else(pa.array(rng.random(n) < 0.05), "1", "0"),
-                    "sel_retn_cnt": pa.array(["1"] * n),
-                    "sel_retn_time": pc.strftime(pa.array(ts), format="%Y-%m-%d %H:%M:%S"),
-                    "drug_trac_codg": code,
-                })
-                writer.write_table(table)
-                pick = rng.random(n) < 0.005
-                ret = table.filter(pa.array(pick))
-                ret = ret.set_column(ret.schema.get_field_index("sel_retn_time"), "sel_retn_time",
-                                     pc.strftime(pa.array(ts[pick] + np.timedelta64(3600, "s")),
-                                                 format="%Y-%m-%d %H:%M:%S"))
-                ret_rows.append(ret)
-        serial_base += rows
-        pacsv.write_csv(pa.concat_tables(ret_rows), out / f"returns_{yy:04d}-{mm:02d}.csv")
-
-
-def _standin_schema(pa):
-    return pa.schema([(c, pa.string()) for c in (
-        "fixmedins_code", "fixmedins_name", "med_list_codg", "rtal_docno", "setl_id", "psn_no", "mdtrt_setl_type",
-        "trdn_flag", "sel_retn_cnt", "sel_retn_time", "drug_trac_codg")])
 
 
 # ---------------------------------------------------------------- the bench
@@ -537,7 +468,7 @@ class Bench:
         a = self.args
         self.work.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.logs, ignore_errors=True)
-        self.data = dataset(a.cache.resolve(), a.rows, a.months, a.seed, self.logs, a.generator)
+        self.data = dataset(a.cache.resolve(), a.rows, a.months, a.seed, self.logs)
         files = self.data["files"]
         self.files = [Path(f["path"]) for f in files]
         self.input_rows = sum(f["rows"] for f in files)
@@ -877,8 +808,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat-month", type=int, default=None,
                    help="runs of the month stage (default --repeat): it is cheap next to ingest")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--generator", choices=("auto", "synth", "standin"), default="auto",
-                   help="auto: `tracecode synth` when installed, else the stand-in in this file")
     p.add_argument("--memory-limit", default=None,
                    help="DuckDB memory limit for tracecode (TRACECODE_MEMORY_LIMIT) and the floors (default 4GB)")
     p.add_argument("--pandas-cap", type=parse_bytes, default=parse_bytes("16GB"),

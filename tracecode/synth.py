@@ -1002,7 +1002,7 @@ class _Generator:
     # ---- planning: planted cases first (they take the first ids), then background counts
 
     def plan(self, rows: int) -> None:
-        w, rng = self.w, self.rng
+        w = self.w
         months = len(w.months)
         self.alloc = _Alloc(first_person=w.n_persons)
         unit_values = sorted(set(int(u) for u in w.d_units))

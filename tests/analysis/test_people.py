@@ -239,19 +239,6 @@ def test_cli_people(checked_path):
 # ------------------------------------------------------------------- the synthetic sample
 
 
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("sample")
-    con = open_store(folder / "s.duckdb")
-    files = sorted(SAMPLE.glob("sales_*")) + sorted(SAMPLE.glob("returns_*"))
-    ingest_files(con, files)
-    months = [r[0] for r in con.execute("SELECT DISTINCT month FROM events ORDER BY 1").fetchall()]
-    for m in months:
-        run_checks(con, month=m, rules=["recycled_resale"])
-    yield con, months
-    con.close()
-
-
 def truth(name: str) -> list[dict]:
     with open(SAMPLE / name, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))

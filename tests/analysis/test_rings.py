@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from tests.analysis.test_people import Sales, code, sample_db, truth  # noqa: F401  (sample_db: a fixture)
+from tests.analysis.test_people import Sales, code, truth
 from tracecode.cli import main
 from tracecode.analysis.rings import EDGE_COLUMNS, RING_COLUMNS, rings, rings_svg
 from tracecode.outputs.analysis_files import write_analysis_csvs, write_ring_edges_csv, write_rings_csv
@@ -19,10 +19,7 @@ from tracecode.outputs.report_rings import rings_section_html
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
-try:
-    from tests.test_report import CHROMIUM, chromium
-except Exception:  # pragma: no cover - the report tests are not there
-    CHROMIUM, chromium = None, None
+from tests.outputs.test_report import CHROMIUM, chromium
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 

@@ -67,12 +67,14 @@ def tree(root: Path) -> dict[str, bytes]:
 def assert_golden(out: Path, name: str) -> None:
     expected_dir = GOLDEN / name
     got = tree(out)
-    if os.environ.get("TRACECODE_UPDATE_GOLDEN"):
+    if os.environ.get("TRACECODE_UPDATE_GOLDEN") == "1":
         shutil.rmtree(expected_dir, ignore_errors=True)
         for rel, data in got.items():
             (expected_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             (expected_dir / rel).write_bytes(data)
     expected = tree(expected_dir)
+    if not expected:  # a missing golden case fails; it is written only on request
+        pytest.fail(f"no golden files in {expected_dir}: write them with TRACECODE_UPDATE_GOLDEN=1 and review them")
     assert sorted(got) == sorted(expected)
     for rel in expected:
         assert got[rel] == expected[rel], f"{name}/{rel} differs from the golden file"

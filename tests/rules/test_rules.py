@@ -291,25 +291,19 @@ def test_temp_tables_are_dropped(two_months):
 
 
 def test_catalog_errors(tmp_path):
+    header = "med_list_codg,code_prefix,pack_units\n"
     bad = tmp_path / "catalog.csv"
-    bad.write_text("med_list_codg,code_prefix,pack_units\nXA01,8100001,10\nXA02,8100002,ten\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"catalog.csv, line 3, field pack_units: 'ten' is not a number"):
-        load_catalog(bad)
-    bad.write_text("med_list_codg,code_prefix,pack_units\nXA01,81A0001,10\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"line 2, field code_prefix"):
-        load_catalog(bad)
-    bad.write_text("med_list_codg,code_prefix,pack_units\nXA01,810000,10\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"line 2, field code_prefix: '810000' has 6 digits"):
-        load_catalog(bad)
-    bad.write_text("med_list_codg,code_prefix,pack_units\n,8100001,10\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"line 2, field med_list_codg: empty"):
-        load_catalog(bad)
-    bad.write_text("drug,prefix\nXA01,8100001\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"line 1: the catalogue header"):
-        load_catalog(bad)
-    bad.write_text("med_list_codg,code_prefix,pack_units\nXA01,8100001,-2\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"must be a positive number"):
-        load_catalog(bad)
+    for content, message in (
+        (header + "XA01,8100001,10\nXA02,8100002,ten\n", r"catalog.csv, line 3, field pack_units: 'ten' is not a number"),
+        (header + "XA01,81A0001,10\n", r"line 2, field code_prefix"),
+        (header + "XA01,810000,10\n", r"line 2, field code_prefix: '810000' has 6 digits"),
+        (header + ",8100001,10\n", r"line 2, field med_list_codg: empty"),
+        ("drug,prefix\nXA01,8100001\n", r"line 1: the catalogue header"),
+        (header + "XA01,8100001,-2\n", r"must be a positive number"),
+    ):
+        bad.write_text(content, encoding="utf-8")
+        with pytest.raises(InputFileError, match=message):
+            load_catalog(bad)
     with pytest.raises(InputFileError, match="no such catalogue"):
         load_catalog(tmp_path / "missing.csv")
     good = tmp_path / "good.csv"

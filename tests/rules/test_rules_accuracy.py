@@ -108,6 +108,7 @@ def _oracle(events, *, whole: bool = False):
     return {(rule, key, "all" if whole else MONTHS[m]) for rule, key, m in found}
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(event, min_size=1, max_size=14))
 def test_random_histories_match_the_reference_judge(tmp_path_factory, raw):

@@ -64,6 +64,7 @@ def test_eventlog_sums_tasks_per_sql_file(tmp_path):
     assert phases["check"]["run_s"] == 3.0 and phases["files"]["run_s"] == 0.5 and phases["other"]["tasks"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_spark_missing() is not None, reason=_spark_missing() or "")
 def test_spark_bench_smoke(tmp_path):
     out = tmp_path / "result.json"

@@ -42,6 +42,7 @@ def _spark_missing() -> str | None:
 
 
 pytestmark = [
+    pytest.mark.slow,  # a Spark session (JVM) per module and minutes of local-mode jobs
     pytest.mark.skipif(_spark_missing() is not None, reason=_spark_missing() or ""),
     # PySpark warns about pandas 3 when a mapInArrow is defined; tracecode passes it Arrow only
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),

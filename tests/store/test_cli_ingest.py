@@ -67,6 +67,7 @@ def test_second_writer_gets_in_use_error(tmp_path):
         holder.wait()
 
 
+@pytest.mark.slow  # a big file, a subprocess killed mid-file
 def test_kill_mid_file_leaves_database_as_before(tmp_path):
     db = tmp_path / "city.duckdb"
     first = write_csv(tmp_path / "first.csv", [sale()])

@@ -271,8 +271,18 @@ def edge_rows(found: list[Ring]) -> list[list]:
 ROLE_COLOR = {"source": "#c0392b", "both": "#8e44ad", "sink": "#2c3e50"}
 ROLE_ZH = {"source": "流出（医保购药）", "both": "流出并流入", "sink": "流入（再销售）"}
 _W = 520  # panel width
-_TOP = 50  # room for the title lines
-_LABELS = 36  # below a circle: code, name, gap
+# Where text goes. A label's box is its font's line box, which for the CJK fonts of _TEXT is
+# taller than the glyphs (Noto Sans CJK: 1.16 em above the baseline, 0.29 em below; YaHei and
+# PingFang a little less): each line is placed below the previous box, not a fixed step on.
+_ASCENT, _DESCENT = 1.16, 0.29
+_GAP = 2  # between two boxes
+_TITLE_SIZE, _SPAN_SIZE, _CODE_SIZE, _NAME_SIZE = 13, 11, 11, 10
+_TITLE_Y = math.ceil(_GAP + _ASCENT * _TITLE_SIZE)  # baselines of the title lines
+_SPAN_Y = math.ceil(_TITLE_Y + _DESCENT * _TITLE_SIZE + _GAP + _ASCENT * _SPAN_SIZE)
+_TOP = max(50, math.ceil(_SPAN_Y + _DESCENT * _SPAN_SIZE + 3 * _GAP))  # room for the title lines
+_CODE_DY = _GAP + _ASCENT * _CODE_SIZE  # baselines of a node's code and name below its circle
+_NAME_DY = _CODE_DY + _DESCENT * _CODE_SIZE + _GAP + _ASCENT * _NAME_SIZE
+_LABELS = math.ceil(_NAME_DY + _DESCENT * _NAME_SIZE + 2 * _GAP)  # below a circle: code, name, gap
 # inline styles, so that a page's own stylesheet (e.g. `svg text{...}`) cannot resize the labels
 _TEXT = "font-family:'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;"
 _HALO = "stroke:#fff;stroke-width:3px;paint-order:stroke;"
@@ -337,9 +347,10 @@ def _ring_svg(ring: Ring, idx: int) -> str:
            f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
            f'fill="#555"/></marker></defs>',
            f'<rect x="0.5" y="0.5" width="{_W - 1}" height="{height - 1}" fill="#fff" stroke="#ddd"/>',
-           f'<text class="ring-title" x="10" y="19" style="{_TEXT}font-size:13px;font-weight:bold;fill:#222">'
-           f'{_e(title)}</text>',
-           f'<text class="ring-span" x="10" y="35" style="{_TEXT}font-size:11px;fill:#666">{_e(span)}</text>']
+           f'<text class="ring-title" x="10" y="{_TITLE_Y}" '
+           f'style="{_TEXT}font-size:{_TITLE_SIZE}px;font-weight:bold;fill:#222">{_e(title)}</text>',
+           f'<text class="ring-span" x="10" y="{_SPAN_Y}" style="{_TEXT}font-size:{_SPAN_SIZE}px;fill:#666">'
+           f'{_e(span)}</text>']
     for e in sorted(edges, key=lambda e: e.packs):  # heaviest drawn last, on top
         (x1, y1), (x2, y2) = pos[e.source], pos[e.target]
         dx, dy = x2 - x1, y2 - y1
@@ -373,10 +384,10 @@ def _ring_svg(ring: Ring, idx: int) -> str:
                    f'<title>{_e(tip)}</title>'
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{ROLE_COLOR[ring.roles[m]]}" '
                    f'fill-opacity="0.85" stroke="#fff" stroke-width="1.5"/>'
-                   f'<text class="node-label" x="{x:.1f}" y="{y + r + 13:.1f}" text-anchor="middle" '
-                   f'style="{_TEXT}{_HALO}font-size:11px;fill:#222">{_e(m)}</text>'
-                   f'<text class="node-name" x="{x:.1f}" y="{y + r + 25:.1f}" text-anchor="middle" '
-                   f'style="{_TEXT}{_HALO}font-size:10px;fill:#666">{_e(short)}</text></g>')
+                   f'<text class="node-label" x="{x:.1f}" y="{y + r + _CODE_DY:.1f}" text-anchor="middle" '
+                   f'style="{_TEXT}{_HALO}font-size:{_CODE_SIZE}px;fill:#222">{_e(m)}</text>'
+                   f'<text class="node-name" x="{x:.1f}" y="{y + r + _NAME_DY:.1f}" text-anchor="middle" '
+                   f'style="{_TEXT}{_HALO}font-size:{_NAME_SIZE}px;fill:#666">{_e(short)}</text></g>')
     out.append("</svg>")
     return "".join(out)
 
