@@ -6,11 +6,17 @@ from pathlib import Path
 
 import click
 
-from tracecode.commands.options import db_option, memory_option, quiet_option, show_progress
+from tracecode.commands.options import (
+    CLOSE_DAYS,
+    db_option,
+    memory_option,
+    quiet_option,
+    show_progress,
+)
+from tracecode.outputs.textout import format_table
 from tracecode.rules.catalogue import RULE_IDS
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
-from tracecode.outputs.textout import format_table
 
 
 @click.command()
@@ -20,7 +26,7 @@ from tracecode.outputs.textout import format_table
                    "its end. Default: everything.")
 @click.option("--catalog", "catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Drug catalogue CSV: med_list_codg,code_prefix,pack_units (optional).")
-@click.option("--close-days", default=3, show_default=True, type=click.IntRange(min=0),
+@click.option("--close-days", default=3, show_default=True, type=CLOSE_DAYS,
               help="cross_pharmacy_reuse: sales at two pharmacies at most this many days apart are a "
                    "suspected counterfeit, further apart a suspected recycled drug.")
 @click.option("--rules", "rules", default=None, metavar="RULE,RULE",

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import click
 
+from tracecode.commands.options import (
+    CLOSE_DAYS,
+    db_option,
+    quiet_option,
+    show_progress,
+)
 from tracecode.errors import ExitCode
-from tracecode.commands.options import db_option, quiet_option, show_progress
-from tracecode.outputs.export import ENCODINGS, HEADERS, ExportResult, export as export_files
+from tracecode.outputs.export import ENCODINGS, HEADERS, ExportResult
+from tracecode.outputs.export import export as export_files
 from tracecode.store.database import open_store
 
 out_option = click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -101,7 +107,7 @@ def report_written(result: ExportResult, quiet: bool = False) -> None:
               help="A return (3506 退货) file; repeat for several.")
 @click.option("--catalog", "catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Drug catalogue CSV: med_list_codg,code_prefix,pack_units.")
-@click.option("--close-days", default=3, show_default=True, type=click.IntRange(0, 3650),
+@click.option("--close-days", default=3, show_default=True, type=CLOSE_DAYS,
               help="Sales of one code at two pharmacies this close in days suggest a copied code.")
 @out_option
 @per_pharmacy_option
@@ -130,7 +136,8 @@ def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, c
       tracecode scan --returns returns_2026-10.csv --catalog catalog.csv --out check/ sales_2026-10.xlsx
     Exit code: 0, or 3 with --fail-on-findings when something was found; 1 on errors.
     """
-    from tracecode.outputs.scan import scan as run_scan, summary_lines
+    from tracecode.outputs.scan import scan as run_scan
+    from tracecode.outputs.scan import summary_lines
 
     outcome = run_scan(files, out_dir, returns=returns, catalog=catalog, close_days=close_days, db_path=db_path,
                        per_pharmacy=per_pharmacy, encoding=encoding, headers=headers, mask=not no_mask,

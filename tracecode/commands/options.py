@@ -33,3 +33,7 @@ memory_option = click.option(
 def show_progress(quiet: bool) -> bool:
     """Progress bars on a terminal only; never when piped or with --quiet."""
     return not quiet and sys.stderr.isatty()
+
+
+#: --close-days of check, scan and the Spark command: one range everywhere (ten years).
+CLOSE_DAYS = click.IntRange(0, 3650)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from tracecode.analysis.people import DEFAULT_MIN_PACKS as PEOPLE_MIN_PACKS
+from tracecode.analysis.people import Analysis
+from tracecode.analysis.rings import DEFAULT_MIN_PACKS as RING_MIN_PACKS
+from tracecode.analysis.rings import find_rings
 from tracecode.commands.options import db_option, memory_option
-from tracecode.analysis.people import DEFAULT_MIN_PACKS as PEOPLE_MIN_PACKS, Analysis
-from tracecode.analysis.rings import DEFAULT_MIN_PACKS as RING_MIN_PACKS, find_rings
-from tracecode.store.database import open_store
 from tracecode.outputs.textout import format_table
+from tracecode.store.database import open_store
 
 month_option = click.option(
     "--month", default=None, metavar="YYYY-MM",

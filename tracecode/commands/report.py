@@ -30,7 +30,9 @@ def report(db_path: str, month: str, out_file: Path, no_mask: bool, force: bool)
     Example:
       tracecode report --db city.duckdb --month 2026-10 --out report-2026-10.html
     """
-    from tracecode.outputs.report import write_report  # imported here: keeps other commands' start-up short
+    from tracecode.outputs.report import (
+        write_report,  # imported here: keeps other commands' start-up short
+    )
 
     con = open_store(db_path, read_only=True)
     try:

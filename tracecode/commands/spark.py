@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from tracecode.commands.options import CLOSE_DAYS
 from tracecode.errors import ExitCode, InputFileError, TracecodeError
 from tracecode.inputs.columns import load_column_mapping
 from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
@@ -17,7 +18,13 @@ from tracecode.outputs.textout import format_table
 from tracecode.rules.catalogue import RULE_IDS
 from tracecode.rules.results import RuleSummary
 from tracecode.spark.engine import run_checks_spark
-from tracecode.spark.ingest import ingest_raw, lake_files, open_input, upload_files, write_lake
+from tracecode.spark.ingest import (
+    ingest_raw,
+    lake_files,
+    open_input,
+    upload_files,
+    write_lake,
+)
 from tracecode.spark.layout import SparkInput, _is_local, _local_path, is_lake
 from tracecode.spark.output import write_findings
 from tracecode.spark.session import spark_failure, spark_session
@@ -140,7 +147,7 @@ def _mask_key_dir(inputs, data: SparkInput) -> Path | None:
               help="Folder for suspicious_codes.csv, suspicious_events.csv, rejects.csv, summary.csv.")
 @click.option("--month", default=None, metavar="YYYY-MM")
 @click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--close-days", default=3, show_default=True, type=click.IntRange(min=0))
+@click.option("--close-days", default=3, show_default=True, type=CLOSE_DAYS)
 @click.option("--rules", default=None, metavar="RULE,RULE", help=f"Default: all of {', '.join(RULE_IDS)}.")
 @click.option("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*]).")
 @click.option("--spark-conf", multiple=True, metavar="KEY=VALUE")

@@ -7,9 +7,9 @@ import json
 import click
 
 from tracecode.commands.options import db_option
-from tracecode.store.database import open_store
 from tracecode.outputs.textout import format_table
 from tracecode.outputs.trace import trace_code
+from tracecode.store.database import open_store
 
 
 @click.command()
