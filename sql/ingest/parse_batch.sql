@@ -36,11 +36,12 @@ WITH typed AS (
             WHEN __code_piece = '' THEN 'drug_trac_codg'
             WHEN trim(sel_retn_time) = '' OR t_time IS NULL
                  OR t_time < TIMESTAMP '2000-01-01' OR t_time >= TIMESTAMP '2100-01-01' THEN 'sel_retn_time'
-            -- NaN, inf, 1e309 and 1e-320 parse as DOUBLE: a count is a number of packs or parts
-            WHEN t_count IS NULL OR NOT isfinite(t_count) OR t_count < 0.0001 OR t_count > 100000 THEN 'sel_retn_cnt'
+            -- NaN, inf, 1e309 and 1e-320 parse as DOUBLE: a count is a number of packs or parts (NaN sorts
+            -- above every number, so BETWEEN is false for it)
+            WHEN t_count IS NULL OR NOT (t_count BETWEEN 0.0001 AND 100000) THEN 'sel_retn_cnt'
             WHEN t_split IS NULL THEN 'trdn_flag'
             WHEN t_price IS NULL AND trim(price) <> '' THEN 'price'
-            WHEN t_price IS NOT NULL AND (NOT isfinite(t_price) OR t_price < 0 OR t_price > 10000000) THEN 'price'
+            WHEN NOT (t_price BETWEEN 0 AND 10000000) THEN 'price'
             WHEN t_kind IS NULL OR t_kind NOT IN ('sale', 'return') THEN 'kind'
         END AS reject_field
     FROM typed
