@@ -22,8 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-
-
 _U64 = np.uint64
 _MASK32 = _U64(0xFFFFFFFF)
 _S32 = _U64(32)

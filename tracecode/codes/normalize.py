@@ -23,7 +23,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-
 __all__ = [
     "INVALID_REASONS",
     "STATUSES",

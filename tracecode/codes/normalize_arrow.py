@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracecode.codes.normalize import (
-    GS,
-    INVALID_REASONS,
     _QUOTES,
     _SEP_CHARS,
     _WS_CHARS,
+    GS,
+    INVALID_REASONS,
     normalize_code,
     split_codes,
 )

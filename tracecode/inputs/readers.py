@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tracecode.inputs.columns import REQUIRED_COLUMNS, canonical_name
 from tracecode.errors import InputFileError
+from tracecode.inputs.columns import REQUIRED_COLUMNS, canonical_name
 
 BATCH_ROWS = 200_000
 SNIFF_BYTES = 1 << 20

@@ -8,10 +8,20 @@ from pathlib import Path
 
 import duckdb
 
-from tracecode.analysis.people import DEFAULT_MIN_PACKS as PEOPLE_MIN_PACKS, LABELS_ZH as PEOPLE_ZH, PEOPLE_COLUMNS
-from tracecode.analysis.people import Analysis, people, scope_of
-from tracecode.analysis.rings import DEFAULT_MIN_PACKS as RING_MIN_PACKS, EDGE_COLUMNS, LABELS_ZH as RINGS_ZH
-from tracecode.analysis.rings import RING_COLUMNS, Ring, edge_rows, find_rings, ring_rows, rings
+from tracecode.analysis.people import DEFAULT_MIN_PACKS as PEOPLE_MIN_PACKS
+from tracecode.analysis.people import LABELS_ZH as PEOPLE_ZH
+from tracecode.analysis.people import PEOPLE_COLUMNS, Analysis, people, scope_of
+from tracecode.analysis.rings import DEFAULT_MIN_PACKS as RING_MIN_PACKS
+from tracecode.analysis.rings import (
+    EDGE_COLUMNS,
+    RING_COLUMNS,
+    Ring,
+    edge_rows,
+    find_rings,
+    ring_rows,
+    rings,
+)
+from tracecode.analysis.rings import LABELS_ZH as RINGS_ZH
 from tracecode.errors import TracecodeError
 from tracecode.outputs.export_write import write_csv
 

@@ -41,10 +41,29 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
-from tracecode.outputs.export_sql import (CODE_COLUMNS, EVENT_COLUMNS, EVIDENCE_TABLE, FOLDER_COLUMNS, MACROS,
-                                          OTHER_PHARMACY_ZH, PHARMACY_ROWS_TABLE, REJECT_COLUMNS, SCOPE_VARIABLE,
-                                          SCOPED_REJECTS_VIEW, WITHHELD, export_query, summary_columns, summary_sql)
-from tracecode.outputs.export_write import ENCODINGS, PHARMACY_DIR, CsvWriter, bound, folder_names
+from tracecode.outputs.export_sql import (
+    CODE_COLUMNS,
+    EVENT_COLUMNS,
+    EVIDENCE_TABLE,
+    FOLDER_COLUMNS,
+    MACROS,
+    OTHER_PHARMACY_ZH,
+    PHARMACY_ROWS_TABLE,
+    REJECT_COLUMNS,
+    SCOPE_VARIABLE,
+    SCOPED_REJECTS_VIEW,
+    WITHHELD,
+    export_query,
+    summary_columns,
+    summary_sql,
+)
+from tracecode.outputs.export_write import (
+    ENCODINGS,
+    PHARMACY_DIR,
+    CsvWriter,
+    bound,
+    folder_names,
+)
 from tracecode.privacy import mask_key
 from tracecode.staging import merge_folder, move_files, staging_folder
 

@@ -14,8 +14,8 @@ import duckdb
 
 from tracecode.errors import OutputError
 from tracecode.outputs.export import checked_scopes, held_months, resolve_scope
-from tracecode.outputs.report_model import Case, ReportData, RuleLine
 from tracecode.outputs.export_sql import EVIDENCE_TABLE, export_query
+from tracecode.outputs.report_model import Case, ReportData, RuleLine
 from tracecode.privacy import mask_key, mask_person
 from tracecode.rules.catalogue import list_rules
 

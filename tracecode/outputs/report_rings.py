@@ -7,7 +7,14 @@ import html
 
 import duckdb
 
-from tracecode.analysis.rings import DEFAULT_MIN_PACKS, SVG_RINGS, Ring, format_top, rings, rings_svg
+from tracecode.analysis.rings import (
+    DEFAULT_MIN_PACKS,
+    SVG_RINGS,
+    Ring,
+    format_top,
+    rings,
+    rings_svg,
+)
 from tracecode.errors import TracecodeError
 
 

@@ -9,9 +9,15 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from tracecode.errors import InputFileError
-from tracecode.outputs.export import FILE_NAMES, ExportResult, check_out_dir, export, rule_catalog
-from tracecode.store.ingest import FileResult, ingest_files
+from tracecode.outputs.export import (
+    FILE_NAMES,
+    ExportResult,
+    check_out_dir,
+    export,
+    rule_catalog,
+)
 from tracecode.store.database import open_store
+from tracecode.store.ingest import FileResult, ingest_files
 
 #: What each rule means for the person who uploaded the rows, and what to do.
 RULE_WORDS: dict[str, tuple[str, str, str]] = {

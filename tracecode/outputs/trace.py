@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from tracecode.errors import CodeError
 from tracecode.codes.hashing import code_key
 from tracecode.codes.normalize import normalize_code
+from tracecode.errors import CodeError
 from tracecode.privacy import mask_key, mask_person
 
 EVENT_FIELDS = ("sel_retn_time", "kind", "fixmedins_code", "fixmedins_name", "rtal_docno", "med_list_codg",

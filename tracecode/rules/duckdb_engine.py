@@ -11,8 +11,19 @@ import duckdb
 
 from tracecode.errors import RuleError, UnknownMonth
 from tracecode.rules.catalogue import list_rules
-from tracecode.rules.summaries import ensure_tables, install_guard_hash, other_kept_summaries, refresh_summaries
-from tracecode.sqlfiles import SqlFile, bind_params, check_identifier, read_sql, strip_semicolon
+from tracecode.rules.summaries import (
+    ensure_tables,
+    install_guard_hash,
+    other_kept_summaries,
+    refresh_summaries,
+)
+from tracecode.sqlfiles import (
+    SqlFile,
+    bind_params,
+    check_identifier,
+    read_sql,
+    strip_semicolon,
+)
 
 __all__ = ["DuckDBEngine", "evidence_stamp", "stand_in_finding_evidence"]
 

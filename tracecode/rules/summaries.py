@@ -14,7 +14,16 @@ import time
 import duckdb
 
 from tracecode.rules.catalogue import list_stages
-from tracecode.sqlfiles import SqlFile, bind_params, check_identifier, list_sql, read_sql, sql_file, sql_folders, strip_semicolon
+from tracecode.sqlfiles import (
+    SqlFile,
+    bind_params,
+    check_identifier,
+    list_sql,
+    read_sql,
+    sql_file,
+    sql_folders,
+    strip_semicolon,
+)
 
 __all__ = ["GUARD_HASH_DUCKDB", "SUMMARY_VERSION", "ensure_tables", "install_guard_hash", "other_kept_summaries",
            "refresh_summaries", "update_summaries"]

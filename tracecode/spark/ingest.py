@@ -25,8 +25,19 @@ from typing import TYPE_CHECKING, Iterator
 import pyarrow as pa
 
 from tracecode.errors import InputFileError, TracecodeError
-from tracecode.spark.layout import (_FS, EVENT_COLUMNS, FILE_COLUMNS, REJECT_COLUMNS, SparkInput, _is_local, _join,
-                                    ddl, is_lake, names, read_lake)
+from tracecode.spark.layout import (
+    _FS,
+    EVENT_COLUMNS,
+    FILE_COLUMNS,
+    REJECT_COLUMNS,
+    SparkInput,
+    _is_local,
+    _join,
+    ddl,
+    is_lake,
+    names,
+    read_lake,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
@@ -111,10 +122,16 @@ def ingest_task(batches: Iterator[pa.RecordBatch], columns: dict[str, str] | Non
 
 def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.RecordBatch]:
     """Ingestor._load for one file, with its INSERT statements, yielding instead of storing."""
+    from tracecode.inputs.readers import (
+        READERS,
+        NeedExactReader,
+        Source,
+        check_readable,
+        detect_format,
+    )
+    from tracecode.sqlfiles import read_sql
     from tracecode.store.ingest import EVENT_COLUMNS as INSERT_COLUMNS
     from tracecode.store.ingest import explode_batch
-    from tracecode.inputs.readers import READERS, NeedExactReader, Source, check_readable, detect_format
-    from tracecode.sqlfiles import read_sql
 
     path = Path(row["path"])
     file_id, kind = int(row["file_id"]), row["kind"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
+
 from tracecode.errors import InputFileError
 from tracecode.months import MONTH_RE
 from tracecode.rules.catalogue import list_stages

@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 
 from tracecode.errors import OutputError
 from tracecode.spark.engine import SparkCheck
-from tracecode.sqlfiles import read_sql
-from tracecode.staging import move_files, replace_folder, staging_folder
 from tracecode.spark.layout import EVENT_COLUMNS, names
 from tracecode.spark.translate import translate
+from tracecode.sqlfiles import read_sql
+from tracecode.staging import move_files, replace_folder, staging_folder
 
 FINDINGS_PARQUET = "findings.parquet"
 FINDING_EVENTS_PARQUET = "finding_events.parquet"
@@ -172,7 +172,13 @@ def write_findings(check: SparkCheck, out_dir: Path, *, mask: bool = True, encod
     ``per_pharmacy`` the pharmacies/ folders; and findings.parquet, finding_events.parquet) of a
     Spark check into ``out_dir`` with the export's own SQL and writer
     (:func:`tracecode.outputs.export.write_files`). Files are staged and moved into place at the end."""
-    from tracecode.outputs.export import FILE_NAMES, FOLDERS_FILE, check_out_dir, rule_catalog, write_files
+    from tracecode.outputs.export import (
+        FILE_NAMES,
+        FOLDERS_FILE,
+        check_out_dir,
+        rule_catalog,
+        write_files,
+    )
     from tracecode.outputs.export_write import PHARMACY_DIR, CsvWriter
 
     out_dir = Path(out_dir)

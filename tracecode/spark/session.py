@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
 from tracecode.errors import TracecodeError
+
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 

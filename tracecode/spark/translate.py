@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import re
 from typing import TYPE_CHECKING
+
 from tracecode.errors import RuleError
+
 if TYPE_CHECKING:  # pragma: no cover
     pass
 

@@ -15,13 +15,19 @@ import pyarrow as pa
 import xxhash
 from tqdm import tqdm
 
-from tracecode.inputs.columns import CANONICAL_COLUMNS
-from tracecode.errors import DatabaseError, TracecodeError
 from tracecode.codes.hashing_numpy import code_keys
 from tracecode.codes.normalize_arrow import explode_codes, normalize_array
-from tracecode.store.prefetch import prefetched
-from tracecode.inputs.readers import READERS, NeedExactReader, Source, check_readable, detect_format
+from tracecode.errors import DatabaseError, TracecodeError
+from tracecode.inputs.columns import CANONICAL_COLUMNS
+from tracecode.inputs.readers import (
+    READERS,
+    NeedExactReader,
+    Source,
+    check_readable,
+    detect_format,
+)
 from tracecode.sqlfiles import read_sql
+from tracecode.store.prefetch import prefetched
 from tracecode.store.schema import table_columns
 
 KINDS = ("auto", "sale", "return")
