@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -53,7 +54,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ingest.file": ("{path}：{records:,} 条{kind}记录（{format}{encoding}）-> {events:,} 条追溯码行{rejected}",
                     "{path}: {records:,} {kind} records ({format}{encoding}) -> {events:,} code rows{rejected}"),
     "ingest.rejected": ("，拒收 {n:,} 条", ", {n:,} rejected"),
-    "ingest.skipped": ("{path}：已读入过（内容相同），跳过", "{path}: {message}"),
+    "ingest.skipped": ("{path}：{message}", "{path}: {message}"),
     "parquet.written": ("已将 {rows:,} 条追溯码行写为 Parquet：{path}", "Wrote {rows:,} code rows as Parquet under {path}"),
     "kind.sale": ("销售", "sale"),
     "kind.return": ("退货", "return"),
@@ -98,6 +99,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "export.file": ("  {name:<22} {rows:>9,} 行", "  {name:<22} {rows:>9,} rows"),
     "export.folders": ("  pharmacies/            {n:>9,} 个文件夹", "  pharmacies/            {n:>9,} folders"),
     "other_pharmacy": ("其他药店", "another pharmacy"),
+    "withheld": ("（已隐去：整条记录可能含个人信息；--no-mask 可显示）",
+                 "(withheld: the whole record may hold personal data; --no-mask shows it)"),
     # --- scan ---
     "scan.file": ("{path}：{records:,} 条{kind}记录{rejected}", "{path}: {records:,} {kind} records{rejected}"),
     "scan.file_rejected": ("，其中 {n:,} 条无法读取", ", {n:,} could not be read"),
@@ -171,6 +174,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "synth.done": ("已写出 {n} 个文件到 {path}", "Wrote {n} files to {path}"),
 }
 
+class RuleWords(NamedTuple):
+    """What a rule's finding means for the person who uploaded the rows, and what to do (scan)."""
+
+    zh: tuple[str, str]  # (what, advice)
+    en_one: str
+    en_many: str
+    en_advice: str
+
+
+RULE_WORDS: dict[str, RuleWords] = {
+    "duplicate_upload": RuleWords(
+        ("追溯码在同一单据下重复上传", "属数据错误：请在截止前删除多余的记录"),
+        "code uploaded twice under the same receipt", "codes uploaded twice under the same receipt",
+        "a data error: delete the extra copies before the deadline"),
+    "return_without_sale": RuleWords(
+        ("退货没有对应的销售", "请补传缺少的销售记录，或更正退货"),
+        "return with no matching sale", "returns with no matching sale",
+        "upload the missing sale or correct the return"),
+    "same_pharmacy_repeat": RuleWords(
+        ("追溯码在同一药店整盒销售多次", "一盒只能销售一次：请核对单据和扫码"),
+        "code sold more than once as a whole pack at one pharmacy",
+        "codes sold more than once as a whole pack at one pharmacy",
+        "one pack is sold once: check the receipts and the scanning"),
+    "cross_pharmacy_reuse": RuleWords(
+        ("追溯码也在其他药店销售", "可能是复制的追溯码或回流药"),
+        "code also sold at another pharmacy", "codes also sold at another pharmacy",
+        "possible copied code or recycled pack (回流药)"),
+    "recycled_resale": RuleWords(
+        ("追溯码在医保销售后再次销售", "可能是回流药"),
+        "code sold again after an insured sale", "codes sold again after an insured sale",
+        "possible recycled pack (回流药)"),
+    "split_overuse": RuleWords(
+        ("追溯码的拆零销售数量对不上", "请核对拆零数量和每盒数量"),
+        "code with split-pack (拆零) sales that do not add up", "codes with split-pack (拆零) sales that do not add up",
+        "check the split quantities and the pack size"),
+    "invalid_code": RuleWords(
+        ("值不是有效的追溯码", "请重新扫码；不要经 Excel 输入或粘贴追溯码"),
+        "value that is not a valid traceability code", "values that are not valid traceability codes",
+        "rescan the pack; never type or paste codes through Excel"),
+    "product_mismatch": RuleWords(
+        ("追溯码扫在了与结算药品不同的药品上", "请扫实际销售的药盒"),
+        "code scanned on another drug than the one billed", "codes scanned on another drug than the one billed",
+        "scan the pack that is actually sold"),
+}
+
 #: Finding details and reject reasons as stored (English) -> Chinese. Applied in order, each to
 #: every match; a phrase is a whole clause, so the order of the clauses in Chinese follows the
 #: order in which the rule writes them. Patterns use only what Python's re and RE2 (DuckDB)
@@ -241,6 +289,9 @@ STORED_PHRASES: list[tuple[str, str]] = [
     (r"price must not be negative \(单价\)", "单价不能为负数"),
     (r"price out of range: 0 to 10000000 \(单价\)", "单价超出范围（0 至 10000000）"),
     (r"kind must be sale or return \(类型\)", "类型必须是销售或退货"),
+    # ingest's note on a file loaded before (store/ingest.py)
+    (r"^already loaded as file #(\d+) \((.+), (\d{4}-\d\d-\d\d \d\d:\d\d)\); nothing added",
+     "已作为第 {1} 号文件（{2}，{3}）读入过，未增加任何内容"),
     # reject reasons (inputs/readers.py)
     (r"^expected (\d+) fields, found (\d+)", "应有 {1} 个字段，实有 {2} 个"),
     (r"^invalid JSON: (.*)", "JSON 格式错误：{1}"),
@@ -299,14 +350,12 @@ def stored_text_sql(arg: str = "v") -> str:
     return expr
 
 
-def stored_text_macro(lang: str) -> str:
-    """``CREATE MACRO shown_text(v)``: a stored text as the user reads it in ``lang``."""
-    body = "v" if lang == "en" else stored_text_sql("v")
-    return f"CREATE OR REPLACE TEMP MACRO shown_text(v) AS {body}"
+def stored_text_macro() -> str:
+    """``CREATE MACRO shown_text(v, lang)``: a stored text as the user reads it in ``lang``."""
+    return f"CREATE OR REPLACE TEMP MACRO shown_text(v, lang) AS CASE WHEN lang = 'en' THEN v ELSE {stored_text_sql('v')} END"
 
 
-def severity_macro(lang: str) -> str:
-    """``CREATE MACRO shown_severity(s)``: 高/中/低 or the English word."""
-    cases = " ".join(f"WHEN {_sql_string(k)} THEN {_sql_string(v[1] if lang == 'en' else v[0])}"
-                     for k, v in SEVERITY.items())
-    return f"CREATE OR REPLACE TEMP MACRO shown_severity(s) AS CASE s {cases} ELSE s END"
+def severity_macro() -> str:
+    """``CREATE MACRO shown_severity(s, lang)``: 高/中/低 or the English word."""
+    zh = " ".join(f"WHEN {_sql_string(k)} THEN {_sql_string(v[0])}" for k, v in SEVERITY.items())
+    return f"CREATE OR REPLACE TEMP MACRO shown_severity(s, lang) AS CASE WHEN lang = 'en' THEN s ELSE CASE s {zh} ELSE s END END"

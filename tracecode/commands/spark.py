@@ -107,7 +107,7 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
                                   rules=rules.split(",") if rules else None, log=say)
         try:
             exported = write_findings(result, Path(out_dir), mask=mask, encoding=encoding, headers=headers,
-                                      force=force, mask_key_dir=_mask_key_dir(inputs, data))
+                                      force=force, mask_key_dir=_mask_key_dir(inputs, data), lang=current_lang())
         finally:
             result.close()
     finally:
