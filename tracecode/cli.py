@@ -11,7 +11,7 @@ import sys
 import click
 
 from tracecode.errors import ExitCode, TracecodeError, is_interrupt
-from tracecode.messages import DEFAULT_LANG, text
+from tracecode.messages import DEFAULT_LANG, error_text, text
 
 #: The key under which the --lang option keeps the language in Context.meta (shared with the
 #: running command; tracecode.commands.options sets it).
@@ -57,9 +57,9 @@ class TracecodeGroup(click.Group):
             return super().invoke(ctx)
         except TracecodeError as exc:
             lang = ctx.meta.get(LANG_KEY, DEFAULT_LANG)
-            click.echo(text("error", lang, message=exc), err=True)
+            click.echo(text("error", lang, message=error_text(str(exc), lang)), err=True)
             if exc.hint:
-                click.echo(text("hint", lang, hint=exc.hint), err=True)
+                click.echo(text("hint", lang, hint=error_text(exc.hint, lang)), err=True)
             ctx.exit(ExitCode.ERROR)
         except (KeyboardInterrupt, RuntimeError) as exc:
             if not is_interrupt(exc):

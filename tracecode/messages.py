@@ -305,6 +305,59 @@ STORED_PHRASES: list[tuple[str, str]] = [
      "停止读取：连续 {1} 行为空；第 {2} 行之后未读取（如后面还有记录，请在 Excel 中删除空行）"),
 ]
 
+#: Error messages and hints (``Error:``/``Hint:`` lines) as the library raises them -> Chinese.
+#: Same form as STORED_PHRASES; an error without an entry is shown as raised.
+ERROR_PHRASES: list[tuple[str, str]] = [
+    (r"^database (.+) does not exist$", "数据库 {1} 不存在"),
+    (r"^database (.+) is in use by another process$", "数据库 {1} 正被另一个进程使用"),
+    (r"^cannot open database (.+?): (.*)$", "无法打开数据库 {1}：{2}"),
+    (r"^(.+) is a folder, not a database file$", "{1} 是文件夹，不是数据库文件"),
+    (r"^(.+) is not a DuckDB database file$", "{1} 不是 DuckDB 数据库文件"),
+    (r"^(.+) is not a tracecode database$", "{1} 不是 tracecode 数据库"),
+    (r"^(.+) holds no uploads$", "{1} 中没有上传数据"),
+    (r"^(.+) has not been checked yet$", "{1} 尚未检查"),
+    (r"^month (\S+) is not in (.+) \(it holds (.+)\)$", "月份 {1} 不在 {2} 中（其中有 {3}）"),
+    (r"^month (\S+) has not been checked \(checked: (.*)\)$", "月份 {1} 尚未检查（已检查：{2}）"),
+    (r"^month '(.*)' is not a month such as 2026-10 \(YYYY-MM\)$", "月份 '{1}' 不是 2026-10 这样的月份（YYYY-MM）"),
+    (r"^--month '(.*)' is not a month; write it as YYYY-MM, e.g. 2026-10$", "--month '{1}' 不是月份；请写成 YYYY-MM，例如 2026-10"),
+    (r"^the database has no events in (\S+); (.*)$", "数据库中没有 {1} 的记录；{2}"),
+    (r"^there are no findings over all months \(checked: (.*)\)$", "没有全部月份的检查结果（已检查：{1}）"),
+    (r"^the database has not been checked yet$", "数据库尚未检查"),
+    (r"^output folder (.+) is not empty$", "输出文件夹 {1} 不是空的"),
+    (r"^Parquet folder (.+) is not empty$", "Parquet 文件夹 {1} 不是空的"),
+    (r"^(.+) exists and is not a folder$", "{1} 已存在且不是文件夹"),
+    (r"^(.+) is a folder$", "{1} 是文件夹"),
+    (r"^(.+) exists$", "{1} 已存在"),
+    (r"^folder (.+) does not exist$", "文件夹 {1} 不存在"),
+    (r"^cannot create (.+?): (.*)$", "无法创建 {1}：{2}"),
+    (r"^(.+): no such file or folder$", "{1}：没有这个文件或文件夹"),
+    (r"^(.+): no such file$", "{1}：没有这个文件"),
+    (r"^'(.*)' is not a valid traceability code \((.*)\)$", "'{1}' 不是有效的追溯码（{2}）"),
+    (r"^every upload file given was given before \(same content\); nothing to read$",
+     "给出的上传文件都已读入过（内容相同），没有可读的内容"),
+    # hints
+    (r"^load files first: tracecode ingest --db (.+) FILE\.\.\.$", "请先读入文件：tracecode ingest --db {1} FILE..."),
+    (r"^run tracecode check --db (\S+) \(without --month\), or export with --month$",
+     "请运行 tracecode check --db {1}（不带 --month），或导出时加 --month"),
+    (r"^run tracecode check --db (.+)$", "请运行 tracecode check --db {1}"),
+    (r"^run `tracecode ingest --db FILE \.\.\.` first$", "请先运行 tracecode ingest --db FILE ..."),
+    (r"^ingest that month's uploads first, or pick a month `tracecode status` lists$",
+     "请先读入该月的上传数据，或选择 tracecode status 列出的月份"),
+    (r"^choose an empty or new --out folder, or add --force to overwrite tracecode's files$",
+     "请选择空的或新的 --out 文件夹，或加 --force 覆盖 tracecode 写出的文件"),
+    (r"^choose another --out file, or add --force to overwrite it$", "请选择另一个 --out 文件，或加 --force 覆盖"),
+    (r"^create it first, or choose another --out$", "请先创建该文件夹，或选择另一个 --out"),
+    (r"^give --out a file name such as report.html$", "--out 请给出文件名，例如 report.html"),
+    (r"^check the path; quote names with spaces$", "请检查路径；含空格的名称请加引号"),
+    (r"^check the --db path$", "请检查 --db 路径"),
+    (r"^wait for the other tracecode process to finish, or use another --db file$",
+     "请等待另一个 tracecode 进程结束，或使用另一个 --db 文件"),
+    (r"^give a 20-digit code starting with 8, or a GS1 string with \(01\) GTIN and \(21\) serial$",
+     "请给出以 8 开头的 20 位追溯码，或带 (01) GTIN 和 (21) 序列号的 GS1 编码"),
+    (r"^tracecode reads \.csv, \.xlsx, \.json/\.jsonl \(NHSA messages\) and \.parquet$",
+     "tracecode 可读取 .csv、.xlsx、.json/.jsonl（医保报文）和 .parquet"),
+]
+
 _GROUP = re.compile(r"\{(\d)\}")
 
 
@@ -334,6 +387,22 @@ def stored_text(value: str | None, lang: str = DEFAULT_LANG) -> str | None:
     for pattern, template in _compiled():
         value = pattern.sub(template, value)
     return value
+
+
+@lru_cache(maxsize=1)
+def _compiled_errors() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(p), _GROUP.sub(r"\\g<\1>", zh)) for p, zh in ERROR_PHRASES]
+
+
+def error_text(message: str, lang: str = DEFAULT_LANG) -> str:
+    """An error message or hint in ``lang``: the first ERROR_PHRASES entry matching the whole of
+    it (the message as raised when none does, or with --lang en)."""
+    if lang == "en":
+        return message
+    for pattern, template in _compiled_errors():
+        if pattern.match(message):
+            return pattern.sub(template, message, count=1)
+    return message
 
 
 def _sql_string(value: str) -> str:

@@ -23,7 +23,7 @@ from tracecode.commands.options import (
 from tracecode.errors import ExitCode, InputFileError, TracecodeError
 from tracecode.inputs.columns import load_column_mapping
 from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
-from tracecode.messages import text
+from tracecode.messages import error_text, text
 from tracecode.outputs.textout import rule_table
 from tracecode.rules.results import RuleSummary
 from tracecode.spark.engine import run_checks_spark
@@ -210,7 +210,8 @@ def main(**kwargs):
     try:
         run_cli(**kwargs)
     except TracecodeError as exc:
-        click.echo(text("error", current_lang(), message=exc), err=True)
+        lang = current_lang()
+        click.echo(text("error", lang, message=error_text(str(exc), lang)), err=True)
         if exc.hint:
-            click.echo(text("hint", current_lang(), hint=exc.hint), err=True)
+            click.echo(text("hint", lang, hint=error_text(exc.hint, lang)), err=True)
         sys.exit(ExitCode.ERROR)
