@@ -316,6 +316,7 @@ ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^(.+) is not a tracecode database$", "{1} 不是 tracecode 数据库"),
     (r"^(.+) holds no uploads$", "{1} 中没有上传数据"),
     (r"^(.+) has not been checked yet$", "{1} 尚未检查"),
+    (r"^month (\S+) is not in (.+) \(it holds (\S+) to (\S+)\)$", "月份 {1} 不在 {2} 中（其中有 {3} 至 {4}）"),
     (r"^month (\S+) is not in (.+) \(it holds (.+)\)$", "月份 {1} 不在 {2} 中（其中有 {3}）"),
     (r"^month (\S+) has not been checked \(checked: (.*)\)$", "月份 {1} 尚未检查（已检查：{2}）"),
     (r"^month '(.*)' is not a month such as 2026-10 \(YYYY-MM\)$", "月份 '{1}' 不是 2026-10 这样的月份（YYYY-MM）"),

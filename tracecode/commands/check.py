@@ -70,7 +70,8 @@ def check(db_path: str, month: str | None, catalog: Path | None, close_days: int
                 columns_file=columns_file, to_parquet=to_parquet, spark_conf=spark_conf, quiet=quiet)
         return
     if inputs or out_dir is not None or master or to_parquet or spark_conf:
-        raise click.UsageError("--input, --out, --master, --spark-conf, --to-parquet: tracecode spark check")
+        raise click.UsageError("--input, --out, --master, --spark-conf and --to-parquet go with tracecode spark check "
+                              "(or check --engine spark)")
     con = open_store(db_path, create=False, memory_limit=memory_limit)
     try:
         result = run_checks(con, month=month, catalog=catalog, close_days=close_days,

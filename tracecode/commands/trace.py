@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tracecode.commands.options import current_lang, db_option, lang_option, mask_option, say
+from tracecode.commands.options import current_lang, db_option, lang_option, mask_option, say, scope_words
 from tracecode.messages import severity_text, stored_text
 from tracecode.outputs.textout import format_table
 from tracecode.outputs.trace import trace_code
@@ -62,7 +62,7 @@ def trace(db_path: str, mask: bool, as_json: bool, codes: tuple[str, ...]) -> No
         if h.findings:
             click.echo(say("trace.rules"))
             for f in h.findings:
-                click.echo(f"  {f['rule']} ({f['label_zh']}, {severity_text(f['severity'], lang)}, {f['month']}): "
+                click.echo(f"  {f['rule']} ({f['label_zh']}, {severity_text(f['severity'], lang)}, {scope_words(f['month'])}): "
                            f"{stored_text(f['detail'], lang)}")
 
 
