@@ -94,6 +94,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check.done_spark": ("在 Spark 上检查 {month}：{findings:,} 条检查结果，用时 {seconds:.1f} 秒；文件在 {out}",
                          "check {month} on Spark: {findings:,} findings in {seconds:.1f} s; files in {out}"),
     "scope.all": ("全部月份", "all months"),
+    "spark.started": ("Spark {version}（{master}）已启动，用时 {seconds:.1f} 秒",
+                      "Spark {version} ({master}) started in {seconds:.1f} s"),
     # --- export ---
     "export.done": ("已导出 {scope} 到 {out}：", "Exported {scope} to {out}:"),
     "export.file": ("  {name:<22} {rows:>9,} 行", "  {name:<22} {rows:>9,} rows"),

@@ -24,17 +24,17 @@ from tracecode.outputs.export import export as export_files
 from tracecode.store.database import open_store
 
 out_option = click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-                          help="Folder for the CSV files (created; must be empty unless --force).")
+                          help="写出 CSV 文件的文件夹（自动创建；除非 --force，必须为空）。Folder for the CSV files.")
 per_pharmacy_option = click.option(
     "--per-pharmacy", is_flag=True,
-    help="Also write pharmacies/<code>/ with each pharmacy's own rows only, for dispatch to it.")
+    help="另写 pharmacies/<药店编号>/，每家药店只含本店记录，便于下发。Also one folder per pharmacy.")
 encoding_option = click.option(
     "--encoding", type=click.Choice(ENCODINGS), default="utf-8-sig", show_default=True,
-    help="utf-8-sig: UTF-8 with a byte order mark (Excel shows Chinese right); gbk for older tools.")
+    help="utf-8-sig：带 BOM 的 UTF-8（Excel 正确显示中文）；gbk 供旧工具使用。File encoding.")
 headers_option = click.option(
     "--headers", type=click.Choice(HEADERS), default="nhsa", show_default=True,
-    help="Column headers: NHSA field names (fixmedins_code, …) or Chinese (定点医药机构编号, …).")
-force_option = click.option("--force", is_flag=True, help="Overwrite the files of an earlier export in --out.")
+    help="列名：NHSA 字段名（fixmedins_code…）或中文（定点医药机构编号…）。Column headers.")
+force_option = click.option("--force", is_flag=True, help="覆盖 --out 中以前导出的文件。Overwrite an earlier export in --out.")
 
 
 @click.command()
@@ -42,14 +42,14 @@ force_option = click.option("--force", is_flag=True, help="Overwrite the files o
 @month_option("要导出的已检查月份。默认：不带 --month 的 check 的结果（全部月份）。"
               "The checked month to export. Default: the findings of `check` over all months.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the CSV files (created; must be empty unless --force).")
+              help="写出 CSV 文件的文件夹（自动创建；除非 --force，必须为空）。Folder for the CSV files.")
 @per_pharmacy_option
 @encoding_option
 @headers_option
 @mask_option
 @force_option
 @click.option("--parquet", "parquet_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Also (or only) write the whole database — every month, normalised and hashed rows, "
+              help="另外（或仅）把整个数据库写成 Parquet 文件夹，供 tracecode spark check --input 读取。Also (or only) write the whole database — every month, normalised and hashed rows, "
                    "rejects, files — as the Parquet layout `check --engine spark --input` reads.")
 @lang_option
 @quiet_option
@@ -107,11 +107,11 @@ def report_written(result: ExportResult, quiet: bool = False) -> None:
 
 @click.command()
 @click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
-              help="Keep the data in this database (default: a temporary one, deleted at the end).")
+              help="把数据保存在此数据库中（默认：临时数据库，结束时删除）。Keep the data in this database.")
 @click.option("--returns", "returns", multiple=True, type=click.Path(path_type=Path),
-              help="A return (3506 退货) file; repeat for several.")
+              help="退货（3506）文件，可重复。A return file; repeatable.")
 @click.option("--catalog", "catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Drug catalogue CSV: med_list_codg,code_prefix,pack_units.")
+              help="药品目录 CSV：med_list_codg,code_prefix,pack_units。Drug catalogue CSV.")
 @close_days_option
 @out_option
 @per_pharmacy_option
@@ -120,7 +120,7 @@ def report_written(result: ExportResult, quiet: bool = False) -> None:
 @mask_option
 @force_option
 @click.option("--fail-on-findings", is_flag=True,
-              help="Exit with code 3 when anything was found (for scripts); errors stay 1.")
+              help="发现问题时退出码为 3（供脚本使用）；出错仍为 1。Exit 3 when anything was found.")
 @lang_option
 @quiet_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))

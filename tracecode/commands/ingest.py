@@ -28,12 +28,12 @@ from tracecode.store.status import store_status
 @click.command()
 @db_option
 @click.option("--kind", type=click.Choice(KINDS), default="auto", show_default=True,
-              help="sale = 3505 销售, return = 3506 退货. auto: JSON messages say it themselves (infno); "
+              help="sale = 3505 销售，return = 3506 退货；auto：JSON 报文自带 infno，其他文件名含 return/retn/退 为退货。 auto: JSON messages say it themselves (infno); "
                    "other files are returns when their name contains 'return', 'retn' or '退', else sales.")
 @click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Header mapping for other spellings: TOML (\"店号\" = \"fixmedins_code\") or CSV (header,canonical).")
+              help="其他表头写法的映射文件 Header mapping: TOML (\"店号\" = \"fixmedins_code\") or CSV (header,canonical).")
 @click.option("--to-parquet", "parquet_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write the loaded rows, normalised and hashed, as Parquet partitioned by month and "
+              help="另把读入的行写成 Parquet（供 tracecode spark check）。Also write the loaded rows, normalised and hashed, as Parquet partitioned by month and "
                    "code-hash bucket (for `check --engine spark`).")
 @memory_option
 @lang_option
@@ -135,11 +135,11 @@ def status(db_path: str) -> None:
 
 
 @click.command()
-@click.option("--rows", required=True, help="Sale rows to write, e.g. 5000, 100k, 10M.")
+@click.option("--rows", required=True, help="要生成的销售行数，如 5000、100k、10M。Sale rows to write.")
 @click.option("--months", default=2, show_default=True, type=click.IntRange(1, 120))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--start-month", default="2026-01", show_default=True, help="First month, YYYY-MM.")
+@click.option("--start-month", default="2026-01", show_default=True, help="第一个月，YYYY-MM。First month.")
 @click.option("--formats", type=click.Choice(["all", "csv"]), default="all", show_default=True,
               help="all: every input format (CSV UTF-8/GBK, xlsx, JSON, Parquet); csv: UTF-8 CSV only (benchmarks).")
 @lang_option

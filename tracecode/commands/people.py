@@ -27,7 +27,7 @@ month_option = _month_option(
     "使用该月 check --month 的结果（该月的再次销售）。默认：不带 --month 的 check 的结果。"
     "Use the findings of `check --month` of this month. Default: those of `check` over all months.")
 limit_option = click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1),
-                            help="Rows to print.")
+                            help="显示的行数。Rows to print.")
 
 
 def _short(text: str | None, n: int = 3) -> str:
@@ -43,7 +43,7 @@ def _days(x) -> str:
 @db_option
 @month_option
 @click.option("--min-packs", default=PEOPLE_MIN_PACKS, show_default=True, type=click.IntRange(min=1),
-              help="List the persons with at least this many insured packs sold again.")
+              help="列出医保药品被再次销售至少此盒数的人员。Minimum packs sold again.")
 @mask_option
 @limit_option
 @memory_option
@@ -86,7 +86,7 @@ def people(db_path: str, month: str | None, min_packs: int, mask: bool, limit: i
 @db_option
 @month_option
 @click.option("--min-packs", default=RING_MIN_PACKS, show_default=True, type=click.IntRange(min=1),
-              help="A pharmacy pair joins the graph with at least this many packs flowing, a person with at "
+              help="药店之间流动至少此盒数才计入，人员至少此盒数才关联。A pharmacy pair joins the graph with at least this many packs flowing, a person with at "
                    "least this many packs sold again; rings with fewer packs are not listed.")
 @mask_option
 @limit_option

@@ -14,7 +14,7 @@ from tracecode.store.database import open_store
 @db_option
 @month_option("要报告的已检查月份。The checked month to report on.", required=True)
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The HTML file to write, e.g. report-2026-10.html.")
+              help="要写出的 HTML 文件，如 report-2026-10.html。The HTML file to write.")
 @mask_option
 @click.option("--force", is_flag=True, help="覆盖已存在的 --out 文件。Overwrite --out if it exists.")
 @lang_option

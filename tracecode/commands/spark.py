@@ -83,7 +83,8 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
     t0 = time.perf_counter()
     conf.setdefault("spark.ui.showConsoleProgress", "false")  # the stages are reported below, one line each
     spark = spark_session(master, conf=conf, log_level=None if os.environ.get("TRACECODE_SPARK_LOG") else "OFF")
-    say(f"Spark {spark.version} ({spark.sparkContext.master}) started in {time.perf_counter() - t0:.1f} s")
+    say(text("spark.started", current_lang(), version=spark.version, master=spark.sparkContext.master,
+             seconds=time.perf_counter() - t0))
 
     inputs = list(inputs)
     if to_parquet and not is_lake(spark, inputs):
@@ -97,7 +98,7 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
                 written = write_lake(raw, to_parquet)
             finally:
                 raw.close()
-            say(f"Wrote {written:,} code rows as Parquet under {to_parquet}")
+            say(text("parquet.written", current_lang(), rows=written, path=to_parquet))
         inputs = [str(to_parquet)]
     elif to_parquet:
         raise click.UsageError("--to-parquet goes with upload files as --input, not with a Parquet folder")
