@@ -80,8 +80,8 @@ def zh_runs(tmp_path_factory):
     runs["people"] = run("people", "--db", db, "--month", "2026-02", "--min-packs", "1", env=env)
     runs["rings"] = run("rings", "--db", db, "--month", "2026-02", "--min-packs", "1", env=env)
     runs["people none"] = run("people", "--db", db, "--min-packs", "999", env=env)
-    codes = [r["drug_trac_codg"].lstrip("'\t")
-             for r in csv.DictReader(open(tmp / "out" / "suspicious_codes.csv", encoding="utf-8-sig"))]
+    with open(tmp / "out" / "suspicious_codes.csv", encoding="utf-8-sig") as fh:
+        codes = [r["drug_trac_codg"].lstrip("'\t") for r in csv.DictReader(fh)]
     runs["trace"] = run("trace", "--db", db, *codes[:12], "81000000000000000000", env=env)
     runs["scan"] = run("scan", "--out", tmp / "scan", SAMPLE / "sales_2026-01.csv", SAMPLE / "sales_2026-02.csv",
                        "--returns", SAMPLE / "returns_2026-01.csv", "--catalog", SAMPLE / "catalog.csv", env=env)
@@ -138,12 +138,13 @@ def test_lang_en_gives_english(tmp_path):
     assert "findings stored" in checked.stderr
     out = tmp_path / "out"
     assert run("export", "--db", db, "--out", out, "--lang", "en", env=env).exit_code == 0
-    details = [r["detail"] for r in csv.DictReader(open(out / "suspicious_codes.csv", encoding="utf-8-sig"))]
+    with open(out / "suspicious_codes.csv", encoding="utf-8-sig") as fh:
+        details = [r["detail"] for r in csv.DictReader(fh)]
     assert any("sold at" in d for d in details)
     scanned = run("scan", "--out", tmp_path / "scan", SAMPLE / "sales_2026-01.csv", env={"TRACECODE_LANG": "en"})
     assert scanned.stdout.startswith("Checked ")
-    zh = run("status", "--db", db, env={"TRACECODE_LANG": "en"}, )
-    assert zh.stdout.startswith("Database: ")
+    en = run("status", "--db", db, env={"TRACECODE_LANG": "en"})
+    assert en.stdout.startswith("Database: ")
     assert run("status", "--db", db, "--lang", "zh", env={"TRACECODE_LANG": "en"}).stdout.startswith("数据库：")
 
 

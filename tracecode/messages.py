@@ -120,8 +120,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scan.folders": ("每家药店一个文件夹（仅含本店记录）：{path}", "One folder per pharmacy (its own rows only): {path}"),
     # --- report ---
     "report.done": ("已写出 {path}：{month} 可疑追溯码 {codes:,} 个，{rows:,} 行中标记 {flagged:,} 行，拒收记录 {rejects:,} 条",
-                    "Wrote {path}: {codes:,} suspicious codes in {month}, {flagged:,} of {rows:,} rows flagged, "
-                    "{rejects:,} records rejected"),
+                    ("Wrote {path}: {codes:,} suspicious codes in {month}, {flagged:,} of {rows:,} rows flagged, "
+                     "{rejects:,} records rejected")),
     # --- trace ---
     "trace.not_found": ("未找到", "not found"),
     "trace.once": ("销售 1 次", "sold once"),
@@ -159,8 +159,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rings.none": ("{scope}：没有回流团伙（没有 {n} 盒或以上药品流动的药店群）。",
                    "rings {scope}: no ring (no group of pharmacies with {n} or more packs flowing)."),
     "rings.head": ("{ring}  {members} 家药店  {packs:,} 盒  {persons:,} 人  {drugs:,} 种药品  {first} .. {last}{value}",
-                   "{ring}  {members} pharmacies  {packs:,} packs  {persons:,} persons  {drugs:,} drugs  "
-                   "{first} .. {last}{value}"),
+                   ("{ring}  {members} pharmacies  {packs:,} packs  {persons:,} persons  {drugs:,} drugs  "
+                    "{first} .. {last}{value}")),
     "rings.value": ("  金额 {value:,.2f}", "  value {value:,.2f}"),
     "rings.members": ("  成员：{text}", "  members: {text}"),
     "rings.flows": ("  流向：{text}", "  flows:   {text}"),
@@ -302,8 +302,8 @@ STORED_PHRASES: list[tuple[str, str]] = [
     (r"^no selinfo record in the message", "报文中没有 selinfo 记录"),
     (r"^selinfo item is not an object", "selinfo 条目不是对象"),
     (r"^unsupported infno (\S+); expected 3505 or 3506", "不支持的交易编号 infno {1}；应为 3505 或 3506"),
-    (r"^stopped reading: ([\d,]+) empty rows in a row; rows after ([\d,]+) were not read "
-     r"\(delete the empty rows in Excel if records follow\)",
+    ((r"^stopped reading: ([\d,]+) empty rows in a row; rows after ([\d,]+) were not read "
+      r"\(delete the empty rows in Excel if records follow\)"),
      "停止读取：连续 {1} 行为空；第 {2} 行之后未读取（如后面还有记录，请在 Excel 中删除空行）"),
 ]
 

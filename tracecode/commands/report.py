@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from tracecode.commands.options import current_lang, db_option, lang_option, mask_option, month_option, say
+from tracecode.commands.options import (
+    current_lang,
+    db_option,
+    lang_option,
+    mask_option,
+    month_option,
+    say,
+)
 from tracecode.store.database import open_store
 
 

@@ -22,8 +22,8 @@ from tracecode.commands.options import (
 )
 from tracecode.errors import ExitCode, InputFileError, TracecodeError
 from tracecode.inputs.columns import load_column_mapping
-from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
 from tracecode.messages import error_text, text
+from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
 from tracecode.outputs.textout import rule_table
 from tracecode.rules.results import RuleSummary
 from tracecode.spark.engine import run_checks_spark

@@ -6,7 +6,14 @@ import json
 
 import click
 
-from tracecode.commands.options import current_lang, db_option, lang_option, mask_option, say, scope_words
+from tracecode.commands.options import (
+    current_lang,
+    db_option,
+    lang_option,
+    mask_option,
+    say,
+    scope_words,
+)
 from tracecode.messages import severity_text, stored_text
 from tracecode.outputs.textout import format_table
 from tracecode.outputs.trace import trace_code

@@ -20,6 +20,7 @@ from tracecode.outputs.export import (
 from tracecode.store.database import open_store
 from tracecode.store.ingest import FileResult, ingest_files
 
+
 @dataclass
 class ScanOutcome:
     """What a scan read, found and wrote."""
