@@ -307,7 +307,8 @@ STORED_PHRASES: list[tuple[str, str]] = [
      "停止读取：连续 {1} 行为空；第 {2} 行之后未读取（如后面还有记录，请在 Excel 中删除空行）"),
 ]
 
-#: Error messages and hints (``Error:``/``Hint:`` lines) as the library raises them -> Chinese.
+#: Error messages, hints and warnings (``Error:``/``Hint:``/``Warning:`` lines) as the library
+#: raises or returns them -> Chinese.
 #: Same form as STORED_PHRASES; an error without an entry is shown as raised.
 ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^database (.+) does not exist$", "数据库 {1} 不存在"),
@@ -338,6 +339,9 @@ ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^'(.*)' is not a valid traceability code \((.*)\)$", "'{1}' 不是有效的追溯码（{2}）"),
     (r"^every upload file given was given before \(same content\); nothing to read$",
      "给出的上传文件都已读入过（内容相同），没有可读的内容"),
+    ((r"^(.+): (\d+) line\(s\) hold characters GBK cannot encode \((.*)\), written as '\?' \(line (.+)\); "
+      r"use --encoding utf-8-sig to keep them$"),
+     "{1}：{2} 行含 GBK 无法编码的字符（{3}），已写为“?”（第 {4} 行）；用 --encoding utf-8-sig 可保留这些字符"),
     # hints
     (r"^load files first: tracecode ingest --db (.+) FILE\.\.\.$", "请先读入文件：tracecode ingest --db {1} FILE..."),
     (r"^run tracecode check --db (\S+) \(without --month\), or export with --month$",

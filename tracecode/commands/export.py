@@ -19,6 +19,7 @@ from tracecode.commands.options import (
     show_progress,
 )
 from tracecode.errors import ExitCode
+from tracecode.messages import error_text
 from tracecode.outputs.export import ENCODINGS, HEADERS, ExportResult
 from tracecode.outputs.export import export as export_files
 from tracecode.store.database import open_store
@@ -95,7 +96,7 @@ def export(db_path: str, month: str | None, out_dir: Path | None, per_pharmacy: 
 def report_written(result: ExportResult, quiet: bool = False) -> None:
     """The files written, on stderr (stdout stays free for data)."""
     for warning in result.warnings:
-        click.echo(say("warning", message=warning), err=True)
+        click.echo(say("warning", message=error_text(warning, current_lang())), err=True)
     if quiet:
         return
     click.echo(say("export.done", scope=scope_words(result.scope), out=result.out_dir), err=True)
@@ -150,7 +151,7 @@ def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, c
                        force=force, progress=show_progress(quiet),
                        on_file=None if quiet else lambda text: click.echo(text, err=True), lang=current_lang())
     for warning in outcome.export.warnings:
-        click.echo(say("warning", message=warning), err=True)
+        click.echo(say("warning", message=error_text(warning, current_lang())), err=True)
     for line in summary_lines(outcome, current_lang()):
         click.echo(line)
     if fail_on_findings and outcome.export.total_findings:

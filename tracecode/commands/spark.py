@@ -115,7 +115,7 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
         data.close()
     click.echo(rule_table(result.rules, current_lang()))
     for warning in exported.warnings:
-        click.echo(text("warning", current_lang(), message=warning), err=True)
+        click.echo(text("warning", current_lang(), message=error_text(warning, current_lang())), err=True)
     say(text("check.done_spark", current_lang(), month=scope_words(result.month), findings=result.findings,
              seconds=result.seconds, out=out_dir))
     return result.rules
