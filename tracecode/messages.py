@@ -311,8 +311,8 @@ STORED_PHRASES: list[tuple[str, str]] = [
      "停止读取：连续 {1} 行为空；第 {2} 行之后未读取（如后面还有记录，请在 Excel 中删除空行）"),
 ]
 
-#: Error messages, hints and warnings (``Error:``/``Hint:``/``Warning:`` lines) as the library
-#: raises or returns them -> Chinese.
+#: Whole lines the library raises or reports (``Error:``/``Hint:``/``Warning:`` lines, Spark's
+#: progress lines) -> Chinese.
 #: Same form as STORED_PHRASES; an error without an entry is shown as raised.
 ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^database (.+) does not exist$", "数据库 {1} 不存在"),
@@ -346,6 +346,16 @@ ERROR_PHRASES: list[tuple[str, str]] = [
     ((r"^(.+): (\d+) line\(s\) hold characters GBK cannot encode \((.*)\), written as '\?' \(line (.+)\); "
       r"use --encoding utf-8-sig to keep them$"),
      "{1}：{2} 行含 GBK 无法编码的字符（{3}），已写为“?”（第 {4} 行）；用 --encoding utf-8-sig 可保留这些字符"),
+    # Spark progress lines (spark/engine.py, spark/ingest.py)
+    (r"^stage (\S+): ([\d,]+) rows in ([\d.]+) s$", "阶段 {1}：{2} 行，用时 {3} 秒"),
+    (r"^stage (\S+): ([\d.]+) s$", "阶段 {1}：用时 {2} 秒"),
+    (r"^stage (\S+): (\S+) of an earlier check of this input$", "阶段 {1}：沿用此前对该输入检查的 {2}"),
+    (r"^rules: ([\d,]+) flagged rows in ([\d.]+) s$", "规则：标记 {1} 行，用时 {2} 秒"),
+    (r"^rules: ([\d.]+) s$", "规则：用时 {1} 秒"),
+    (r"^summaries kept in (.+): new files to add$", "汇总保存在 {1}：有新文件需要加入"),
+    (r"^summaries kept in (.+): up to date$", "汇总保存在 {1}：已是最新"),
+    (r"^summaries kept in (.+) for the next check: ([\d.]+) s$", "汇总已保存在 {1}，供下次检查使用：用时 {2} 秒"),
+    (r"^(.+): the same content was given before; skipped$", "{1}：内容相同的文件已给出过，跳过"),
     # hints
     (r"^load files first: tracecode ingest --db (.+) FILE\.\.\.$", "请先读入文件：tracecode ingest --db {1} FILE..."),
     (r"^run tracecode check --db (\S+) \(without --month\), or export with --month$",

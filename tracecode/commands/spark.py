@@ -78,7 +78,8 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
     mapping = None
     if columns_file is not None:
         mapping = load_column_mapping(Path(columns_file))
-    say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    lang = current_lang()
+    say = (lambda text: None) if quiet else (lambda text: click.echo(error_text(text, lang), err=True))
     _preflight([str(i) for i in inputs])  # a wrong path fails now, not after the JVM started
     t0 = time.perf_counter()
     conf.setdefault("spark.ui.showConsoleProgress", "false")  # the stages are reported below, one line each
