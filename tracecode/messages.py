@@ -54,6 +54,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ingest.file": ("{path}：{records:,} 条{kind}记录（{format}{encoding}）-> {events:,} 条追溯码行{rejected}",
                     "{path}: {records:,} {kind} records ({format}{encoding}) -> {events:,} code rows{rejected}"),
     "ingest.rejected": ("，拒收 {n:,} 条", ", {n:,} rejected"),
+    "ingest.blank_rows": ("，跳过空行 {n:,} 条", ", {n:,} blank rows skipped"),
+    "ingest.header_line": ("，表头在第 {n} 行", ", header on line {n}"),
     "ingest.skipped": ("{path}：{message}", "{path}: {message}"),
     "parquet.written": ("已将 {rows:,} 条追溯码行写为 Parquet：{path}", "Wrote {rows:,} code rows as Parquet under {path}"),
     "kind.sale": ("销售", "sale"),
@@ -82,6 +84,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.code_rows": ("追溯码行", "code rows"),
     "col.fingerprint": ("指纹", "fingerprint"),
     "col.loaded": ("读入时间", "loaded"),
+    "col.blank_rows": ("空行", "blank"),
+    "col.header_line": ("表头行", "header"),
     # --- check ---
     "col.rule": ("规则", "rule"),
     "col.label": ("规则名称", "label"),
@@ -300,6 +304,7 @@ STORED_PHRASES: list[tuple[str, str]] = [
      "已作为第 {1} 号文件（{2}，{3}）读入过，未增加任何内容"),
     # reject reasons (inputs/readers.py)
     (r"^expected (\d+) fields, found (\d+)", "应有 {1} 个字段，实有 {2} 个"),
+    (r"^encoding: the line is neither UTF-8 nor GBK \(GB18030\) text", "编码：该行既不是 UTF-8 也不是 GBK（GB18030）文本"),
     (r"^invalid JSON: (.*)", "JSON 格式错误：{1}"),
     (r"^JSON nested too deeply", "JSON 嵌套过深"),
     (r"^not a JSON object", "不是 JSON 对象"),
@@ -315,6 +320,8 @@ STORED_PHRASES: list[tuple[str, str]] = [
 #: progress lines) -> Chinese.
 #: Same form as STORED_PHRASES; an error without an entry is shown as raised.
 ERROR_PHRASES: list[tuple[str, str]] = [
+    (r"^(.+): missing required column\(s\) (.+); columns found: (.*)$", "{1}：缺少必需的列 {2}；文件中的列：{3}"),
+    (r"^(.+): mixes UTF-8 and GBK text$", "{1}：文件中混有 UTF-8 与 GBK 文本"),
     (r"^database (.+) does not exist$", "数据库 {1} 不存在"),
     (r"^database (.+) is in use by another process$", "数据库 {1} 正被另一个进程使用"),
     (r"^cannot open database (.+?): (.*)$", "无法打开数据库 {1}：{2}"),

@@ -8,6 +8,7 @@ import click
 
 from tracecode.commands.options import (
     close_days_option,
+    columns_option,
     current_lang,
     db_option,
     lang_option,
@@ -113,6 +114,7 @@ def report_written(result: ExportResult, quiet: bool = False) -> None:
               help="退货（3506）文件，可重复。A return file; repeatable.")
 @click.option("--catalog", "catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="药品目录 CSV：med_list_codg,code_prefix,pack_units。Drug catalogue CSV.")
+@columns_option
 @close_days_option
 @out_option
 @per_pharmacy_option
@@ -125,7 +127,8 @@ def report_written(result: ExportResult, quiet: bool = False) -> None:
 @lang_option
 @quiet_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, close_days: int, out_dir: Path,
+def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, columns: dict[str, str] | None,
+         close_days: int, out_dir: Path,
          per_pharmacy: bool, encoding: str, headers: str, mask: bool, force: bool, fail_on_findings: bool,
          quiet: bool, files: tuple[Path, ...]) -> None:
     """一次性检查销售文件并写出 CSV 文件：药店在上传截止前自查，或快速查看。
@@ -146,7 +149,8 @@ def scan(db_path: str | None, returns: tuple[Path, ...], catalog: Path | None, c
     from tracecode.outputs.scan import scan as run_scan
     from tracecode.outputs.scan import summary_lines
 
-    outcome = run_scan(files, out_dir, returns=returns, catalog=catalog, close_days=close_days, db_path=db_path,
+    outcome = run_scan(files, out_dir, returns=returns, catalog=catalog, columns=columns, close_days=close_days,
+                       db_path=db_path,
                        per_pharmacy=per_pharmacy, encoding=encoding, headers=headers, mask=mask,
                        force=force, progress=show_progress(quiet),
                        on_file=None if quiet else lambda text: click.echo(text, err=True), lang=current_lang())

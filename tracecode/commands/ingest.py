@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from tracecode.commands.options import (
+    columns_option,
     current_lang,
     db_option,
     lang_option,
@@ -16,7 +17,6 @@ from tracecode.commands.options import (
     show_progress,
 )
 from tracecode.errors import is_interrupt
-from tracecode.inputs.columns import load_column_mapping
 from tracecode.messages import stored_text
 from tracecode.outputs.textout import format_table
 from tracecode.rules.summaries import update_summaries
@@ -30,8 +30,7 @@ from tracecode.store.status import store_status
 @click.option("--kind", type=click.Choice(KINDS), default="auto", show_default=True,
               help="sale = 3505 销售，return = 3506 退货；auto：JSON 报文自带 infno，其他文件名含 return/retn/退 为退货。 auto: JSON messages say it themselves (infno); "
                    "other files are returns when their name contains 'return', 'retn' or '退', else sales.")
-@click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="其他表头写法的映射文件 Header mapping: TOML (\"店号\" = \"fixmedins_code\") or CSV (header,canonical).")
+@columns_option
 @click.option("--to-parquet", "parquet_dir", type=click.Path(file_okay=False, path_type=Path),
               help="另把读入的行写成 Parquet（供 tracecode spark check）。Also write the loaded rows, normalised and hashed, as Parquet partitioned by month and "
                    "code-hash bucket (for `check --engine spark`).")
@@ -39,7 +38,7 @@ from tracecode.store.status import store_status
 @lang_option
 @quiet_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest(db_path: str, kind: str, columns_file: Path | None, parquet_dir: Path | None, memory_limit: str | None,
+def ingest(db_path: str, kind: str, columns: dict[str, str] | None, parquet_dir: Path | None, memory_limit: str | None,
            quiet: bool, files: tuple[Path, ...]) -> None:
     """把销售（3505）或退货（3506）上传文件读入数据库。
     Load sale (3505) or return (3506) uploads into the database.
@@ -60,14 +59,13 @@ def ingest(db_path: str, kind: str, columns_file: Path | None, parquet_dir: Path
       tracecode ingest --db city.duckdb --kind return returns_2026-10.csv
       tracecode ingest --db city.duckdb --to-parquet lake/ uploads/2026-10/*.csv
     """
-    mapping = load_column_mapping(columns_file)
     con = open_store(db_path, memory_limit=memory_limit)
     try:
         # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes) are
         # brought up to date here, so that `check` never has to read the history; after Ctrl-C
         # the next ingest or check does it.
         try:
-            results = ingest_files(con, files, kind=kind, columns=mapping, progress=show_progress(quiet),
+            results = ingest_files(con, files, kind=kind, columns=columns, progress=show_progress(quiet),
                                    on_result=_report_file)
         except BaseException as exc:
             if not is_interrupt(exc):
@@ -89,6 +87,10 @@ def _report_file(result: FileResult) -> None:
         click.echo(say("ingest.skipped", path=result.path, message=stored_text(result.message, current_lang())), err=True)
         return
     rejected = say("ingest.rejected", n=result.rows_rejected) if result.rows_rejected else ""
+    if result.rows_skipped:
+        rejected += say("ingest.blank_rows", n=result.rows_skipped)
+    if result.header_line > 1:
+        rejected += say("ingest.header_line", n=result.header_line)
     click.echo(say("ingest.file", path=result.path, records=result.rows_read, kind=kind_word(result.kind),
                    format=result.format, encoding=f", {result.encoding}" if result.encoding else "",
                    events=result.events, rejected=rejected), err=True)
@@ -129,9 +131,10 @@ def status(db_path: str) -> None:
     click.echo(say("status.files"))
     click.echo(format_table(
         [say(f"col.{k}") for k in ("file_no", "name", "kind", "format", "bytes", "records", "stored", "rejected",
-                                   "code_rows", "fingerprint", "loaded")],
+                                   "code_rows", "blank_rows", "header_line", "fingerprint", "loaded")],
         [[f["file_id"], f["name"], kind_word(f["kind"]), f["format"], f["size"], f["rows_read"], f["rows_stored"],
-          f["rows_rejected"], f["events"], f["fingerprint"][:12], f"{f['loaded_at']:%Y-%m-%d %H:%M}"] for f in st.files]))
+          f["rows_rejected"], f["events"], f["rows_skipped"], f["header_line"], f["fingerprint"][:12],
+          f"{f['loaded_at']:%Y-%m-%d %H:%M}"] for f in st.files]))
 
 
 @click.command()

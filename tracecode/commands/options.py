@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from pathlib import Path
+
 import click
 
 from tracecode.errors import UnknownMonth
@@ -23,6 +25,16 @@ LANG_KEY = "tracecode.lang"  # the same string as tracecode.cli.LANG_KEY (cli.py
 db_option = click.option(
     "--db", "db_path", default=default_db_path, show_default="$TRACECODE_DB or tracecode.duckdb",
     type=click.Path(dir_okay=False), help="数据库文件 DuckDB（首次 ingest 时创建）。The DuckDB database file.")
+
+def _column_mapping(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[str, str] | None:
+    from tracecode.inputs.columns import load_column_mapping
+
+    return load_column_mapping(value)
+
+
+columns_option = click.option(
+    "--columns", "columns", type=click.Path(exists=True, dir_okay=False, path_type=Path), callback=_column_mapping,
+    help="其他表头写法的映射文件 Header mapping: TOML (\"店号\" = \"fixmedins_code\") or CSV (header,canonical).")
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="不显示进度。No progress lines or bars.")
 

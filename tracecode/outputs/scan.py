@@ -41,7 +41,7 @@ class ScanOutcome:
 
 
 def scan(files: Iterable[Path], out_dir: Path, *, returns: Iterable[Path] = (), catalog: Path | None = None,
-         close_days: int = 3, db_path: str | Path | None = None, per_pharmacy: bool = False,
+         columns: dict[str, str] | None = None, close_days: int = 3, db_path: str | Path | None = None, per_pharmacy: bool = False,
          encoding: str = "utf-8-sig", headers: str = "nhsa", mask: bool = True, force: bool = False,
          progress: bool = False, on_file: Callable[[str], None] | None = None,
          lang: str = DEFAULT_LANG) -> ScanOutcome:
@@ -70,8 +70,8 @@ def scan(files: Iterable[Path], out_dir: Path, *, returns: Iterable[Path] = (), 
                 if on_file:
                     on_file(_file_line(result, lang))
 
-            ingest_files(con, files, kind="auto", progress=progress, on_result=told)
-            ingest_files(con, returns, kind="return", progress=progress, on_result=told)
+            ingest_files(con, files, kind="auto", columns=columns, progress=progress, on_result=told)
+            ingest_files(con, returns, kind="return", columns=columns, progress=progress, on_result=told)
             outcome.months = [r[0] for r in con.execute(
                 "SELECT DISTINCT month FROM events WHERE month <> '' ORDER BY month").fetchall()]
             outcome.pharmacies = con.execute("SELECT count(DISTINCT fixmedins_code) FROM events").fetchall()[0][0]

@@ -52,6 +52,8 @@ class FileResult:
     rows_rejected: int = 0
     events: int = 0
     message: str = ""
+    rows_skipped: int = 0  # blank / all-empty rows
+    header_line: int = 1
 
 
 def fingerprint(path: Path) -> str:
@@ -205,11 +207,14 @@ class Ingestor:
             "SELECT DISTINCT kind FROM events WHERE file_id = ?", [file_id]).fetchall()]
         file_kind = kinds[0] if len(kinds) == 1 else ("mixed" if kinds else kind)
         con.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO files (file_id, path, name, size, fingerprint, kind, format, encoding, rows_read, rows_stored, "
+            "rows_rejected, events, loaded_at, rows_skipped, header_line) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [file_id, str(path.resolve()), path.name, path.stat().st_size, digest, file_kind, fmt, source.encoding,
-             source.records, stored, rejected, events, dt.datetime.now().replace(microsecond=0)])
+             source.records, stored, rejected, events, dt.datetime.now().replace(microsecond=0), source.skipped,
+             source.header_line])
         return FileResult(path, "loaded", file_id, file_kind, fmt, source.encoding, source.records, stored,
-                          rejected, events)
+                          rejected, events, rows_skipped=source.skipped, header_line=source.header_line)
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind: str = "auto",
