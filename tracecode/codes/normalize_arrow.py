@@ -7,6 +7,8 @@ for importing pyarrow and numpy."""
 
 from __future__ import annotations
 
+from typing import Callable, Iterable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +19,7 @@ from tracecode.codes.normalize import (
     _WS_CHARS,
     GS,
     INVALID_REASONS,
+    gs1_candidates,
     normalize_code,
     split_codes,
 )
@@ -430,3 +433,45 @@ def explode_codes(cells: pa.Array) -> tuple[pa.Array, pa.Array]:
     passthrough = cells.filter(pa.array(~needs_np)).cast(out_type)
     pieces = pa.concat_arrays([passthrough, split_pieces]).take(pa.array(perm))
     return pa.array(parent), pieces
+
+
+def resolve_ambiguous(normal: pa.Table, known: Callable[[list[str]], Iterable[str]] | None = None) -> pa.Table:
+    """Settle ``gs1_ambiguous`` rows of a :func:`normalize_array` table where that is certain:
+    when exactly one of a string's candidate packs (a reading with a serial) was seen read
+    without doubt — in this same table, or by ``known`` (given candidate codes, it returns
+    those the store already holds as valid codes) — the row becomes that pack. Every other
+    row is returned unchanged; a serial is never chosen otherwise."""
+    normal = normal.combine_chunks()
+    reason = normal.column("reason").chunk(0) if normal.num_rows else pa.array([], pa.string())
+    ambiguous = pc.equal(reason, "gs1_ambiguous").fill_null(False)
+    if not pc.any(ambiguous).as_py():
+        return normal
+    codes = normal.column("code").chunk(0)
+    candidates = {c: [x for x in gs1_candidates(c) if len(x) > 16] for c in pc.unique(codes.filter(ambiguous)).to_pylist()}
+    wanted = {x for xs in candidates.values() for x in xs}
+    valid_gs1 = pc.and_(pc.equal(normal.column("scheme"), "gs1"), pc.equal(normal.column("status"), "valid"))
+    seen = set(pc.unique(codes.filter(valid_gs1.fill_null(False))).to_pylist()) & wanted
+    if known is not None and wanted - seen:
+        seen |= set(known(sorted(wanted - seen))) & wanted
+    resolved = {}
+    for code, xs in candidates.items():
+        hits = [x for x in xs if x in seen]
+        if len(hits) == 1:
+            resolved[code] = hits[0]
+    if not resolved:
+        return normal
+    mask = pc.and_(ambiguous, pc.is_in(codes, value_set=pa.array(list(resolved), codes.type))).fill_null(False)
+    new_codes = [resolved[c] for c in codes.filter(mask).to_pylist()]
+    n = len(new_codes)
+    replacements = {
+        "code": pa.array(new_codes, pa.string()),
+        "status": pa.array(["valid"] * n, pa.string()),
+        "scheme": pa.array(["gs1"] * n, pa.string()),
+        "reason": pa.nulls(n, pa.string()),
+        "product_id": pa.array([c[2:16] for c in new_codes], pa.string()),
+    }
+    columns = {}
+    for name in normal.column_names:
+        col = normal.column(name).chunk(0)
+        columns[name] = pc.replace_with_mask(col, mask, replacements[name].cast(col.type)) if name in replacements else col
+    return pa.table(columns)
