@@ -22,7 +22,8 @@ def trace(db_path: str, no_mask: bool, as_json: bool, codes: tuple[str, ...]) ->
     sold N times, every event in time order and the rules it trips.
 
     Any spelling works: full-width digits, a leading apostrophe, GS1 with
-    parentheses or GS separators.
+    parentheses or GS separators. Invalid values as the outputs list them
+    (00000000000000000000, 无, 8.12E+19) show who uploaded them.
 
     \b
     Example:
@@ -36,14 +37,16 @@ def trace(db_path: str, no_mask: bool, as_json: bool, codes: tuple[str, ...]) ->
         con.close()
     if as_json:
         for h in histories:
-            click.echo(json.dumps({"query": h.query, "drug_trac_codg": h.code, "verdict": h.verdict,
+            click.echo(json.dumps({"query": h.query, "drug_trac_codg": h.code, "code_status": h.status,
+                                   "invalid_reason": h.reason, "verdict": h.verdict,
                                    "events": h.events, "findings": h.findings}, ensure_ascii=False, default=str))
         return
     for i, h in enumerate(histories):
         if i:
             click.echo("")
         extra = f", {h.returns} return(s)" if h.returns else ""
-        click.echo(f"{h.code}: {h.verdict}{extra}")
+        invalid = f" (invalid code: {h.reason})" if h.status != "valid" else ""
+        click.echo(f"{h.code}{invalid}: {h.verdict}{extra}")
         if not h.events:
             continue
         click.echo(format_table(
@@ -54,4 +57,4 @@ def trace(db_path: str, no_mask: bool, as_json: bool, codes: tuple[str, ...]) ->
         if h.findings:
             click.echo("Rules tripped:")
             for f in h.findings:
-                click.echo(f"  {f['rule']} ({f['label_zh']}, {f['month']}): {f['detail']}")
+                click.echo(f"  {f['rule']} ({f['label_zh']}, {', '.join(f['months'])}): {f['detail']}")
