@@ -149,6 +149,11 @@ def separated_form(s: str) -> tuple[str, bool]:
     return t.strip(GS), GS in t
 
 
+def starts_with_medicine_ai(t: str) -> bool:
+    """True when ``t`` begins with one of :data:`MEDICINE_AIS`."""
+    return _match_ai(t, 0, MEDICINE_AIS) is not None
+
+
 class _Budget:
     __slots__ = ("left",)
 

@@ -268,7 +268,8 @@ def normalize_code(raw: str | None) -> NormalizedCode:
             return _invalid(core, "placeholder")
         if len(core) == 20 and core[0] == "8":
             return NormalizedCode(core, "valid", "nhsa20", None, core[:7])
-        if core.startswith("01") and len(core) >= 16:
+        # a GS1 string of digits: it starts with a medicine AI, or it has separators
+        if len(core) >= 16 and (gs1.starts_with_medicine_ai(core) or core != s):
             ok, failure = _parse_gs1(s)  # a serial may contain '-'
             if ok is None and failure is None:
                 ok, failure = _parse_gs1(_DASH_RE.sub("", s))

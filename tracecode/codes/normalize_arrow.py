@@ -106,9 +106,10 @@ _GS1_PAREN_RE = (
 )
 # Digits (ASCII or full-width: NFKC makes those ASCII, and _clean does NFKC first),
 # possibly behind Excel's apostrophe (stripped by _clean). Digit strings starting with
-# '01' may be GS1 and are left out. The rest: one digit repeated -> placeholder; 20
+# a medicine AI may be GS1 and are left out. The rest: one digit repeated -> placeholder; 20
 # digits starting with 8 -> nhsa20; other 20 digits -> bad_prefix; else bad_length.
 _DIGITS_RE = r"^'?[0-9\x{FF10}-\x{FF19}]+$"
+_MEDICINE_AI_START_RE = r"^(?:01|1[017]|21|71[0-5]|9[1-9])"
 _SAME_DIGIT_RE = "^(?:" + "|".join(f"{d}+" for d in "0123456789") + ")$"
 # Excel scientific notation: no whitespace, dash or GS, not digits only; '<d>.' starts no
 # GS1 AI (they are digits), so no GS1 reading; then _EXCEL_RE matches, code unchanged.
@@ -258,7 +259,8 @@ def _decide_digits(dec: _Decided) -> None:
         return
     # NFKC of these: ASCII digits with at most one leading apostrophe
     digits = pc.utf8_ltrim(pc.utf8_normalize(cand.take(pa.array(pos)), "NFKC"), "'")
-    keep = pc.invert(pc.starts_with(digits, "01")).to_numpy(zero_copy_only=False)
+    # those starting with a medicine AI may read as GS1 (gs1.starts_with_medicine_ai)
+    keep = pc.invert(pc.match_substring_regex(digits, _MEDICINE_AI_START_RE)).to_numpy(zero_copy_only=False)
     digits, pos = digits.filter(pa.array(keep)), pos[keep]
     same = pc.match_substring_regex(digits, _SAME_DIGIT_RE).to_numpy(zero_copy_only=False)
     len20 = pc.equal(pc.binary_length(digits), 20).to_numpy(zero_copy_only=False)
