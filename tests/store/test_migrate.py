@@ -30,6 +30,8 @@ def _old_store(tmp_path):
     con.execute("UPDATE events SET drug_trac_codg = ?, code_key = ? WHERE code_scheme = 'gs1'", [old, code_key(old)])
     con.execute("DELETE FROM code_index")
     con.execute("INSERT INTO code_index SELECT code_key, event_id FROM events ORDER BY code_key")
+    run_checks(con)  # the old findings: the two packs as one code sold twice
+    assert ("same_pharmacy_repeat",) in con.execute("SELECT rule FROM findings").fetchall()
     con.execute("DELETE FROM meta WHERE key = 'code_version'")
     con.close()
     return path
@@ -54,7 +56,10 @@ def test_old_store_is_upgraded_on_write_open(tmp_path):
                         "WHERE i.code_key = e.code_key").fetchall()[0][0]
     assert index == 3 == con.execute("SELECT count(*) FROM code_index").fetchall()[0][0]
     # the two packs are two codes: no same_pharmacy_repeat after the upgrade
+    assert con.execute("SELECT count(*) FROM rule_events").fetchall()[0][0] == 0  # emptied, stale
+    assert con.execute("SELECT count(*) FROM findings").fetchall()[0][0] == 0
     run_checks(con)
+    assert con.execute("SELECT count(*) FROM rule_events").fetchall()[0][0] == 3  # recomputed
     rules = con.execute("SELECT rule FROM findings").fetchall()
     assert ("same_pharmacy_repeat",) not in rules
     con.close()
