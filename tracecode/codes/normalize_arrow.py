@@ -31,10 +31,10 @@ _SCHEME_INDEX = {"nhsa20": 0, "gs1": 1, None: 2}
 _REASON_INDEX = {None: 0, **{r: i + 1 for i, r in enumerate(INVALID_REASONS)}}
 
 # Cells that may need splitting (RE2): any separator or whitespace character, a leading
-# '[' (JSON list), a drug_trac_codg object, the empty string, or only quote characters.
+# '[' or '{' (JSON), a drug_trac_codg object, the empty string, or only quote characters.
 _NEEDS_SPLIT_RE = (
     "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SEP_CHARS + _WS_CHARS) + "]"
-    "|^\\[|drug_trac_codg|^$"
+    "|^\\[|^\\{|drug_trac_codg|^$"
     "|^[" + "".join(f"\\x{{{ord(c):x}}}" for c in _QUOTES) + "]+$"
 )
 

@@ -114,7 +114,7 @@ def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int,
 
 def _json_split_flags(cells: pa.Array, flags: pa.Array) -> pa.Array:
     """``flags``, with the ``trdnFlag`` of a JSON code cell (a HIS grid cell) where it has one."""
-    hit = pc.match_substring(cells, "rdnflag", ignore_case=True).fill_null(False)
+    hit = pc.match_substring_regex(cells, "trdn_?flag", ignore_case=True).fill_null(False)
     if not pc.any(hit).as_py():
         return flags
     rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
