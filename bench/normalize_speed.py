@@ -21,6 +21,8 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
+import pyarrow as pa
+
 ROOT = Path(__file__).resolve().parents[1]
 OLD_REF = "7670b81"  # before issue 14's GS1 identity
 
@@ -46,14 +48,13 @@ def _gtin(rnd) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def cells(rows: int, seed: int) -> "pa.Array":
+def cells(rows: int, seed: int) -> pa.Array:
     """Code cells as uploads carry them: 90 % clean 20-digit codes, the rest GS1 in several
     spellings (parentheses, GS, ]d2 + GS, GS-less), an apostrophe, full-width digits,
     placeholders and Excel numbers; the rarer shapes repeat as they do in real months."""
     import random
 
     import numpy as np
-    import pyarrow as pa
 
     rnd = random.Random(seed)
     rng = np.random.default_rng(seed)
@@ -85,8 +86,6 @@ def old_package(ref: str, into: Path) -> Path:
 
 
 def run(rows: int, ref: str, repeat: int, seed: int = 1) -> dict:
-    import pyarrow as pa
-
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         data = tmp_path / "cells.arrow"

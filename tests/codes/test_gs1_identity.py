@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracecode.codes.gs1 import ai_table, check_digit_ok
-from tracecode.codes.normalize import cell_split_flag, gs1_candidates, normalize_code, split_codes
+from tracecode.codes.normalize import (
+    cell_split_flag,
+    gs1_candidates,
+    normalize_code,
+    split_codes,
+)
 from tracecode.codes.normalize_arrow import normalize_array, resolve_ambiguous
 
 GS = "\x1d"

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 import pytest
 from click.testing import CliRunner
 
 from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import CodeError
-from tracecode.store.ingest import ingest_files
 from tracecode.outputs.trace import trace_code
 from tracecode.rules.runner import run_checks
+from tracecode.store.ingest import ingest_files
 
 CODE = "81234567890123456789"
 FULL_WIDTH = CODE.translate(str.maketrans("0123456789", "０１２３４５６７８９"))

@@ -28,13 +28,13 @@ from tracecode.codes import gs1
 
 __all__ = [
     "INVALID_REASONS",
-    "STATUSES",
     "SCHEMES",
+    "STATUSES",
     "NormalizedCode",
-    "normalize_code",
-    "split_codes",
     "cell_split_flag",
     "gs1_candidates",
+    "normalize_code",
+    "split_codes",
 ]
 
 INVALID_REASONS: tuple[str, ...] = (

@@ -7,7 +7,7 @@ for importing pyarrow and numpy."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa

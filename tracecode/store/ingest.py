@@ -18,7 +18,11 @@ from tqdm import tqdm
 
 from tracecode.codes.hashing_numpy import code_keys
 from tracecode.codes.normalize import cell_split_flag
-from tracecode.codes.normalize_arrow import explode_codes, normalize_array, resolve_ambiguous
+from tracecode.codes.normalize_arrow import (
+    explode_codes,
+    normalize_array,
+    resolve_ambiguous,
+)
 from tracecode.errors import DatabaseError, TracecodeError
 from tracecode.inputs.columns import CANONICAL_COLUMNS
 from tracecode.inputs.readers import (

@@ -3,7 +3,7 @@ GS1 string whose pack was seen before with separators (docs/RULES.md, "How a GS1
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import duckdb
 
