@@ -44,16 +44,6 @@ class CodeHistory:
         return f"sold {self.sales} times"
 
 
-def normalized_or_error(raw: str) -> str:
-    """The normalised code of a valid query; CodeError otherwise (kept for callers that need
-    a valid code)."""
-    result = normalize_code(raw)
-    if result.status != "valid":
-        raise CodeError(f"{raw!r} is not a valid traceability code ({result.reason})",
-                        hint="give a 20-digit code starting with 8, or a GS1 string with (01) GTIN and (21) serial")
-    return result.code
-
-
 def query_code(con: duckdb.DuckDBPyConnection, raw: str) -> NormalizedCode:
     """The code a query names, as ingest would store it: valid, or invalid as uploaded
     (placeholders, 无, 8.12E+19 … are looked up too); a GS-less GS1 string settles on the one
