@@ -43,7 +43,7 @@ def _codes(con):
 
 def test_old_store_is_refused_read_only(tmp_path):
     path = _old_store(tmp_path)
-    with pytest.raises(DatabaseError, match="earlier version"):
+    with pytest.raises(DatabaseError, match="earlier tracecode"):
         open_store(path, read_only=True)
 
 
@@ -71,3 +71,15 @@ def test_new_store_is_current(tmp_path):
     con = open_store(tmp_path / "new.duckdb")
     assert code_version(con) == CODE_VERSION
     assert con.execute("SELECT value FROM meta WHERE key = 'code_version'").fetchall() == [(str(CODE_VERSION),)]
+
+
+def test_old_store_refusal_in_the_cli_names_the_upgrade(tmp_path):
+    from click.testing import CliRunner
+
+    from tracecode.cli import main
+
+    path = _old_store(tmp_path)
+    result = CliRunner().invoke(main, ["trace", "--db", str(path), "81234567890123456789"],
+                                env={"TRACECODE_LANG": None})
+    assert result.exit_code == 1
+    assert "由旧版 tracecode 写入" in result.stderr and f"tracecode check --db {path}" in result.stderr

@@ -96,10 +96,8 @@ def refuse_old_codes(con: duckdb.DuckDBPyConnection, path: str) -> None:
     if not {"meta", "events"} <= tables:
         return
     if code_version(con) < CODE_VERSION:
-        raise DatabaseError(
-            f"数据库 {path} 由旧版本写入，追溯码需按新规则重新规范化 (database written by an earlier version: "
-            "its codes must be normalised again)",
-            hint=f"run `tracecode check --db {path}` once: it upgrades the database in place")
+        raise DatabaseError(f"database {path} was written by an earlier tracecode: its codes must be normalised again",
+                            hint=f"run `tracecode check --db {path}` once: it upgrades the database in place")
     if code_version(con) > CODE_VERSION:
         raise DatabaseError(f"database {path} was written by a newer tracecode", hint="upgrade tracecode")
 
