@@ -50,6 +50,8 @@ def english_words(text: str) -> list[str]:
     for token in re.split(r"[\s,;:()（）：，；、\"'=<>|\[\]]+", text):
         if not token or token.startswith("-") or "#" in token or "/" in token or "\\" in token or re.search(r"\.(csv|xlsx|jsonl?|parquet|duckdb|html)$", token):
             continue  # a path or a file name
+        if ID_TOKEN.match(token):
+            continue  # a code or an id as a whole (a GS1 code may end in letters: 0104…2152BQLAIZSW)
         for word in re.findall(r"[A-Za-z][A-Za-z0-9_.-]*", token):
             word = word.strip(".-")
             if word and not ID_TOKEN.match(word) and word not in ALLOWED and word not in RULE_IDS:

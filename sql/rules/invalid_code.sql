@@ -47,6 +47,8 @@ SELECT
         WHEN 'bad_characters' THEN 'letters or symbols: neither a 20-digit code nor a GS1 string'
         WHEN 'gs1_check_digit' THEN 'GS1 code with a wrong GTIN check digit'
         WHEN 'gs1_no_serial' THEN 'GS1 code without a serial number (AI 21)'
+        WHEN 'gs1_ambiguous' THEN 'GS1 code whose separators (GS) were dropped: it reads as more than one pack '
+            || '(gs1_ambiguous; the candidate readings are the stored drug_trac_codg, joined by |)'
         ELSE 'not a valid traceability code'
     END
         || ' — uploaded ' || CAST(p.n_rows AS VARCHAR)

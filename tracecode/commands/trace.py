@@ -34,7 +34,8 @@ def trace(db_path: str, mask: bool, as_json: bool, codes: tuple[str, ...]) -> No
     sold N times, every event in time order and the rules it trips.
 
     Any spelling works: full-width digits, a leading apostrophe, GS1 with
-    parentheses or GS separators.
+    parentheses or GS separators. Invalid values as the outputs list them
+    (00000000000000000000, 无, 8.12E+19) show who uploaded them.
 
     \b
     Example:
@@ -48,7 +49,8 @@ def trace(db_path: str, mask: bool, as_json: bool, codes: tuple[str, ...]) -> No
         con.close()
     if as_json:
         for h in histories:
-            click.echo(json.dumps({"query": h.query, "drug_trac_codg": h.code, "verdict": h.verdict,
+            click.echo(json.dumps({"query": h.query, "drug_trac_codg": h.code, "code_status": h.status,
+                                   "invalid_reason": h.reason, "verdict": h.verdict,
                                    "events": h.events, "findings": h.findings}, ensure_ascii=False, default=str))
         return
     lang = current_lang()
@@ -56,7 +58,8 @@ def trace(db_path: str, mask: bool, as_json: bool, codes: tuple[str, ...]) -> No
         if i:
             click.echo("")
         extra = say("trace.returns", n=h.returns) if h.returns else ""
-        click.echo(f"{h.code}: {verdict_words(h.sales, bool(h.events))}{extra}")
+        invalid = say("trace.invalid", reason=h.reason) if h.status != "valid" else ""
+        click.echo(f"{h.code}{invalid}: {verdict_words(h.sales, bool(h.events))}{extra}")
         if not h.events:
             continue
         click.echo(format_table(
@@ -69,7 +72,8 @@ def trace(db_path: str, mask: bool, as_json: bool, codes: tuple[str, ...]) -> No
         if h.findings:
             click.echo(say("trace.rules"))
             for f in h.findings:
-                click.echo(f"  {f['rule']} ({f['label_zh']}, {severity_text(f['severity'], lang)}, {scope_words(f['month'])}): "
+                months = ", ".join(scope_words(m) for m in f["months"])
+                click.echo(f"  {f['rule']} ({f['label_zh']}, {severity_text(f['severity'], lang)}, {months}): "
                            f"{stored_text(f['detail'], lang)}")
 
 
