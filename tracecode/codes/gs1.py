@@ -91,6 +91,7 @@ def ai_table() -> dict[str, AiSpec]:
     return table
 
 
+@lru_cache(maxsize=65536)  # a month holds few GTINs, each on many packs
 def check_digit_ok(gtin: str) -> bool:
     """True when the last digit of a GTIN (any length) is its GS1 mod-10 check digit."""
     if len(gtin) < 2 or not (gtin.isascii() and gtin.isdigit()):
