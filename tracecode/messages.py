@@ -253,9 +253,9 @@ STORED_PHRASES: list[tuple[str, str]] = [
     (r"letters or symbols: neither a 20-digit code nor a GS1 string", "含字母或符号：既不是 20 位追溯码，也不是 GS1 编码"),
     (r"GS1 code with a wrong GTIN check digit", "GS1 编码的 GTIN 校验位错误"),
     (r"GS1 code without a serial number \(AI 21\)", "GS1 编码缺少序列号（AI 21）"),
-    ((r"GS1 code whose separators \(GS\) were dropped: it reads as more than one pack "
-      r"\(gs1_ambiguous; the candidate readings are the stored drug_trac_codg, joined by \|\)"),
-     "GS1 编码的分隔符（GS）丢失，可读作多个药盒（gs1_ambiguous；候选读法见 drug_trac_codg，以 | 分隔）"),
+    (r"GS1 code whose separators \(GS\) were dropped: it reads as more than one pack \(gs1_ambiguous\): ",
+     "GS1 编码的分隔符（GS）丢失，可读作多个药盒（gs1_ambiguous），候选读法："),
+    (r"\(gs1_ambiguous\)，候选读法：see trace", "（gs1_ambiguous），候选读法见 trace"),
     (r"not a valid traceability code", "不是有效的追溯码"),
     (r" — uploaded (\d+) times?", "——上传 {1} 次"),
     # product_mismatch
