@@ -10,7 +10,7 @@ WITH typed AS (
         coalesce(nullif(trim(rtal_docno), ''), nullif(trim(medins_prod_sel_no), ''), '') AS t_receipt,
         coalesce(
             try_strptime(trim(sel_retn_time), [
-                '%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y%m%d%H%M%S', '%Y-%m-%d %H:%M',
+                '%Y-%m-%d %H:%M:%S', '%Y-%m-%d%H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y%m%d%H%M%S', '%Y-%m-%d %H:%M',
                 '%Y/%m/%d %H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S.%f',
                 '%Y.%m.%d %H:%M:%S', '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y-%m-%d',
                 '%Y/%m/%d', '%Y%m%d', '%Y年%m月%d日']),
@@ -37,7 +37,8 @@ WITH typed AS (
         *,
         CASE
             WHEN t_pharmacy = '' THEN 'fixmedins_code'
-            WHEN t_receipt = '' THEN 'rtal_docno'
+            -- a 3506 return carries no receipt of its own and often an empty medins_prod_sel_no
+            WHEN t_receipt = '' AND coalesce(t_kind, 'sale') <> 'return' THEN 'rtal_docno'
             WHEN __code_piece = '' THEN 'drug_trac_codg'
             WHEN trim(sel_retn_time) = '' OR t_time IS NULL
                  OR t_time < TIMESTAMP '2000-01-01' OR t_time >= TIMESTAMP '2100-01-01' THEN 'sel_retn_time'

@@ -14,7 +14,10 @@ SELECT
     e.code_key,
     CASE WHEN e.code_status = 'valid' THEN guard_hash(e.drug_trac_codg)
          ELSE guard_hash(e.code_raw) END AS code_guard,
-    guard_hash(e.rtal_docno) AS doc_guard,
+    -- a return without a receipt (3506 has none) is told apart by its record serial, else its time
+    guard_hash(CASE WHEN e.rtal_docno <> '' THEN e.rtal_docno
+                    WHEN e.fixmedins_bchno IS NOT NULL THEN '#' || e.fixmedins_bchno
+                    ELSE '@' || CAST(e.ts AS VARCHAR) END) AS doc_guard,
     e.month,
     CAST(CASE WHEN e.code_status = 'valid' THEN 1 ELSE 0 END AS SMALLINT) AS valid,
     CAST(CASE WHEN e.kind = 'return' THEN 1 ELSE 0 END AS SMALLINT) AS is_return,
