@@ -93,13 +93,36 @@ def test_pretty_printed_messages_are_one_record_each(db):
     assert [r[1] for r in rows(db, "rtal_docno, src_line")] == [1, 19, 25]
 
 
-def test_records_not_used_say_why(db):
+def test_records_not_used_say_why_and_purchases_are_read(db):
     [res] = ingest_files(db, [FIXTURES / "unused.jsonl"])
-    assert (accounted(res).rows_read, res.rows_stored, res.rows_rejected) == (4, 1, 3)
+    assert (accounted(res).rows_read, res.rows_stored, res.rows_rejected) == (4, 2, 2)
     reasons = [r[0] for r in db.execute("SELECT reason FROM rejects ORDER BY src_line").fetchall()]
-    assert reasons == ["input is encrypted (SM4): decrypt before loading", "3501 inventory records are not used",
-                       "3503 purchase records are not used yet"]
-    assert rows(db, "drug_trac_codg, codes_in_line") == [("81000010000000000832", 1)]  # a null code is no code
+    assert reasons == ["input is encrypted (SM4): decrypt before loading", "3501 inventory records are not used"]
+    assert rows(db, "kind, drug_trac_codg, codes_in_line, sel_retn_cnt, price, rtal_docno, fixmedins_bchno") == [
+        ("purchase", "81000010000000000831", 1, 10.0, 8.0, "", "PB1"),  # purcinfo as a JSON string
+        ("sale", "81000010000000000832", 1, 1.0, None, "R12", None)]  # a null code is no code
+
+
+def test_records_without_a_code_are_uncoded_sales_not_rejects(db, tmp_path):
+    path = tmp_path / "msgs.jsonl"
+    sale = {"rtal_docno": "R1", "med_list_codg": "T0001", "sel_retn_cnt": "2", "sel_retn_time": "2025-06-10 10:35:00",
+            "trdn_flag": "0", "finl_trns_pric": "3.5"}
+    path.write_text("\n".join(json.dumps({"infno": "3505", "fixmedins_code": "P1", "input": {"selinfo": s}}) for s in [
+        {**sale, "drugtracinfo": []}, {**sale, "rtal_docno": "R2"}, {**sale, "rtal_docno": "R3", "drug_trac_codg": ""},
+    ]) + "\n", encoding="utf-8")
+    [res] = ingest_files(db, [path])
+    assert (accounted(res).rows_read, res.rows_stored, res.rows_rejected) == (3, 3, 0)
+    assert rows(db, "rtal_docno, code_status, drug_trac_codg, code_key, qty, price") == [
+        ("R1", "uncoded", "", 0, 2.0, 3.5), ("R2", "uncoded", "", 0, 2.0, 3.5), ("R3", "uncoded", "", 0, 2.0, 3.5)]
+
+
+def test_purchase_csv_with_kind(db, tmp_path):
+    path = tmp_path / "purchases.csv"
+    path.write_text("定点医药机构编号,定点医药机构批次流水号,医疗目录编码,采购/退货数量,采购/退货入库时间,追溯码\n"
+                    "P1,PB1,XA01,1,2025-06-01 09:00:00,81000010000000000851\n", encoding="utf-8")
+    [res] = ingest_files(db, [path], kind="purchase")
+    assert (accounted(res).rows_stored, res.kind) == (1, "purchase")
+    assert rows(db, "kind, rtal_docno, fixmedins_bchno") == [("purchase", "", "PB1")]
 
 
 def test_gbk_messages(db, tmp_path):

@@ -1,12 +1,13 @@
 """NHSA 35xx messages (JSON) as real HIS/POS integrations send them, read into the canonical
-columns: the 2025 and 2021 layouts of 3505 (sale) and 3506 (return), the 3505A batch form,
+columns: the 2025 and 2021 layouts of 3505 (sale) and 3506 (return), 3503/3504 (purchase and
+purchase return, ``input.purcinfo``), the 3505A batch form,
 the pharmacy code only in the message header, ``drugtracinfo`` as a list, an object, a JSON
 string, empty or absent (a flat ``drug_trac_codg`` then stands), ``input`` or its record list
 as a JSON string, one message per line, a JSON array, or pretty-printed messages over many
 lines, and the time forms DOMAIN.md lists (converted to China time, +08:00).
 
 One record per sale/return line (``selinfo`` item). A message tracecode does not use (3501,
-3502; for now 3503, 3504 and 3507) or cannot read (an encrypted ``input``) is a reject whose
+3502; for now 3507) or cannot read (an encrypted ``input``) is a reject whose
 reason says exactly that.
 """
 
@@ -31,13 +32,11 @@ from tracecode.inputs.readers import (
 )
 
 #: infno -> the kind of its records.
-KINDS = {"3505": "sale", "3505A": "sale", "3506": "return"}
+KINDS = {"3505": "sale", "3505A": "sale", "3506": "return", "3503": "purchase", "3504": "purchase_return"}
 #: infno of records tracecode reads but does not use yet, with the reason a reject states.
 UNUSED = {
     "3501": "3501 inventory records are not used",
     "3502": "3502 stock change records are not used",
-    "3503": "3503 purchase records are not used yet",
-    "3504": "3504 purchase return records are not used yet",
     "3507": "3507 delete records are not used yet",
 }
 #: Where a message's records sit under ``input``.
@@ -120,7 +119,7 @@ def message_records(message: dict) -> tuple[str | None, list | None, str | None]
     if infno in UNUSED:
         return infno, None, UNUSED[infno]
     if infno is not None and infno not in KINDS:
-        return infno, None, f"unsupported infno {infno}; expected 3505, 3505A or 3506"
+        return infno, None, f"unsupported infno {infno}; expected 3503, 3504, 3505, 3505A or 3506"
     if not isinstance(body, dict):
         return infno, None, "input is not a JSON object"
     for key in RECORD_KEYS:

@@ -89,8 +89,8 @@ def _mapped(headers: list[str], extra: dict[str, str] | None) -> tuple[dict[str,
         if col and col not in mapping.values():
             mapping[header] = col
     found = set(mapping.values())
-    if "medins_prod_sel_no" in found:  # a return (3506) names its sale's receipt instead
-        found.add("rtal_docno")
+    if found & {"medins_prod_sel_no", "fixmedins_bchno"}:  # returns and purchases carry no receipt
+        found.add("rtal_docno")  # of their own; a sale without one is a reject of that row
     return mapping, [c for c in REQUIRED_COLUMNS if c not in found]
 
 
