@@ -323,9 +323,9 @@ def test_cli_prints_the_summary_only(two_months, tmp_path):
     result = CliRunner().invoke(main, ["check", "--db", db_path, "--month", "2026-03", "--quiet"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["rule", "label", "severity", "codes", "rows", "pharmacies"]
+    assert lines[0].split() == ["rule", "label", "severity", "codes", "rows", "pharmacies", "amount"]
     assert len(lines) == 2 + len(RULE_IDS)
-    assert lines[2 + RULE_IDS.index("cross_pharmacy_reuse")].split()[-3:] == ["1", "1", "1"]
+    assert lines[2 + RULE_IDS.index("cross_pharmacy_reuse")].split()[-4:-1] == ["1", "1", "1"]
     result = CliRunner().invoke(main, ["check", "--db", db_path, "--month", "2026-02"])
     assert result.exit_code == 1 and result.stdout == ""
     assert "Error: the database has no events in 2026-02" in result.stderr

@@ -89,7 +89,7 @@ def check(db_path: str, month: str | None, catalog: Path | None, close_days: int
     finally:
         con.close()
     click.echo(format_table(
-        ["rule", "label", "severity", "codes", "rows", "pharmacies"],
-        [[r.rule, r.label_zh, r.severity, r.codes, r.rows, r.pharmacies] for r in result.rules]))
+        ["rule", "label", "severity", "codes", "rows", "pharmacies", "amount"],
+        [[r.rule, r.label_zh, r.severity, r.codes, r.rows, r.pharmacies, r.amount_text] for r in result.rules]))
     if not quiet:
         click.echo(f"check {result.month}: {result.findings:,} findings stored in {result.seconds:.1f} s", err=True)

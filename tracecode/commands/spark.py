@@ -104,8 +104,8 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
     finally:
         data.close()
     click.echo(format_table(
-        ["rule", "label", "severity", "codes", "rows", "pharmacies"],
-        [[r.rule, r.label_zh, r.severity, r.codes, r.rows, r.pharmacies] for r in result.rules]))
+        ["rule", "label", "severity", "codes", "rows", "pharmacies", "amount"],
+        [[r.rule, r.label_zh, r.severity, r.codes, r.rows, r.pharmacies, r.amount_text] for r in result.rules]))
     for warning in exported.warnings:
         click.echo(f"Warning: {warning}", err=True)
     say(f"check {result.month} on Spark: {result.findings:,} findings in {result.seconds:.1f} s; "

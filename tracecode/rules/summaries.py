@@ -68,6 +68,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DROP TABLE IF EXISTS main.{table}")
             con.execute(f"DROP TABLE IF EXISTS main.{table}_files")
     con.execute(read_sql("schema/findings.sql"))
+    # a store checked before findings had an amount: the column is added (NULL until re-checked)
+    con.execute("ALTER TABLE findings ADD COLUMN IF NOT EXISTS amount DOUBLE")
     con.execute(read_sql("schema/findings_views.sql"))
     if not known or known[0][0] != SUMMARY_VERSION:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('rules_summary_version', ?)", [SUMMARY_VERSION])
