@@ -7,14 +7,19 @@
 --   from here: the key, month and a few integers, never the history's strings. code_guard is
 --   guard_hash of the normalised code (of the raw value for an invalid code) and, with code_key,
 --   tells two codes apart whose code_key collides. invalid_raw keeps the raw value of invalid
---   codes only (NULL otherwise, so it costs nothing to read).
+--   codes only (NULL otherwise, so it costs nothing to read). doc_guard: guard_hash of the
+--   receipt, or for a record without one of 'bchno:' fixmedins_bchno, else of 'ts:' its time.
 SELECT
     e.event_id,
     e.file_id,
     e.code_key,
     CASE WHEN e.code_status = 'valid' THEN guard_hash(e.drug_trac_codg)
          ELSE guard_hash(e.code_raw) END AS code_guard,
-    guard_hash(e.rtal_docno) AS doc_guard,
+    -- what identifies the record besides pharmacy, code and kind (duplicate_upload): the receipt;
+    -- a receipt-less record (a 3506 return has none) by its batch number, else by its time
+    guard_hash(CASE WHEN e.rtal_docno <> '' THEN e.rtal_docno
+                    WHEN COALESCE(e.fixmedins_bchno, '') <> '' THEN 'bchno:' || e.fixmedins_bchno
+                    ELSE 'ts:' || CAST(e.ts AS VARCHAR) END) AS doc_guard,
     e.month,
     CAST(CASE WHEN e.code_status = 'valid' THEN 1 ELSE 0 END AS SMALLINT) AS valid,
     CAST(CASE WHEN e.kind = 'return' THEN 1 ELSE 0 END AS SMALLINT) AS is_return,

@@ -36,7 +36,7 @@ _GUARD_PROBE_TEXT = "tracecode guard_hash probe"
 
 #: Bump when the columns of the summary tables change: they are derived, so they are dropped
 #: and rebuilt (the findings are kept).
-SUMMARY_VERSION = "2"
+SUMMARY_VERSION = "3"  # 3: doc_guard of a receipt-less record (bchno, else time)
 
 
 def install_guard_hash(con: duckdb.DuckDBPyConnection) -> None:
