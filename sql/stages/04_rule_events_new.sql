@@ -9,6 +9,7 @@
 --   tells two codes apart whose code_key collides. invalid_raw keeps the raw value of invalid
 --   codes only (NULL otherwise, so it costs nothing to read). doc_guard: guard_hash of the
 --   receipt, or for a record without one of 'bchno:' fixmedins_bchno, else of 'ts:' its time.
+--   Only sales and returns with a code (valid or invalid) are copied.
 SELECT
     e.event_id,
     e.file_id,
@@ -47,3 +48,7 @@ WHERE e.file_id IN (
     SELECT f.file_id FROM files f
     WHERE f.file_id NOT IN (SELECT r.file_id FROM rule_events_files r)
 )
+  -- the code rules judge sales and returns with a code: purchases (3503/3504) and sales without
+  -- a code (code_status 'uncoded', code_key 0) would otherwise count as sales or invalid codes
+  AND e.kind IN ('sale', 'return')
+  AND e.code_status IN ('valid', 'invalid')
