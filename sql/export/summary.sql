@@ -12,7 +12,7 @@ WITH ev AS (
 ),
 rj AS (SELECT fixmedins_code, count(*) AS rows_rejected FROM export_scoped_rejects
        WHERE fixmedins_code IS NOT NULL GROUP BY fixmedins_code),
-fx AS (SELECT x.fixmedins_code, x.rule, x.drug_trac_codg, x.event_id, x.price * coalesce(x.qty, 1) AS amount
+fx AS (SELECT x.fixmedins_code, x.rule, x.code_key, x.drug_trac_codg, x.event_id, x.price * coalesce(x.qty, 1) AS amount
        FROM export_evidence x WHERE x.flagged AND ($scope = 'all' OR x.month = $scope)),
 fr AS (  -- per pharmacy: the codes it has flagged rows of, per rule (in $rules order); its flagged rows
     SELECT c.fixmedins_code,
@@ -20,7 +20,7 @@ fr AS (  -- per pharmacy: the codes it has flagged rows of, per rule (in $rules 
            any_value(n.flagged_rows) AS flagged_rows,
            any_value(n.flagged_amount) AS flagged_amount
     FROM (SELECT fixmedins_code, rule, count(*) AS codes
-          FROM (SELECT DISTINCT fixmedins_code, rule, drug_trac_codg FROM fx) GROUP BY fixmedins_code, rule) c
+          FROM (SELECT DISTINCT fixmedins_code, rule, code_key, drug_trac_codg FROM fx) GROUP BY fixmedins_code, rule) c
     JOIN (SELECT fixmedins_code, count(*) AS flagged_rows, sum(amount) AS flagged_amount  -- each row once
           FROM (SELECT DISTINCT fixmedins_code, event_id, amount FROM fx) GROUP BY fixmedins_code) n
       USING (fixmedins_code)

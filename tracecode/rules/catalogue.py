@@ -20,6 +20,7 @@ RULE_IDS: tuple[str, ...] = (
     "split_overuse",
     "invalid_code",
     "product_mismatch",
+    "uncoded_sale",
 )
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
