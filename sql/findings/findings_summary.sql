@@ -18,7 +18,7 @@ WITH flagged_in_scope AS (
     FROM flagged_in_scope
     GROUP BY rule
 ), amounts AS (
-    SELECT rule, SUM(amount) AS amount
+    SELECT rule, ROUND(SUM(amount), 2) AS amount
     FROM new_findings
     GROUP BY rule
 )
