@@ -24,8 +24,10 @@ WITH ev AS (
     FROM pharmacy_rows
     GROUP BY rule, code_key, drug_trac_codg
 ), amounts AS (
-    SELECT r.rule, r.code_key, r.drug_trac_codg, -- to the fen: both engines agree whatever order they add in
-        ROUND(SUM(e.price * COALESCE(e.qty, 1)), 2) AS amount
+    SELECT r.rule, r.code_key, r.drug_trac_codg, -- whole fen per row, added as integers: both engines agree whatever order they add in
+        -- (ROUND is not portable)
+        CAST(SUM(CAST(FLOOR(e.price * COALESCE(e.qty, 1) * 100 + CAST(0.5 AS DOUBLE)) AS BIGINT)) AS DOUBLE)
+            / 100 AS amount
     FROM (
         SELECT DISTINCT rule, code_key, drug_trac_codg, event_id
         FROM finding_rows

@@ -18,7 +18,8 @@ WITH flagged_in_scope AS (
     FROM flagged_in_scope
     GROUP BY rule
 ), amounts AS (
-    SELECT rule, ROUND(SUM(amount), 2) AS amount
+    SELECT rule,
+           CAST(SUM(CAST(FLOOR(amount * 100 + CAST(0.5 AS DOUBLE)) AS BIGINT)) AS DOUBLE) / 100 AS amount
     FROM new_findings
     GROUP BY rule
 )

@@ -21,6 +21,7 @@ RULE_IDS: tuple[str, ...] = (
     "invalid_code",
     "product_mismatch",
     "uncoded_sale",
+    "sale_without_purchase",
 )
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
