@@ -6,7 +6,8 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``suspicious_events.csv`` the evidence: every row of each suspicious code, ``flagged`` 1 for
   the rows the rule blames;
 - ``rejects.csv``           input records that could not be read (file, line, field, reason);
-- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
+- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share and amount;
+- ``uncoded_sales.csv``     per pharmacy and drug: the sales without a code (rule uncoded_sale);
 
 and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (professional
 buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.outputs.analysis_files`.
@@ -44,7 +45,6 @@ from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.messages import DEFAULT_LANG, text
 from tracecode.outputs.export_sql import (
     CODE_COLUMNS,
-    UNCODED_COLUMNS,
     EVENT_COLUMNS,
     EVIDENCE_TABLE,
     FOLDER_COLUMNS,
@@ -53,6 +53,7 @@ from tracecode.outputs.export_sql import (
     REJECT_COLUMNS,
     SCOPE_VARIABLE,
     SCOPED_REJECTS_VIEW,
+    UNCODED_COLUMNS,
     export_query,
     summary_columns,
     summary_sql,
