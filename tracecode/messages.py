@@ -96,6 +96,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.codes": ("追溯码数", "codes"),
     "col.rows": ("标记行数", "rows"),
     "col.pharmacies": ("药店数", "pharmacies"),
+    "col.amount": ("金额(元)", "amount"),
     "check.done": ("检查 {month}：保存 {findings:,} 条检查结果，用时 {seconds:.1f} 秒",
                    "check {month}: {findings:,} findings stored in {seconds:.1f} s"),
     "check.done_spark": ("在 Spark 上检查 {month}：{findings:,} 条检查结果，用时 {seconds:.1f} 秒；文件在 {out}",
@@ -227,6 +228,14 @@ RULE_WORDS: dict[str, RuleWords] = {
         ("追溯码扫在了与结算药品不同的药品上", "请扫实际销售的药盒"),
         "code scanned on another drug than the one billed", "codes scanned on another drug than the one billed",
         "scan the pack that is actually sold"),
+    "uncoded_sale": RuleWords(
+        ("应扫码的药品销售时未上传追溯码", "西药、中成药销售时须扫码上传追溯码"),
+        "drug sold without a traceability code", "drugs sold without a traceability code",
+        "scan and upload the code of every Western or Chinese patent medicine sold"),
+    "sale_without_purchase": RuleWords(
+        ("追溯码销售前没有本店的采购记录", "请补传采购记录，或核对药品来源"),
+        "code sold without an earlier purchase", "codes sold without an earlier purchase",
+        "upload the missing purchase or check where the pack came from"),
 }
 
 #: Finding details and reject reasons as stored (English) -> Chinese. Applied in order, each to
@@ -287,6 +296,16 @@ STORED_PHRASES: list[tuple[str, str]] = [
     (r"sold split at (\d+) pharmacies; ", "在 {1} 家药店拆零销售；"),
     (r"sold both split and as a whole pack; ", "既拆零销售又整盒销售；"),
     (r"the pack was sold more than once", "该盒被多次销售"),
+    # uncoded_sale
+    (r"(\d+) sales? of drug (\S+) uploaded without a traceability code, which this drug must carry "
+     r"\(Western or Chinese patent medicine\)", "药品 {2} 有 {1} 笔销售未上传追溯码（西药、中成药应扫码）"),
+    (r" — the pack was not scanned", "——药盒未扫码"),
+    # sale_without_purchase
+    (r"sold by a pharmacy with no purchase of this pack before the sale \(purchases net of returns\)",
+     "销售药店在销售前没有该盒的采购记录（采购减去采购退货）"),
+    (r" — no pharmacy bought it", "——没有任何药店采购过"),
+    (r" — bought by (\S+) and (\d+) other pharmacies", "——由 {1} 及另外 {2} 家药店采购"),
+    (r" — bought by (\S+)", "——由 {1} 采购"),
     # reject reasons (sql/ingest/parse_batch.sql)
     (r"missing pharmacy code \(定点医药机构编号\)", "缺少定点医药机构编号"),
     (r"missing receipt number \(零售单据号\)", "缺少零售单据号"),

@@ -149,8 +149,8 @@ def _spark_outputs(spark, source, folder: Path, catalog: Path | None, scopes=SCO
                 write_findings(result, folder / f"spark_{scope}", mask=False)
             finally:
                 result.close()
-            findings = [tuple(r[:-1]) for r in sorted(
-                tuple(r.values()) for r in pq.read_table(folder / f"spark_{scope}" / FINDINGS_PARQUET).to_pylist())]
+            findings = sorted(tuple(v for k, v in r.items() if k != "checked_at")
+                              for r in pq.read_table(folder / f"spark_{scope}" / FINDINGS_PARQUET).to_pylist())
             events = sorted(tuple(r.values()) for r in
                             pq.read_table(folder / f"spark_{scope}" / FINDING_EVENTS_PARQUET)
                             .drop_columns(["month"]).to_pylist())
