@@ -85,7 +85,7 @@ def _to_events(raw: list[dict]):
 def _load(con, events, file_id: int) -> None:
     """Insert ``events`` as file ``file_id`` (straight into the store, as ingest would)."""
     con.execute("INSERT INTO files VALUES (?, ?, ?, 1, ?, 'mixed', 'csv', 'utf-8', ?, ?, 0, ?, "
-                "TIMESTAMP '2026-04-01 00:00:00')",
+                "TIMESTAMP '2026-04-01 00:00:00', 0, 1)",
                 [file_id, f"/x/sales_{file_id}.csv", f"sales_{file_id}.csv", f"fp{file_id}"] + [len(events)] * 3)
     for e in events:
         con.execute(
