@@ -7,7 +7,8 @@
 --   code of a drug that must carry one: by the NHSA drug code class, Western medicine (med_list_codg
 --   starting X) and Chinese patent medicine (Z); decoction pieces (T, 中药饮片) and other or
 --   missing drug codes are not judged. Flags every such sale of the checked months. A finding
---   has no code: drug_trac_codg is '' and code_key is guard_hash of the pharmacy and the drug.
+--   has no code: it is named 'uncoded:<pharmacy>:<drug>' (drug_trac_codg) with code_key 0 (no
+--   hash: guard_hash differs between the engines).
 WITH rows_ AS (
     SELECT r.event_id, p.value AS fixmedins_code, d.value AS med_list_codg
     FROM rule_events r
@@ -29,8 +30,8 @@ WITH rows_ AS (
     FROM rows_ w
 )
 SELECT
-    guard_hash('uncoded_sale|' || c.fixmedins_code || '|' || c.med_list_codg) AS code_key,
-    '' AS drug_trac_codg,
+    CAST(0 AS BIGINT) AS code_key,
+    'uncoded:' || c.fixmedins_code || ':' || c.med_list_codg AS drug_trac_codg,
     c.event_id,
     CAST(c.n_sales AS VARCHAR)
         || CASE WHEN c.n_sales = 1 THEN ' sale' ELSE ' sales' END

@@ -37,4 +37,4 @@ def test_purchase_and_uncoded_rows_are_left_to_their_own_rules(tmp_path: Path):
     # without the filter: same_pharmacy_repeat on 201 (purchase + sale) and invalid_code on line 5;
     # the sale without a code is uncoded_sale's alone; with a purchase loaded P001 is judged by
     # sale_without_purchase: 201 was bought before its sale, 202 never
-    assert sorted(found) == [("sale_without_purchase", "81000010000000000202"), ("uncoded_sale", "")]
+    assert sorted(found) == [("sale_without_purchase", "81000010000000000202"), ("uncoded_sale", "uncoded:P001:XA01")]
