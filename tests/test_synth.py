@@ -278,7 +278,7 @@ def test_expected_rejects_point_at_bad_fields(sample):
 # -------------------------------------------------------------------------------- truth
 
 
-#: Rules synth does not plant yet (issue 13: its layouts come with branch wt-nhsa).
+#: Rules synth does not plant yet (issue 13: synth writes no purchase and no uncoded sale yet).
 NOT_PLANTED = ("uncoded_sale", "sale_without_purchase")
 
 

@@ -18,8 +18,8 @@ from tracecode.store.database import open_store
 
 synth = pytest.importorskip("tracecode.synth")
 
-#: Rules tracecode synth does not plant yet (it writes no sales without a code before the issue-13
-#: layouts of branch wt-nhsa): they must find nothing in its data, and are not scored.
+#: Rules tracecode synth does not plant yet (it writes no purchase and no sale without a code yet):
+#: they must find nothing in its data, and are not scored.
 NOT_PLANTED = ("uncoded_sale", "sale_without_purchase")
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "accuracy.py"

@@ -589,8 +589,8 @@ def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path)
 
 def test_new_rules_parity(spark, tmp_path):
     """uncoded_sale and sale_without_purchase give the same findings on both engines. The
-    purchases and sales without a code are stored as the issue-13 readers store them, here by
-    rewriting rows ingested as sales (those readers are on branch wt-nhsa)."""
+    purchases and sales without a code are stored as ingest stores them (kind purchase, code_status
+    'uncoded'), here by rewriting rows ingested as sales."""
     import duckdb
 
     case = Path(__file__).resolve().parents[1] / "rules" / "cases" / "sale_without_purchase"
