@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from tracecode.cases.sync import sync_cases
 from tracecode.commands.options import (
     CLOSE_DAYS,
     db_option,
@@ -63,7 +64,8 @@ def check(db_path: str, month: str | None, catalog: Path | None, close_days: int
     """Run the rules and store their findings (tables findings, finding_events; view evidence).
 
     Prints one line per rule: codes with a finding, flagged rows and pharmacies in the
-    checked month. Re-running a month replaces its findings. Without --catalog,
+    checked month. Re-running a month replaces its findings; the findings are taken into
+    cases (`tracecode cases`), which keep every decision. Without --catalog,
     split_overuse does not check pack units and product_mismatch judges a code's product
     by the drug most of its sales are billed as.
 
@@ -85,7 +87,8 @@ def check(db_path: str, month: str | None, catalog: Path | None, close_days: int
     con = open_store(db_path, create=False, memory_limit=memory_limit)
     try:
         result = run_checks(con, month=month, catalog=catalog, close_days=close_days,
-                            rules=rules.split(",") if rules else None, progress=show_progress(quiet))
+                            rules=rules.split(",") if rules else None, progress=show_progress(quiet),
+                            on_store=sync_cases)
     finally:
         con.close()
     click.echo(format_table(
