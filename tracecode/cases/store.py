@@ -145,7 +145,7 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], b
             detail = "; ".join(x for x in [
                 f"追回 {recovered:g} 元" if recovered is not None else "",
                 f"排除至 {until}" if until is not None else "",
-                (d.note or "").strip(), d.where] if x)
+                (d.note or "").strip(), d.where if d.where != d.case_id else ""] if x)
             con.execute("INSERT INTO case_events VALUES ($id, $now, nextval('case_event_seq'), $by, NULL, $from, $to, "
                         "$reason, $detail)", {"id": d.case_id, "now": now, "by": by, "from": case["status"],
                                               "to": d.status, "reason": reason, "detail": detail or None})

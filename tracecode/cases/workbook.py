@@ -25,7 +25,8 @@ def write_workbook(path: Path, cases: list[dict[str, Any]]) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "cases"
-    headers = LIST_COLUMNS + DECISION_COLUMNS
+    # the facts whose names are decision columns carry _now (what the case holds today)
+    headers = [f"{c}_now" if c in DECISION_COLUMNS else c for c in LIST_COLUMNS] + DECISION_COLUMNS
     ws.append(headers)
     for case in cases:
         row = []
