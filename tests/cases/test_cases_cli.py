@@ -187,3 +187,25 @@ def test_two_sets_at_once_lose_no_update(tmp_path):
             assert rc == 1 and "in use" in err, err
             assert after[code]["status"] == "new"
     assert any(rc == 0 for rc, _ in results)
+
+
+def test_export_writes_the_case_figures(tmp_path):
+    db = tmp_path / "city.duckdb"
+    jan, feb = month_files(tmp_path)
+    run("ingest", "--db", str(db), "-q", str(jan))
+    run("check", "--db", str(db), "--month", "2026-01", "-q")
+    cases = cases_json(db)
+    run("cases", "set", cases[A]["case_id"], "--db", str(db), "--status", "dismissed", "--reason", "拆零", "--by", "x")
+    run("cases", "set", cases[B]["case_id"], "--db", str(db), "--status", "confirmed", "--recovered", "40", "--by", "x")
+    run("ingest", "--db", str(db), "-q", str(feb))
+    run("check", "--db", str(db), "--month", "2026-02", "-q")
+    run("export", "--db", str(db), "--month", "2026-02", "--out", str(tmp_path / "out"), "-q")
+    with open(tmp_path / "out" / "cases_summary.csv", encoding="utf-8-sig") as fh:
+        rows = {(r["rule"], r["fixmedins_code"]): r for r in csv.DictReader(fh)}
+    spr = rows[("same_pharmacy_repeat", "*")]
+    assert set(r["month"] for r in rows.values()) == {"2026-02"}
+    # February: B (reopened) and C have rows; neither is new; A, dismissed without rows, is absent
+    assert (spr["new_cases"], spr["reopened"], spr["open_cases"], spr["closed_cases"]) == ("0", "1", "2", "0")
+    assert float(spr["amount_at_stake"]) == 20.0
+    assert spr["rule_precision"] == "0.0" and spr["rule_decided_cases"] == "1"  # B reopened: only A decided
+    assert ("same_pharmacy_repeat", "P001") in rows
