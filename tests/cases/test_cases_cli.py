@@ -209,3 +209,16 @@ def test_export_writes_the_case_figures(tmp_path):
     assert float(spr["amount_at_stake"]) == 20.0
     assert spr["rule_precision"] == "0.0" and spr["rule_decided_cases"] == "1"  # B reopened: only A decided
     assert ("same_pharmacy_repeat", "P001") in rows
+
+
+def test_report_has_the_cases_section(tmp_path):
+    db = tmp_path / "city.duckdb"
+    jan, _ = month_files(tmp_path)
+    run("ingest", "--db", str(db), "-q", str(jan))
+    run("check", "--db", str(db), "--month", "2026-01", "-q")
+    a = cases_json(db)[A]["case_id"]
+    run("cases", "set", a, "--db", str(db), "--status", "confirmed", "--recovered", "10.5", "--by", "x")
+    out = tmp_path / "r.html"
+    run("report", "--db", str(db), "--month", "2026-01", "--out", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert "案件处理情况" in text and "100%（1）" in text

@@ -8,6 +8,10 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``rejects.csv``           input records that could not be read (file, line, field, reason);
 - ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
 
+- ``cases_summary.csv``      when the store has cases: per month, rule and pharmacy ('*': all),
+  new, reopened, open and closed cases, amount at stake, recovered, open age, rule precision
+  (docs/CASES.md; bureau only);
+
 and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (professional
 buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.outputs.analysis_files`.
 
