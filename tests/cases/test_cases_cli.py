@@ -222,3 +222,22 @@ def test_report_has_the_cases_section(tmp_path):
     run("report", "--db", str(db), "--month", "2026-01", "--out", str(out))
     text = out.read_text(encoding="utf-8")
     assert "案件处理情况" in text and "100%（1）" in text
+
+
+def test_sync_takes_a_spark_findings_folder_into_cases(tmp_path):
+    # a findings folder as `check --engine spark --out` writes it (the same files as export)
+    src = tmp_path / "src.duckdb"
+    jan, feb = month_files(tmp_path)
+    run("ingest", "--db", str(src), "-q", str(jan))
+    run("check", "--db", str(src), "--month", "2026-01", "-q")
+    run("export", "--db", str(src), "--month", "2026-01", "--out", str(tmp_path / "jan"), "-q")
+    province = tmp_path / "province.duckdb"
+    run("cases", "sync", "--db", str(province), "--findings", str(tmp_path / "jan"), "--month", "2026-01")
+    listed = cases_json(province)
+    assert {k: v["case_id"] for k, v in listed.items()} == {k: v["case_id"] for k, v in cases_json(src).items()}
+    run("cases", "set", listed[A]["case_id"], "--db", str(province), "--status", "dismissed", "--reason", "拆零",
+        "--by", "x")
+    run("cases", "sync", "--db", str(province), "--findings", str(tmp_path / "jan"), "--month", "2026-01")
+    assert cases_json(province)[A]["status"] == "dismissed"  # the same folder again adds nothing
+    out = CliRunner().invoke(main, ["cases", "sync", "--db", str(province), "--findings", str(tmp_path)])
+    assert out.exit_code == 1 and "suspicious_events.csv" in out.output

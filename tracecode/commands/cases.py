@@ -194,3 +194,20 @@ def _fail_on(problems: list) -> None:
         click.echo(f"Error: {p}", err=True)
     click.echo(f"{len(problems)} 处错误，未做任何更改", err=True)
     raise SystemExit(ExitCode.ERROR)
+
+
+@cases.command("sync")
+@db_option
+@click.option("--findings", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="The --out folder of `check --engine spark` (its suspicious_events.csv).")
+@click.option("--month", default=None, metavar="YYYY-MM", help="The month that Spark check was run for.")
+def sync_command(db_path: str, folder: Path, month: str | None) -> None:
+    """Take a Spark check's findings into the cases of this store (docs/SPARK.md)."""
+    from tracecode.cases.handover import sync_from_folder
+
+    con = open_store(db_path)
+    try:
+        counts = sync_from_folder(con, folder, month)
+    finally:
+        con.close()
+    click.echo(f"{folder}: {counts['opened']} 个新案件，{counts['reopened']} 个重开，{counts['rows']} 行新标记", err=True)
