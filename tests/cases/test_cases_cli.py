@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import NHSA_HEADER, sale, write_csv
@@ -241,3 +242,16 @@ def test_sync_takes_a_spark_findings_folder_into_cases(tmp_path):
     assert cases_json(province)[A]["status"] == "dismissed"  # the same folder again adds nothing
     out = CliRunner().invoke(main, ["cases", "sync", "--db", str(province), "--findings", str(tmp_path)])
     assert out.exit_code == 1 and "suspicious_events.csv" in out.output
+
+
+@pytest.mark.slow
+def test_cases_bench_runs_at_a_small_size(tmp_path):
+    """The bench script runs end to end (no figure is judged: the test machine is shared)."""
+    bench = Path(__file__).resolve().parents[2] / "bench" / "cases_bench.py"
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, str(bench), "--rows", "3000", "--months", "2", "--cases", "500",
+                           "--repeat", "1", "--work", str(tmp_path / "w"), "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["ratio"] > 0 and len(result["with"]) == 1
