@@ -185,7 +185,7 @@ def test_two_sets_at_once_lose_no_update(tmp_path):
             assert after[code]["status"] == "reviewing"
             assert len(history(db, after[code]["case_id"])) == 2
         else:
-            assert rc == 1 and "in use" in err, err
+            assert rc == 1 and ("in use" in err or "正被另一个进程使用" in err), err
             assert after[code]["status"] == "new"
     assert any(rc == 0 for rc, _ in results)
 
@@ -204,7 +204,7 @@ def test_export_writes_the_case_figures(tmp_path):
     with open(tmp_path / "out" / "cases_summary.csv", encoding="utf-8-sig") as fh:
         rows = {(r["rule"], r["fixmedins_code"]): r for r in csv.DictReader(fh)}
     spr = rows[("same_pharmacy_repeat", "*")]
-    assert set(r["month"] for r in rows.values()) == {"2026-02"}
+    assert {r["month"] for r in rows.values()} == {"2026-02"}
     # February: B (reopened) and C have rows; neither is new; A, dismissed without rows, is absent
     assert (spr["new_cases"], spr["reopened"], spr["open_cases"], spr["closed_cases"]) == ("0", "1", "2", "0")
     assert float(spr["amount_at_stake"]) == 20.0
@@ -228,7 +228,7 @@ def test_report_has_the_cases_section(tmp_path):
 def test_sync_takes_a_spark_findings_folder_into_cases(tmp_path):
     # a findings folder as `check --engine spark --out` writes it (the same files as export)
     src = tmp_path / "src.duckdb"
-    jan, feb = month_files(tmp_path)
+    jan, _ = month_files(tmp_path)
     run("ingest", "--db", str(src), "-q", str(jan))
     run("check", "--db", str(src), "--month", "2026-01", "-q")
     run("export", "--db", str(src), "--month", "2026-01", "--out", str(tmp_path / "jan"), "-q")
@@ -251,7 +251,7 @@ def test_cases_bench_runs_at_a_small_size(tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.run([sys.executable, str(bench), "--rows", "3000", "--months", "2", "--cases", "500",
                            "--repeat", "1", "--work", str(tmp_path / "w"), "--json", str(out)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["ratio"] > 0 and len(result["with"]) == 1

@@ -6,7 +6,7 @@ import datetime as dt
 
 from tracecode.errors import TracecodeError
 
-__all__ = ["CaseError", "DISMISS_REASONS", "STATUS_LABELS", "TRANSITIONS", "DecisionError", "check_decision"]
+__all__ = ["DISMISS_REASONS", "STATUS_LABELS", "TRANSITIONS", "CaseError", "DecisionError", "check_decision"]
 
 STATUS_LABELS = {
     "new": "新发现",

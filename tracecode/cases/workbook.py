@@ -103,7 +103,7 @@ def read_decisions(path: Path) -> tuple[list[Decision], list[Problem]]:
     decisions: list[Decision] = []
     problems: list[Problem] = []
     for n, row in enumerate(rows[1:], start=2):
-        def get(name: str) -> Any:
+        def get(name: str, row: list = row) -> Any:
             i = at.get(name)
             return row[i] if i is not None and i < len(row) else ""
 
