@@ -21,7 +21,7 @@ from tracecode.cases.store import (
     get_case,
     list_cases,
 )
-from tracecode.commands.options import db_option
+from tracecode.commands.options import db_option, say
 from tracecode.errors import ExitCode
 from tracecode.outputs.textout import format_table
 from tracecode.privacy import mask_key, mask_person
@@ -191,7 +191,7 @@ def _fail_on(problems: list) -> None:
     if not problems:
         return
     for p in problems:
-        click.echo(f"Error: {p}", err=True)
+        click.echo(say("error", message=str(p)), err=True)
     click.echo(f"{len(problems)} 处错误，未做任何更改", err=True)
     raise SystemExit(ExitCode.ERROR)
 
