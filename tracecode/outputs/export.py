@@ -6,8 +6,8 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``suspicious_events.csv`` the evidence: every row of each suspicious code, ``flagged`` 1 for
   the rows the rule blames;
 - ``rejects.csv``           input records that could not be read (file, line, field, reason);
-- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
-
+- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share and amount;
+- ``uncoded_sales.csv``     per pharmacy and drug: the sales without a code (rule uncoded_sale);
 - ``cases_summary.csv``      when the store has cases: per month, rule and pharmacy ('*': all),
   new, reopened, open and closed cases, amount at stake, recovered, open age, rule precision
   (docs/CASES.md; bureau only);
@@ -56,6 +56,7 @@ from tracecode.outputs.export_sql import (
     REJECT_COLUMNS,
     SCOPE_VARIABLE,
     SCOPED_REJECTS_VIEW,
+    UNCODED_COLUMNS,
     export_query,
     summary_columns,
     summary_sql,
@@ -71,7 +72,7 @@ from tracecode.privacy import mask_key
 from tracecode.staging import merge_folder, move_files, staging_folder
 
 HEADERS = ("nhsa", "zh")
-FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
+FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv", "uncoded_sales.csv")
 #: The case figures per month, rule and pharmacy (tracecode.cases.summary), when the store has cases.
 CASES_SUMMARY_FILE = "cases_summary.csv"
 FOLDERS_FILE = "pharmacy_folders.csv"
@@ -470,6 +471,8 @@ def _jobs(rules: list[str], presorted: bool = False) -> list[_Job]:
         _Job(EVENTS_FILE, lambda ph: export_query("events_pharmacy" if ph else events), list(EVENT_COLUMNS)),
         _Job("rejects.csv", lambda ph: export_query("rejects_pharmacy" if ph else "rejects"), list(REJECT_COLUMNS)),
         _Job("summary.csv", lambda ph: summary_sql(rules, ph), summary_columns(rules)),
+        _Job("uncoded_sales.csv", lambda ph: export_query("uncoded_sales_pharmacy" if ph else "uncoded_sales"),
+             list(UNCODED_COLUMNS)),
     ]
 
 
