@@ -142,11 +142,11 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if _is_utf8(path):
+    if _decodes_whole(path, "utf-8"):
         return "utf-8"
     if _has_utf8_chinese_lines(path):
         return MIXED_ENCODING
-    if _is_gb18030(path):
+    if _decodes_whole(path, "gb18030"):
         return "gb18030"
     from charset_normalizer import from_bytes
 
@@ -163,19 +163,9 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def _is_utf8(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        for chunk in _chunks(path):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _is_gb18030(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("gb18030")()
+def _decodes_whole(path: Path, encoding: str) -> bool:
+    """Whether every byte of the file decodes in ``encoding`` (read in chunks)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         for chunk in _chunks(path):
             decoder.decode(chunk)
