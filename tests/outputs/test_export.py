@@ -22,7 +22,7 @@ from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.outputs.export import FILE_NAMES, export, rule_catalog
-from tracecode.outputs.export_write import guard
+from tracecode.outputs.export_write import TEXT_ID_COLUMNS, exact, guard
 from tracecode.outputs.export_write import _tagged_records, folder_names
 from tracecode.store.ingest import ingest_files
 from tracecode.rules.runner import run_checks
@@ -81,7 +81,10 @@ def assert_golden(out: Path, name: str) -> None:
 
 
 def read_rows(path: Path, encoding: str = "utf-8-sig") -> list[dict]:
-    return list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding))))
+    """The rows of an exported CSV with exact values (the documented rule: code and id cells lose
+    their one leading tab)."""
+    rows = csv.DictReader(io.StringIO(path.read_bytes().decode(encoding)))
+    return [{k: exact(v) if k in TEXT_ID_COLUMNS else v for k, v in row.items()} for row in rows]
 
 
 # --- golden files --------------------------------------------------------------------------------
@@ -334,8 +337,9 @@ def test_formula_cells_are_defused(con, tmp_path):
     export(con, tmp_path / "out", mask=False)
     rows = list(csv.reader(io.StringIO(all_text(tmp_path / "out"))))
     cells = [c for r in rows for c in r]
-    assert '\'=HYPERLINK("http://e.vil")药店' in cells and "'=1+2" in cells
-    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://e.vil")药店' in cells and "\t'=1+2" in cells  # an id: tab-led, then guarded
+    # a tab leads only a code or id cell, and what follows it is guarded too
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\r") or c[:2] in ("\t=", "\t+", "\t@", "\t\t")]
 
 
 def test_guard_expression():
