@@ -61,7 +61,9 @@ def con(case_db):
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """The CSV files under ``root`` (the workbooks have their own golden test: cells, not bytes)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix != ".xlsx"}
 
 
 def assert_golden(out: Path, name: str) -> None:
@@ -318,8 +320,17 @@ def test_chinese_headers_are_chinese(con, tmp_path):
 # --- what leaves the building ----------------------------------------------------------------
 
 
-def all_text(root: Path, encoding: str = "utf-8-sig") -> str:
-    return "\n".join(p.read_bytes().decode(encoding) for p in root.rglob("*.csv"))
+def all_text(root: Path, encoding: str = "utf-8-sig", books: bool = True) -> str:
+    """The text of every CSV under ``root`` and of every cell of its workbooks."""
+    import openpyxl
+
+    texts = [p.read_bytes().decode(encoding) for p in root.rglob("*.csv")]
+    for book_path in root.rglob("*.xlsx") if books else ():
+        book = openpyxl.load_workbook(book_path, read_only=True)
+        texts += [str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                  if v is not None]
+        book.close()
+    return "\n".join(texts)
 
 
 def test_person_ids_masked_by_default_and_shown_with_no_mask(con, tmp_path):
@@ -335,7 +346,7 @@ def test_person_ids_masked_by_default_and_shown_with_no_mask(con, tmp_path):
 
 def test_formula_cells_are_defused(con, tmp_path):
     export(con, tmp_path / "out", mask=False)
-    rows = list(csv.reader(io.StringIO(all_text(tmp_path / "out"))))
+    rows = list(csv.reader(io.StringIO(all_text(tmp_path / "out", books=False))))
     cells = [c for r in rows for c in r]
     assert '\'=HYPERLINK("http://e.vil")药店' in cells and "\t'=1+2" in cells  # an id: tab-led, then guarded
     # a tab leads only a code or id cell, and what follows it is guarded too
@@ -356,7 +367,7 @@ def test_per_pharmacy_folder_holds_nothing_of_other_pharmacies(con, tmp_path):
     assert set(folders) == set(PHARMACIES)
     for code, folder in folders.items():
         root = tmp_path / "out" / "pharmacies" / folder
-        assert sorted(p.name for p in root.iterdir()) == sorted(FILE_NAMES)
+        assert sorted(p.name for p in root.iterdir()) == sorted((*FILE_NAMES, "tracecode_all.xlsx"))
         text = all_text(root)
         for other, name in PHARMACIES.items():
             if other != code:
