@@ -114,7 +114,8 @@ def test_page_is_self_contained(con):
     page = render(gather(con, "2026-02"))
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
-    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert "<link" not in page and "@import" not in page
+    assert page.count("url(") == page.count("url(data:font/otf;base64,") == 1  # the embedded font only
     assert page.count("<svg") >= 2
 
 
@@ -222,6 +223,26 @@ def test_chromium_screenshot_shows_the_bars(con, tmp_path):
     assert len(bars) >= 8, "the top pharmacy's bar is not on screen"
     colours = {r[x * bpp:x * bpp + 3] for r in rows[::7] for x in range(0, width, 5)}
     assert len(colours) > 20  # text, cards and charts, not a blank page
+
+
+def test_page_embeds_a_font_with_every_character_it_shows(con):
+    """The page carries its own CJK font (a server may have none), cut to its characters: every
+    character of the page has a glyph in it, and a character the page does not show has none."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    page = render(gather(con, "2026-02"))
+    found = re.findall(r"url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)", page)
+    assert len(found) == 1
+    font = TTFont(io.BytesIO(base64.b64decode(found[0])))
+    cmap = font.getBestCmap()
+    shown = {ch for ch in re.sub(r"<style>.*?</style>", "", page, flags=re.S) if ch.isprintable() and ch != " "}
+    assert {"药", "品", "追", "溯", "码", "月", "报"} <= shown
+    assert not [ch for ch in shown if ord(ch) not in cmap]
+    assert ord("鑫") not in cmap  # not on the page: cut away
+    assert len(page.encode("utf-8")) < 2_000_000
 
 
 # --- CLI ---------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Draw the report page: plain HTML, inline CSS, inline SVG charts; every value escaped.
 
 No file, font or script is fetched: a Content-Security-Policy forbids the page any network
-access. The one inline script only sorts tables on a header click and records the drawn bar
+access; the Chinese font is embedded, cut to the page's characters (:mod:`report_font`). The one inline script only sorts tables on a header click and records the drawn bar
 widths (``data-drawn``) so a headless browser test can check what was rendered.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 
+from tracecode.outputs.report_font import font_face_css
 from tracecode.outputs.report_model import Case, ReportData
 
 PALETTE = ("#c0392b", "#e67e22", "#8e44ad", "#2c3e50", "#16a085", "#2980b9", "#7f8c8d", "#d35400",
@@ -18,7 +19,7 @@ SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 KIND_ZH = {"sale": "销售", "return": "退货"}
 
 CSS = """
-body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC",sans-serif;
+body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC","TracecodeCJK",sans-serif;
  margin:0;padding:0 24px 48px;color:#222;background:#fafafa;font-size:14px;line-height:1.5}
 header{border-bottom:3px solid #c0392b;margin-bottom:16px;padding:16px 0 8px}
 h1{font-size:24px;margin:0}h2{font-size:18px;margin:28px 0 8px;border-left:4px solid #c0392b;padding-left:8px}
@@ -31,7 +32,7 @@ th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f0f0f0;cursor:pointer;white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.flag td{background:#fdecea}details{margin:2px 0 10px}summary{cursor:pointer;color:#2c3e50}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;
- margin-right:4px;vertical-align:middle}.code{font-family:Consolas,monospace}.muted{color:#888}
+ margin-right:4px;vertical-align:middle}.code{font-family:Consolas,monospace,"TracecodeCJK"}.muted{color:#888}
 svg text{font-size:12px;fill:#333}footer{margin-top:32px;color:#777;font-size:12px}
 """
 
@@ -81,7 +82,7 @@ def render(data: ReportData) -> str:
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">',
+        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:; font-src data:">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>药品追溯码监测月报 {e(data.month)}</title><style>{CSS}</style></head><body>",
         "<header><h1>药品追溯码重复使用监测月报</h1>",
@@ -100,7 +101,9 @@ def render(data: ReportData) -> str:
         " 同一追溯码可同时触发多条规则。规则定义见 tracecode 文档 docs/RULES.md。</footer>",
         f"<script>{SCRIPT}</script></body></html>",
     ]
-    return "\n".join(parts) + "\n"
+    page = "\n".join(parts) + "\n"
+    # the page's own font, cut to the characters it shows (a server may have no CJK font)
+    return page.replace("<style>", "<style>" + font_face_css(page), 1)
 
 
 def _delta(line) -> str:
