@@ -288,3 +288,13 @@ def test_report_output_path_errors(con, tmp_path):
         write_report(con, "2026-02", tmp_path)
     with pytest.raises(OutputError, match="does not exist"):
         write_report(con, "2026-02", tmp_path / "no" / "r.html")
+
+
+def test_counts_are_named_the_same_everywhere(con):
+    """The cards' 上传追溯码行数 and the rejects section's records read are two named counts,
+    the card's figure repeated under its own name (issue 16: 2,004 vs 共读取 2,000)."""
+    data = gather(con, "2026-02")
+    page = render(data)
+    assert page.count("上传追溯码行数") == 2
+    assert f'“上传追溯码行数” <b>{data.rows:,}</b>' in page
+    assert f'id="records-read">{data.records:,}<' in page

@@ -298,8 +298,10 @@ def _evidence(case: Case) -> str:
 
 def _rejects(data: ReportData) -> str:
     out = ['<section id="rejects"><h2>无法读取的记录</h2>',
-           f'<p>本月相关文件中共有 <b id="rejects-count">{num(data.rejects)}</b> 条记录无法读取'
-           f"（共读取 {num(data.records)} 条记录）。</p>"]
+           f'<p>本月相关文件中共有 <b id="rejects-count">{num(data.rejects)}</b> 条记录无法读取。'
+           f'这些文件共读取 <b id="records-read">{num(data.records)}</b> 条记录；概况中的'
+           f'“上传追溯码行数” <b>{num(data.rows)}</b> 是其中属于本月的追溯码行'
+           "（一条记录可含多个追溯码，文件也可含其他月份的记录）。</p>"]
     if data.reject_reasons:
         out.append("<table><thead><tr><th>原因</th><th>记录数</th></tr></thead><tbody>")
         out += [f'<tr><td>{e(reason)}</td><td class="num">{num(n)}</td></tr>' for reason, n in data.reject_reasons[:20]]
