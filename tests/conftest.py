@@ -34,3 +34,10 @@ def db(tmp_path):
 @pytest.fixture(autouse=True)
 def _no_env_db(monkeypatch):
     monkeypatch.delenv("TRACECODE_DB", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _english_output(monkeypatch):
+    """The CLI tests assert the English words of --lang en (behaviour, not language); the Chinese
+    default (--lang zh) is tested on every command by tests/test_lang.py, which removes this."""
+    monkeypatch.setenv("TRACECODE_LANG", "en")

@@ -11,6 +11,11 @@ import sys
 import click
 
 from tracecode.errors import ExitCode, TracecodeError, is_interrupt
+from tracecode.messages import DEFAULT_LANG, error_text, text
+
+#: The key under which the --lang option keeps the language in Context.meta (shared with the
+#: running command; tracecode.commands.options sets it).
+LANG_KEY = "tracecode.lang"
 
 #: command name -> module defining it. Modules load only when their command runs, so that
 #: a quick command (`trace`) does not pay for importing pyarrow, numpy and the rest.
@@ -25,16 +30,13 @@ COMMAND_MODULES = {
     "trace": "tracecode.commands.trace",
     "people": "tracecode.commands.people",
     "rings": "tracecode.commands.people",
+    "spark": "tracecode.commands.spark",
 }
 
 
-#: What Ctrl-C leaves behind, per command (each writes in transactions or stages its files).
-INTERRUPTED = {
-    "ingest": "Interrupted: the file being loaded was rolled back; the files loaded before it are kept.",
-    "check": "Interrupted: the stored findings are as they were before this check.",
-    "export": "Interrupted: the export did not finish; run it again (with --force if files were moved in).",
-    "scan": "Interrupted: the scan did not finish; run it again (with --force if files were moved in).",
-}
+#: Commands whose Ctrl-C message says what they leave behind (each writes in transactions or
+#: stages its files); catalogue ids ``interrupted.<command>``.
+INTERRUPT_NOTES = ("ingest", "check", "export", "scan")
 
 
 class TracecodeGroup(click.Group):
@@ -54,30 +56,38 @@ class TracecodeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TracecodeError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            lang = ctx.meta.get(LANG_KEY, DEFAULT_LANG)
+            click.echo(text("error", lang, message=error_text(str(exc), lang)), err=True)
             if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
+                click.echo(text("hint", lang, hint=error_text(exc.hint, lang)), err=True)
             ctx.exit(ExitCode.ERROR)
         except (KeyboardInterrupt, RuntimeError) as exc:
             if not is_interrupt(exc):
                 raise
-            click.echo(INTERRUPTED.get(ctx.invoked_subcommand, "Interrupted."), err=True)
+            command = ctx.invoked_subcommand
+            key = f"interrupted.{command}" if command in INTERRUPT_NOTES else "interrupted"
+            click.echo(text(key, ctx.meta.get(LANG_KEY, DEFAULT_LANG)), err=True)
             ctx.exit(130)
 
 
 @click.group(cls=TracecodeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tracecode")
 def main() -> None:
-    """Find re-used drug traceability codes (药品追溯码) in pharmacy sale uploads
-    (NHSA 3505 sales / 3506 returns).
+    """在药店销售上传数据（医保 3505 销售 / 3506 退货）中查找重复使用的药品追溯码。
+    Find re-used drug traceability codes in pharmacy sale uploads.
 
     \b
-    Typical month at a bureau (市医保局):
+    医保局每月的流程 (a month at a bureau):
       tracecode ingest --db city.duckdb uploads/2026-10/*.csv
       tracecode check  --db city.duckdb --month 2026-10
       tracecode export --db city.duckdb --month 2026-10 --out out/2026-10 --per-pharmacy
-    A pharmacy's self-check before the upload deadline:
+      tracecode report --db city.duckdb --month 2026-10 --out report-2026-10.html
+    药店在上传截止前自查 (a pharmacy's self-check):
       tracecode scan --out check/ my_export.xlsx
+
+    \b
+    每个命令都有 --lang zh|en（默认 zh，或环境变量 TRACECODE_LANG）。
+    Every command takes --lang zh|en (default zh, or $TRACECODE_LANG).
     """
 
 

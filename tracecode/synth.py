@@ -93,7 +93,10 @@ STYLES = {
 GS1_STYLES = (GS1_EL, GS1_PAREN, GS1_GS, GS1_SYM, GS1_NOGS)
 SEPARATORS = (",", "；", "、")
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
-_ALPH32 = np.frombuffer(b"0123456789ABCDEFGHJKLMNPQRTUVWXY", dtype=np.uint8)
+# GS1 serial characters. Without 1, 7 and 9 no GS-less spelling '01…21<serial>' can also be
+# read with an earlier end of the serial (AIs 10 11 17 71x 9x), so it names one pack for sure
+# (docs/RULES.md, "How a GS1 code is read").
+_ALPH32 = np.frombuffer(b"0234568ABCDEFGHIJKLMNPQRSTUVWXYZ", dtype=np.uint8)
 
 # Bijections on the code/person/receipt counters: unique ids stay unique.
 _SER_MUL, _SER_ADD = 387_420_489, 123_456_789  # mod 1e9

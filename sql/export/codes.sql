@@ -5,14 +5,14 @@
 --   formula guard).
 SELECT excel_safe(f.drug_trac_codg) AS drug_trac_codg,
        excel_safe(f.rule) AS rule,
-       excel_safe(f.severity) AS severity,
+       excel_safe(shown_severity(f.severity, $lang)) AS severity,
        excel_safe(f.label_zh) AS label_zh,
        f.first_seen AS first_seen,
        f.last_seen AS last_seen,
        f.occurrences AS occurrences,
        f.pharmacies AS pharmacies,
        excel_safe(f.pharmacy_list) AS pharmacy_list,
-       excel_safe(f.detail) AS detail,
+       excel_safe(shown_text(f.detail, $lang)) AS detail,
        excel_safe(f.month) AS month
 FROM findings f WHERE f.month = $scope
 ORDER BY list_position($rules, f.rule), f.rule, f.occurrences DESC, f.drug_trac_codg, f.code_key

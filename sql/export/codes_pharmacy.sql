@@ -32,14 +32,14 @@ o AS (
 SELECT o.pidx,
        excel_safe(f.drug_trac_codg) AS drug_trac_codg,
        excel_safe(f.rule) AS rule,
-       excel_safe(f.severity) AS severity,
+       excel_safe(shown_severity(f.severity, $lang)) AS severity,
        excel_safe(f.label_zh) AS label_zh,
        o.first_seen AS first_seen,
        o.last_seen AS last_seen,
        o.occurrences AS occurrences,
        f.pharmacies AS pharmacies,
        excel_safe(o.fixmedins_code) AS pharmacy_list,
-       excel_safe(list_reduce(coalesce(o.others, []), lambda acc, x: replace(acc, x, $other), f.detail)) AS detail,
+       excel_safe(shown_text(list_reduce(coalesce(o.others, []), lambda acc, x: replace(acc, x, $other), f.detail), $lang)) AS detail,
        excel_safe(f.month) AS month
 FROM o JOIN findings f ON f.month = $scope AND f.rule = o.rule AND f.code_key = o.code_key
                       AND f.drug_trac_codg = o.drug_trac_codg

@@ -7,7 +7,7 @@
 SELECT excel_safe(fl.name) AS source_file,
        r.src_line AS src_line,
        excel_safe(r.field) AS field,
-       excel_safe(r.reason) AS reason,
+       excel_safe(shown_text(r.reason, $lang)) AS reason,
        excel_safe(CASE WHEN NOT $mask THEN r.raw_value
                        WHEN r.field IN ('fixmedins_code', 'rtal_docno', 'drug_trac_codg', 'sel_retn_time',
                                         'sel_retn_cnt', 'trdn_flag', 'price', 'med_list_codg') THEN r.raw_value

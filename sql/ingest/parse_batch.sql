@@ -25,6 +25,11 @@ WITH typed AS (
             WHEN '否' THEN 0 WHEN '是' THEN 1 WHEN 'N' THEN 0 WHEN 'Y' THEN 1
         END AS t_split,
         TRY_CAST(nullif(replace(trim(price), ',', ''), '') AS DOUBLE) AS t_price,
+        -- 结算类型 as POS/HIS exports write it: 医保结算 / 医保 (1, insured), 自费结算 / 自费 (2, self-pay)
+        CASE WHEN trim(mdtrt_setl_type) IN ('1', '医保结算', '医保', '医保支付', '统筹支付') THEN '1'
+             WHEN trim(mdtrt_setl_type) IN ('2', '自费结算', '自费', '自费支付', '现金') THEN '2'
+             ELSE nullif(trim(mdtrt_setl_type), '')
+        END AS t_setl_type,
         coalesce(__kind, $kind) AS t_kind
     FROM batch_rows
 ), judged AS (
@@ -67,7 +72,7 @@ SELECT
     nullif(trim(setl_id), '') AS setl_id,
     nullif(trim(mdtrt_sn), '') AS mdtrt_sn,
     nullif(trim(psn_no), '') AS psn_no,
-    nullif(trim(mdtrt_setl_type), '') AS mdtrt_setl_type,
+    t_setl_type AS mdtrt_setl_type,
     nullif(trim(manu_lotnum), '') AS manu_lotnum,
     nullif(trim(manu_date), '') AS manu_date,
     nullif(trim(expy_end), '') AS expy_end,
@@ -79,7 +84,7 @@ SELECT
     coalesce(t_time, TIMESTAMP '1970-01-01 00:00:00') AS sel_retn_time,
     coalesce(epoch(t_time), 0) AS ts,
     coalesce(strftime(t_time, '%Y-%m'), '') AS month,
-    (trim(setl_id) <> '' OR trim(mdtrt_setl_type) = '1') AS insured,
+    (trim(setl_id) <> '' OR coalesce(t_setl_type = '1', false)) AS insured,
     CAST($file_id AS INTEGER) AS file_id,
     __line AS src_line,
     __rec AS rec,

@@ -38,7 +38,10 @@ SELECT
     p.code_key,
     r.code_raw AS drug_trac_codg,
     r.event_id,
-    CASE p.reason
+    CASE WHEN p.reason LIKE 'gs1_ambiguous%'
+             THEN 'GS1 code whose separators (GS) were dropped: it reads as more than one pack (gs1_ambiguous): '
+                  || coalesce(nullif(substr(p.reason, 15), ''), 'see trace')
+        ELSE CASE p.reason
         WHEN 'empty' THEN 'empty code'
         WHEN 'excel_scientific' THEN 'went through Excel as a number: the digits are lost'
         WHEN 'placeholder' THEN 'placeholder, not a real code'
@@ -48,7 +51,7 @@ SELECT
         WHEN 'gs1_check_digit' THEN 'GS1 code with a wrong GTIN check digit'
         WHEN 'gs1_no_serial' THEN 'GS1 code without a serial number (AI 21)'
         ELSE 'not a valid traceability code'
-    END
+    END END
         || ' — uploaded ' || CAST(p.n_rows AS VARCHAR)
         || CASE WHEN p.n_rows = 1 THEN ' time' ELSE ' times' END AS detail
 FROM rows_ r

@@ -19,8 +19,13 @@ CREATE TABLE IF NOT EXISTS files (
     rows_stored   BIGINT NOT NULL,           -- records that produced events
     rows_rejected BIGINT NOT NULL,           -- records sent to rejects
     events        BIGINT NOT NULL,           -- event rows (one per code) stored
-    loaded_at     TIMESTAMP NOT NULL
+    loaded_at     TIMESTAMP NOT NULL,
+    rows_skipped  BIGINT NOT NULL DEFAULT 0, -- blank / all-empty rows: no record, neither stored nor rejected
+    header_line   INTEGER NOT NULL DEFAULT 1 -- line or sheet row of the header (> 1: a title block above it)
 );
+-- Stores written before rows_skipped / header_line existed gain them here.
+ALTER TABLE files ADD COLUMN IF NOT EXISTS rows_skipped BIGINT DEFAULT 0;
+ALTER TABLE files ADD COLUMN IF NOT EXISTS header_line INTEGER DEFAULT 1;
 
 -- One row per (input record, traceability code).
 CREATE TABLE IF NOT EXISTS events (

@@ -27,7 +27,9 @@ SELECT
     d.id AS med_id,
     q.id AS product_no,
     CASE WHEN e.code_status = 'valid' THEN NULL ELSE e.code_raw END AS invalid_raw,
-    e.invalid_reason
+    -- a gs1_ambiguous code carries its candidate readings (stored as its code, joined by |)
+    CASE WHEN e.invalid_reason = 'gs1_ambiguous' THEN 'gs1_ambiguous ' || e.drug_trac_codg
+         ELSE e.invalid_reason END AS invalid_reason
 FROM events e
 JOIN rule_dict p
   ON p.field = 'pharmacy'

@@ -549,14 +549,14 @@ def test_cli_export_happy_path(case_db, tmp_path):
     assert (tmp_path / "out" / "summary.csv").read_bytes().decode("gbk").startswith("定点医药机构编号,")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--month", "2026-13"], "Error: --month '2026-13' is not a month"),
-    (["--month", "2027-01"], "Error: month 2027-01 is not in"),
+@pytest.mark.parametrize("args, code, message", [
+    (["--month", "2026-13"], 2, "Error: Invalid value for '--month': '2026-13' is not a month written YYYY-MM"),
+    (["--month", "2027-01"], 1, "Error: month 2027-01 is not in"),
 ])
-def test_cli_export_errors(case_db, tmp_path, args, message):
+def test_cli_export_errors(case_db, tmp_path, args, code, message):
     result = run("export", "--db", case_db, "--out", tmp_path / "out", *args)
-    assert result.exit_code == 1
-    assert result.stderr.startswith(message) and "Traceback" not in result.output
+    assert result.exit_code == code  # a malformed month is a usage error (2), a month not held an error (1)
+    assert message in result.stderr and "Traceback" not in result.output
 
 
 def test_cli_export_database_errors(tmp_path):

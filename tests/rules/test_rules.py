@@ -330,7 +330,8 @@ def test_cli_prints_the_summary_only(two_months, tmp_path):
     assert result.exit_code == 1 and result.stdout == ""
     assert "Error: the database has no events in 2026-02" in result.stderr
     result = CliRunner().invoke(main, ["check", "--db", db_path, "--rules", "duplicate_upload,bogus"])
-    assert result.exit_code == 1 and "Error: unknown rule bogus" in result.stderr
+    assert result.exit_code == 2 and "Invalid value for '--rules'" in result.stderr  # a usage error
+    assert "unknown rule(s) bogus" in result.stderr and "Usage: " in result.stderr
 
 
 # ---------------------------------------------------------------- forced collisions

@@ -19,15 +19,20 @@ whole Arrow arrays, with a pure-Arrow fast path for the (vast) majority of alrea
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 
+from tracecode.codes import gs1
+
 __all__ = [
     "INVALID_REASONS",
-    "STATUSES",
     "SCHEMES",
+    "STATUSES",
     "NormalizedCode",
+    "cell_split_flag",
+    "gs1_candidates",
     "normalize_code",
     "split_codes",
 ]
@@ -41,6 +46,7 @@ INVALID_REASONS: tuple[str, ...] = (
     "bad_characters",  # letters or symbols, and not a parseable GS1 element string
     "gs1_check_digit",  # GS1 string whose GTIN-14 mod-10 check digit is wrong
     "gs1_no_serial",  # GS1 string with a GTIN but no AI 21 serial
+    "gs1_ambiguous",  # GS-less GS1 string with more than one reading (code: the candidates)
 )
 
 STATUSES: tuple[str, ...] = ("valid", "invalid")
@@ -80,7 +86,7 @@ def _invalid(code: str, reason: str) -> NormalizedCode:
 # Character classes
 # ---------------------------------------------------------------------------
 
-GS = "\x1d"  # ASCII 29, the GS1 group separator (FNC1 as transmitted by scanners)
+GS = gs1.GS
 
 # Whitespace as we mean it. Not str.isspace(): Python counts \x1c-\x1f (incl. GS) as space.
 _WS_CHARS = (
@@ -100,8 +106,6 @@ _DASH_RE = re.compile(_DASH_CLASS)
 _SPACING_RE = re.compile(_WS_CLASS + "|" + _DASH_CLASS + "|" + "\x1d")  # removed in digit codes
 # Scanner symbology identifier (ISO/IEC 15424): ']' + letter + digit, e.g. ]d2 ]C1 ]Q3 ]e0.
 _SYMBOLOGY_RE = re.compile(r"^\][A-Za-z][0-9]")
-# Textual spellings of the GS character (after upper-casing).
-_GS_TEXTS = ("<GS>", "\\X1D", "\\U001D", "[GS]", "{GS}", "\u241d", "<FNC1>")
 
 _PLACEHOLDER_TEXTS = frozenset(
     {
@@ -143,193 +147,76 @@ def _strip_wrappers(s: str) -> str:
 
 
 def _clean(raw: str) -> str:
-    """Unicode-normalise, strip wrappers and scanner prefix, upper-case."""
+    """Unicode-normalise, strip wrappers and scanner prefix. Never changes letter case: GS1
+    serials are case-sensitive."""
     s = unicodedata.normalize("NFKC", raw)
     s = _INVISIBLE_RE.sub("", s)
     s = _strip_wrappers(s)
     m = _SYMBOLOGY_RE.match(s)
     if m:
         s = _strip_wrappers(s[m.end() :])
-    return s.upper()
+    return s
 
 
 # ---------------------------------------------------------------------------
-# GS1 element strings
+# GS1 element strings (the reading itself is in tracecode.codes.gs1)
 # ---------------------------------------------------------------------------
 
-# AI -> (fixed length?, length or max length). The AIs we know; an unknown AI makes the
-# string unparseable.
-_GS1_AIS: dict[str, tuple[bool, int]] = {
-    "00": (True, 18),  # SSCC
-    "01": (True, 14),  # GTIN
-    "02": (True, 14),  # GTIN of contained trade items
-    "10": (False, 20),  # batch / lot
-    "11": (True, 6),  # production date
-    "12": (True, 6),  # due date
-    "13": (True, 6),  # packaging date
-    "15": (True, 6),  # best before
-    "16": (True, 6),  # sell by
-    "17": (True, 6),  # expiry
-    "20": (True, 2),  # internal product variant
-    "21": (False, 20),  # serial
-    "22": (False, 20),  # consumer product variant
-    "30": (False, 8),  # variable count
-    "37": (False, 8),  # count of trade items
-    "240": (False, 30),  # additional product id
-    "241": (False, 30),  # customer part number
-    "250": (False, 30),  # secondary serial
-    "7003": (True, 10),  # expiration date and time
-    "710": (False, 20),  # national healthcare reimbursement numbers (DE, FR, ES, BR, PT…)
-    "711": (False, 20),
-    "712": (False, 20),
-    "713": (False, 20),
-    "714": (False, 20),
-    "715": (False, 20),
-}
-# GS1 AI encodable character set 82 (upper-cased: we upper-case every code).
-_GS1_CHARSET = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ!\"%&'()*+,-./:;<=>?_")
-_PAREN_AI_RE = re.compile(r"\((\d{2,4})\)")
-_MAX_GS1_LEN = 160  # longer strings are not attempted (bounded parse time)
-_PARSE_BUDGET = 2000  # recursion steps per string
+gs1_check_digit_ok = gs1.check_digit_ok
+AMBIGUOUS_JOIN = "|"  # joins the candidate codes of a gs1_ambiguous string
 
 
-def gs1_check_digit_ok(gtin: str) -> bool:
-    """True when the last digit of a GTIN (any length) is its GS1 mod-10 check digit."""
-    if not _is_digits(gtin) or len(gtin) < 2:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(gtin[:-1])):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
-    return (10 - total % 10) % 10 == int(gtin[-1])
-
-
-class _Budget:
-    __slots__ = ("left",)
-
-    def __init__(self, left: int):
-        self.left = left
-
-
-def _match_ai(t: str, pos: int) -> str | None:
-    for n in (2, 3, 4):
-        ai = t[pos : pos + n]
-        if ai in _GS1_AIS:
-            return ai
-    return None
-
-
-def _gs1_parses(t: str, pos: int, budget: _Budget, dropped_gs: bool):
-    """Yield every full parse of ``t[pos:]`` as a list of (ai, value), preferred first.
-
-    A variable-length field ends at the next GS or the end of the string ("greedy"
-    reading, preferred). When ``dropped_gs`` (the string holds no GS at all), shorter
-    readings are also tried, longest value first, so that a GS-less
-    ``…10BATCH21SERIAL`` can still be read.
-    """
-    while pos < len(t) and t[pos] == GS:
-        pos += 1
-    if pos >= len(t):
-        yield []
-        return
-    budget.left -= 1
-    if budget.left < 0:
-        return
-    ai = _match_ai(t, pos)
-    if ai is None:
-        return
-    fixed, size = _GS1_AIS[ai]
-    start = pos + len(ai)
-    if fixed:
-        value = t[start : start + size]
-        if len(value) != size or not _is_digits(value):
-            return
-        for rest in _gs1_parses(t, start + size, budget, dropped_gs):
-            yield [(ai, value), *rest]
-        return
-    gs_at = t.find(GS, start)
-    end = len(t) if gs_at < 0 else gs_at
-    candidates: list[int] = []
-    if 0 < end - start <= size:
-        candidates.append(end)  # greedy: up to the GS / end of string
-    if dropped_gs:  # the value may end earlier, where another AI starts
-        for k in range(min(size, end - start - 1), 0, -1):
-            if _match_ai(t, start + k) is not None:
-                candidates.append(start + k)
-    for stop in candidates:
-        value = t[start:stop]
-        if not all(c in _GS1_CHARSET for c in value):
-            continue
-        for rest in _gs1_parses(t, stop, budget, dropped_gs):
-            yield [(ai, value), *rest]
-
-
-def _gs1_fields(t: str) -> tuple[dict[str, str] | None, str | None]:
-    """Parse a GS-normalised element string into {ai: value}.
-
-    Returns (fields, None) for a complete, valid reading (GTIN with a good check digit and
-    a serial), or (best structural reading or None, reason) otherwise.
-    """
-    if len(t) > _MAX_GS1_LEN:
-        return None, "bad_characters"
-    budget = _Budget(_PARSE_BUDGET)
-    first: dict[str, str] | None = None
-    tried = 0
-    for parse in _gs1_parses(t, 0, budget, GS not in t):
-        fields: dict[str, str] = {}
-        consistent = True
-        for ai, value in parse:
-            if fields.get(ai, value) != value:
-                consistent = False
-                break
-            fields[ai] = value
-        if not consistent or "01" not in fields:
-            continue
-        if first is None:
-            first = fields
-        if "21" in fields and gs1_check_digit_ok(fields["01"]):
-            return fields, None
-        tried += 1
-        if tried >= 64:
-            break
-    if first is None:
-        return None, "bad_characters"
-    if not gs1_check_digit_ok(first["01"]):
-        return first, "gs1_check_digit"
-    return first, "gs1_no_serial"
+def gs1_candidates(code: str) -> list[str]:
+    """The candidate codes listed in the ``code`` of a ``gs1_ambiguous`` result."""
+    return [c for c in code.split(AMBIGUOUS_JOIN) if c and c != "…"]
 
 
 def _gs1_forms(s: str) -> list[str]:
-    """The GS-normalised spellings of a cleaned string to try as a GS1 element string."""
-    for text in _GS_TEXTS:
-        if text in s:
-            s = s.replace(text, GS)
-    if s.startswith("("):
-        s = _PAREN_AI_RE.sub(lambda m: GS + m.group(1), s)
-    s = s.strip(GS + _WS_CHARS)
-    forms = [_WS_RE.sub(GS, s)]  # whitespace as a field separator (HRI with spaces)
-    joined = _WS_RE.sub("", s)  # or as mere dirt
+    """Whitespace inside a GS1 string: a field separator (HRI printed with spaces), or dirt."""
+    s = s.strip(_WS_CHARS)
+    forms = [_WS_RE.sub(GS, s)]
+    joined = _WS_RE.sub("", s)
     if joined != forms[0]:
         forms.append(joined)
     return forms
 
 
+def _decide_gs1(found: list[gs1.Gs1Reading], complete: bool) -> NormalizedCode:
+    """The pack a GS1 string names, from all its readings: valid only when every reading
+    with a good GTIN check digit names the same (GTIN, serial)."""
+    good = [r for r in found if gs1.check_digit_ok(r.gtin or "")]
+    if not good:
+        first = found[0]
+        return _invalid(gs1.identity_code(first.gtin or "", first.serial), "gs1_check_digit")
+    identities: list[tuple[str, str | None]] = []
+    for r in good:
+        key = (r.gtin or "", r.serial)
+        if key not in identities:
+            identities.append(key)
+    if len(identities) == 1 and complete:
+        gtin, serial = identities[0]
+        if serial is None:
+            return _invalid(gs1.identity_code(gtin, None), "gs1_no_serial")
+        return NormalizedCode(gs1.identity_code(gtin, serial), "valid", "gs1", None, gtin)
+    codes = [gs1.identity_code(g, s) for g, s in identities] + ([] if complete else ["…"])
+    return _invalid(AMBIGUOUS_JOIN.join(codes), "gs1_ambiguous")
+
+
 def _parse_gs1(s: str) -> tuple[NormalizedCode | None, tuple[str, str] | None]:
     """Try ``s`` as a GS1 element string.
 
-    Returns (valid result, None), or (None, (best-effort code, reason)) when the string is
-    GS1-like (has a GTIN) but invalid, or (None, None) when it does not parse at all.
-    The first spelling (see :func:`_gs1_forms`) that parses at all decides.
+    Returns (valid result, None), or (None, (code, reason)) when the string is GS1 (has a
+    GTIN) but invalid or ambiguous, or (None, None) when it does not read as GS1 at all.
+    The first spelling (see :func:`_gs1_forms`) that reads at all decides.
     """
     for form in _gs1_forms(s):
-        fields, reason = _gs1_fields(form)
-        if fields is None:
+        read = gs1.readings(form)
+        if read is None:
             continue
-        gtin = fields["01"]
-        if reason is None:
-            code = "01" + gtin + "21" + fields["21"]
-            return NormalizedCode(code, "valid", "gs1", None, gtin), None
-        code = "01" + gtin + ("21" + fields["21"] if "21" in fields else "")
-        return None, (code, reason)
+        result = _decide_gs1(*read)
+        if result.valid:
+            return result, None
+        return None, (result.code, result.reason or "bad_characters")
     return None, None
 
 
@@ -343,15 +230,17 @@ def normalize_code(raw: str | None) -> NormalizedCode:
 
     Cleaning: NFKC (full-width → ASCII, U+3000/NBSP → space), zero-width characters
     removed, surrounding whitespace and quotes stripped, an Excel ``="…"`` wrapper or
-    leading apostrophe removed, a scanner symbology prefix (``]d2``, ``]C1`` …) removed,
-    letters upper-cased; inside an otherwise-digit code, spaces and dashes are removed.
+    leading apostrophe removed, a scanner symbology prefix (``]d2``, ``]C1`` …) removed;
+    letter case is kept (GS1 serials are case-sensitive); inside an otherwise-digit code,
+    spaces and dashes are removed.
 
     Classification (first match wins): placeholder text → ``placeholder``; nothing left →
     ``empty``; digits only: one digit repeated → ``placeholder``, 20 digits starting with 8
     → valid ``nhsa20``, a valid GS1 digit string → valid ``gs1``, else ``bad_prefix`` (20
     digits) / a GS1 reason / ``bad_length``; otherwise a GS1 element string (parentheses,
-    GS or ``<GS>`` separators, or GS dropped) → valid ``gs1`` or ``gs1_check_digit`` /
-    ``gs1_no_serial``; Excel number forms (``8.12345678901235E+19``, ``…789.0``) →
+    GS in any spelling, or GS dropped: see :mod:`tracecode.codes.gs1`) → valid ``gs1``
+    (code ``'01'+GTIN+'21'+serial``) or ``gs1_check_digit`` / ``gs1_no_serial`` /
+    ``gs1_ambiguous`` (code: the candidate codes joined by ``|``); Excel number forms (``8.12345678901235E+19``, ``…789.0``) →
     ``excel_scientific``; anything else → ``bad_characters``.
 
     Never raises for any ``str`` or ``None`` input; other objects are converted with
@@ -369,21 +258,18 @@ def normalize_code(raw: str | None) -> NormalizedCode:
     s = _clean(raw)
     if not s:
         return _invalid("", "empty")
-    if s in _PLACEHOLDER_TEXTS or _DASH_ONLY_RE.match(s):
+    if s.upper() in _PLACEHOLDER_TEXTS or _DASH_ONLY_RE.match(s):
         return _invalid(s, "placeholder")
 
     # Digits with spaces, tabs, dashes or GS markers in between.
-    gs_free = s
-    for text in _GS_TEXTS:
-        if text in gs_free:
-            gs_free = gs_free.replace(text, "")
-    core = _SPACING_RE.sub("", gs_free)
+    core = _SPACING_RE.sub("", gs1.GS_SPELLINGS_RE.sub("", s))
     if _is_digits(core):
         if core.count(core[0]) == len(core):
             return _invalid(core, "placeholder")
         if len(core) == 20 and core[0] == "8":
             return NormalizedCode(core, "valid", "nhsa20", None, core[:7])
-        if core.startswith("01") and len(core) >= 16:
+        # a GS1 string of digits: it starts with a medicine AI, or it has separators
+        if len(core) >= 16 and (gs1.starts_with_medicine_ai(core) or core != s):
             ok, failure = _parse_gs1(s)  # a serial may contain '-'
             if ok is None and failure is None:
                 ok, failure = _parse_gs1(_DASH_RE.sub("", s))
@@ -400,8 +286,8 @@ def normalize_code(raw: str | None) -> NormalizedCode:
         return _invalid(failure[0], failure[1])
 
     compact = _WS_RE.sub("", s)
-    if _EXCEL_RE.match(compact):
-        return _invalid(compact, "excel_scientific")
+    if _EXCEL_RE.match(compact.upper()):
+        return _invalid(compact.upper(), "excel_scientific")
     # best-effort code: no whitespace, GS characters spelled as <GS> (printable)
     return _invalid(compact.replace(GS, "<GS>"), "bad_characters")
 
@@ -414,7 +300,53 @@ def normalize_code(raw: str | None) -> NormalizedCode:
 _SEP_CHARS = ",;\uff0c\uff1b\u3001|\uff5c\n\r\u2028\u2029\u0085"
 _SEP_RE = re.compile("[" + re.escape(_SEP_CHARS) + "]")
 _MIN_WS_PIECE = 16  # whitespace splits only when every piece is at least this long
-_JSON_CODE_RE = re.compile(r'"drug_trac_codg"\s*:\s*"([^"]*)"')
+_JSON_CODE_KEYS = ("drug_trac_codg", "drugtracinfo", "drugTracInfo", "drug_trac_info", "drugTracCodg", "code")
+_JSON_FLAG_KEYS = ("trdnFlag", "trdn_flag", "TrdnFlag")
+
+
+def _json_value(text: str):
+    """The JSON value a cell holds, or None (only cells that look like an object or list)."""
+    if not (text[:1] in "{[" and text[-1:] in "}]"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _json_codes(value) -> list[str] | None:
+    """The codes in a JSON cell value: a list of codes / objects, or an object with one of
+    the code keys (values may be a list, an object, a string holding JSON, or a code)."""
+    if isinstance(value, str):
+        inner = _json_value(value.strip(_WS_CHARS))
+        return _json_codes(inner) if inner is not None else split_codes(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list):
+        out: list[str] = []
+        for item in value:
+            out.extend(_json_codes(item) or [])
+        return out
+    if isinstance(value, dict):
+        for key in _JSON_CODE_KEYS:
+            if key in value and value[key] is not None:
+                return _json_codes(value[key]) or []
+        return []
+    return None
+
+
+def cell_split_flag(cell: str | None) -> str | None:
+    """The split-pack flag (``trdnFlag``) a JSON code cell carries, as ``'0'``/``'1'``
+    text as written, or None when the cell holds none."""
+    if not cell or "rdn" not in cell.lower():
+        return None
+    value = _json_value(cell.strip(_WS_CHARS))
+    if not isinstance(value, dict):
+        return None
+    for key in _JSON_FLAG_KEYS:
+        if key in value and value[key] is not None:
+            return str(value[key]).strip()
+    return None
 
 
 def split_codes(cell: str | None) -> list[str]:
@@ -423,8 +355,9 @@ def split_codes(cell: str | None) -> list[str]:
     ``,`` ``;`` ``，`` ``；`` ``、`` ``|`` and line breaks always split. Whitespace splits
     only when every whitespace-separated piece is at least 16 characters long (so
     ``8123 4567 8901 2345 6789`` stays one code, while two 20-digit codes separated by a
-    space are two). A cell holding a JSON list (``["…","…"]``) or ``drug_trac_codg``
-    objects yields the listed codes. Pieces are stripped of surrounding whitespace;
+    space are two). A cell holding JSON — a list (``["…","…"]``), ``drug_trac_codg``
+    objects, a ``{"trdnFlag": …, "drugtracinfo": [...]}`` grid cell — yields the listed
+    codes (see :func:`cell_split_flag` for its flag). Pieces are stripped of surrounding whitespace;
     pieces that are empty (or only quotes) are dropped. ``None`` gives ``[]``.
     """
     if cell is None:
@@ -432,10 +365,11 @@ def split_codes(cell: str | None) -> list[str]:
     if not isinstance(cell, str):
         cell = str(cell)
     text = cell.strip(_WS_CHARS)
-    if "drug_trac_codg" in text:
-        found = _JSON_CODE_RE.findall(text)
-        if found:
-            return [p for c in found for p in split_codes(c)]
+    value = _json_value(text)
+    if value is not None:
+        codes = _json_codes(value)
+        if codes is not None:
+            return [c for c in codes if c.strip(_QUOTES + _WS_CHARS)]
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     out: list[str] = []

@@ -7,6 +7,8 @@ for importing pyarrow and numpy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +19,7 @@ from tracecode.codes.normalize import (
     _WS_CHARS,
     GS,
     INVALID_REASONS,
+    gs1_candidates,
     normalize_code,
     split_codes,
 )
@@ -28,10 +31,10 @@ _SCHEME_INDEX = {"nhsa20": 0, "gs1": 1, None: 2}
 _REASON_INDEX = {None: 0, **{r: i + 1 for i, r in enumerate(INVALID_REASONS)}}
 
 # Cells that may need splitting (RE2): any separator or whitespace character, a leading
-# '[' (JSON list), a drug_trac_codg object, the empty string, or only quote characters.
+# '[' or '{' (JSON), a drug_trac_codg object, the empty string, or only quote characters.
 _NEEDS_SPLIT_RE = (
     "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SEP_CHARS + _WS_CHARS) + "]"
-    "|^\\[|drug_trac_codg|^$"
+    "|^\\[|^\\{|drug_trac_codg|^$"
     "|^[" + "".join(f"\\x{{{ord(c):x}}}" for c in _QUOTES) + "]+$"
 )
 
@@ -69,45 +72,44 @@ def _clean_nhsa_mask(raw: pa.Array) -> np.ndarray:
 # still goes through ``normalize_code``. RE2's \d is ASCII-only, like the scalar code's.
 #
 # GS1 element strings. The patterns admit ASCII only, with no lower case after the
-# optional scanner prefix, no quotes, whitespace, dashes or '<GS>'-like spellings, so
+# optional scanner prefix, no quotes, whitespace, dashes, 'è' or '<GS>'-like spellings, so
 # ``_clean`` only drops the prefix (same regex as _SYMBOLOGY_RE), nothing else changes it
-# and _gs1_forms yields one spelling; it is shorter than _MAX_GS1_LEN. AI 01 comes first
-# (so every parse has the same GTIN); 11 and 17 are 6 digits, 10 and 21 hold 1-20
-# characters of [0-9A-Z] (all in the GS1 charset), each AI at most once. The first parse
-# that _gs1_parses yields is the reading the pattern encodes (fixed fields have one
-# reading; a variable field is read greedily first, to the next GS or the end of the
-# string), and it is complete, so _gs1_fields returns it when the GTIN check digit is
-# good, and returns it as the best reading with 'gs1_check_digit' when it is not (no
-# other parse can have a different GTIN). Hence: good check digit -> valid gs1
-# '01'+gtin+'21'+serial, product id the GTIN; bad -> invalid gs1_check_digit, same code.
-# The digits-only branch of normalize_code reaches the same _parse_gs1 result, except
-# that a failed 20-digit string is 'bad_prefix': _decide_gs1 leaves a bad check digit
-# with a serial of 2 characters or less to normalize_code (only those can total 20
-# characters without GS: '01'+gtin+'21'+serial).
+# and _gs1_forms yields one spelling; it is shorter than gs1.MAX_LENGTH. AI 01 comes first;
+# 11 and 17 are valid YYMMDD dates (the syntax dictionary's pattern, which gs1.readings
+# checks), 10 and 21 hold 1-20 characters of [0-9A-Z] (all in character set 82), each AI
+# at most once. Then there is one reading only:
+# * with a GS anywhere the string is read strictly (gs1.readings): fixed fields by length,
+#   a variable field to the next GS or the end — exactly the fields the pattern names;
+# * without any GS (only '01'+gtin['17'+date]'21'+serial) the serial might end early,
+#   where another medicine AI starts; _decide_gs1_element leaves to normalize_code every
+#   serial that has '10' '11' '17' '71[0-5]' or '9[1-9]' after its first character, so
+#   for the rest the serial-to-the-end reading is the only one.
+# Hence: good check digit -> valid gs1 '01'+gtin+'21'+serial, product id the GTIN; bad ->
+# invalid gs1_check_digit, same code. The digits-only branch of normalize_code reaches the
+# same _parse_gs1 result, except that a failed 20-digit string is 'bad_prefix':
+# _decide_gs1 leaves a bad check digit with a serial of 2 characters or less to
+# normalize_code (only those can total 20 characters without GS).
 _SYMBOLOGY = r"(?:\][A-Za-z][0-9])?"
-# '01'+gtin ['17'+date] [['10'+batch] GS] '21'+serial, optional GS at either end
-# (stripped by _gs1_forms). The batch must end at a GS, as the parser reads it up to the
-# next GS. Without a GS inside, the string is '01'+gtin['17'+date]'21'+serial and the
-# greedy reading (serial to the end) comes first; with one, every variable field runs to
-# the next GS, so there is only one parse. The optional groups are told apart by their
-# AI ('17', '10', GS, '21'), so the match is unique.
+_DATE = r"\d{2}(?:0\d|1[0-2])(?:[0-2]\d|3[01])"
 _GS1_ELEMENT_RE = (
-    "^" + _SYMBOLOGY + r"\x1d?01\d{14}(?:17\d{6})?(?:(?:10[0-9A-Z]{1,20})?\x1d)?"
+    "^" + _SYMBOLOGY + r"\x1d?01\d{14}(?:17" + _DATE + r")?(?:(?:10[0-9A-Z]{1,20})?\x1d)?"
     r"21[0-9A-Z]{1,20}\x1d?$"
 )
+# where a GS-less serial might end early (another medicine AI may start there)
+_GSLESS_SPLIT_RE = r"1[017]|71[0-5]|9[1-9]"
 # Parenthesised HRI '(01)gtin[(11)date][(17)date][(10)batch](21)serial': _gs1_forms turns
 # every '(ai)' into GS + ai (the values hold no parentheses, so only the AI markers
-# match) and strips the leading GS; a GS then separates every two fields, so there is
-# one parse only.
+# match), a strict reading with one parse only.
 _GS1_PAREN_RE = (
-    r"^\(01\)\d{14}(?:\(11\)\d{6})?(?:\(17\)\d{6})?(?:\(10\)[0-9A-Z]{1,20})?"
+    r"^\(01\)\d{14}(?:\(11\)" + _DATE + r")?(?:\(17\)" + _DATE + r")?(?:\(10\)[0-9A-Z]{1,20})?"
     r"\(21\)[0-9A-Z]{1,20}$"
 )
 # Digits (ASCII or full-width: NFKC makes those ASCII, and _clean does NFKC first),
 # possibly behind Excel's apostrophe (stripped by _clean). Digit strings starting with
-# '01' may be GS1 and are left out. The rest: one digit repeated -> placeholder; 20
+# a medicine AI may be GS1 and are left out. The rest: one digit repeated -> placeholder; 20
 # digits starting with 8 -> nhsa20; other 20 digits -> bad_prefix; else bad_length.
 _DIGITS_RE = r"^'?[0-9\x{FF10}-\x{FF19}]+$"
+_MEDICINE_AI_START_RE = r"^(?:01|1[017]|21|71[0-5]|9[1-9])"
 _SAME_DIGIT_RE = "^(?:" + "|".join(f"{d}+" for d in "0123456789") + ")$"
 # Excel scientific notation: no whitespace, dash or GS, not digits only; '<d>.' starts no
 # GS1 AI (they are digits), so no GS1 reading; then _EXCEL_RE matches, code unchanged.
@@ -220,15 +222,23 @@ def _decide_gs1_element(dec: _Decided) -> None:
     # Read the match apart (as the regex does): drop the prefix and the end GSs, leaving
     # '01'+gtin ['17'+date] [['10'+batch] GS] '21'+serial.
     x = pc.if_else(pc.starts_with(x, "]"), _slice(x, 3), x)
+    has_gs = pc.match_substring(x, GS)  # anywhere, the ends included: read strictly
     x = pc.utf8_trim(x, GS)
     gtin = _slice(x, 2, 16)
     # with a GS inside, the serial field follows it; else it follows gtin ['17'+date]
     field21 = pc.if_else(pc.starts_with(_slice(x, 16), "17"), _slice(x, 24), _slice(x, 16))
-    has_gs = pc.match_substring(x, GS)
-    if pc.any(has_gs).as_py():
-        after_gs = pc.list_element(pc.split_pattern(x.filter(has_gs), GS, max_splits=1), 1)
-        field21 = pc.replace_with_mask(field21, has_gs, after_gs)
-    _decide_gs1(dec, idx, gtin, _slice(field21, 2))
+    inner_gs = pc.match_substring(x, GS)
+    if pc.any(inner_gs).as_py():
+        after_gs = pc.list_element(pc.split_pattern(x.filter(inner_gs), GS, max_splits=1), 1)
+        field21 = pc.replace_with_mask(field21, inner_gs, after_gs)
+    serial = _slice(field21, 2)
+    # GS-less with a possible early end of the serial: several readings, normalize_code decides
+    maybe_split = pc.match_substring_regex(_slice(serial, 1), _GSLESS_SPLIT_RE)
+    certain = pc.or_(has_gs, pc.invert(maybe_split)).to_numpy(zero_copy_only=False)
+    if not certain.all():
+        keep = pa.array(certain)
+        idx, gtin, serial = idx[certain], gtin.filter(keep), serial.filter(keep)
+    _decide_gs1(dec, idx, gtin, serial)
 
 
 def _decide_gs1_paren(dec: _Decided) -> None:
@@ -249,7 +259,8 @@ def _decide_digits(dec: _Decided) -> None:
         return
     # NFKC of these: ASCII digits with at most one leading apostrophe
     digits = pc.utf8_ltrim(pc.utf8_normalize(cand.take(pa.array(pos)), "NFKC"), "'")
-    keep = pc.invert(pc.starts_with(digits, "01")).to_numpy(zero_copy_only=False)
+    # those starting with a medicine AI may read as GS1 (gs1.starts_with_medicine_ai)
+    keep = pc.invert(pc.match_substring_regex(digits, _MEDICINE_AI_START_RE)).to_numpy(zero_copy_only=False)
     digits, pos = digits.filter(pa.array(keep)), pos[keep]
     same = pc.match_substring_regex(digits, _SAME_DIGIT_RE).to_numpy(zero_copy_only=False)
     len20 = pc.equal(pc.binary_length(digits), 20).to_numpy(zero_copy_only=False)
@@ -424,3 +435,45 @@ def explode_codes(cells: pa.Array) -> tuple[pa.Array, pa.Array]:
     passthrough = cells.filter(pa.array(~needs_np)).cast(out_type)
     pieces = pa.concat_arrays([passthrough, split_pieces]).take(pa.array(perm))
     return pa.array(parent), pieces
+
+
+def resolve_ambiguous(normal: pa.Table, known: Callable[[list[str]], Iterable[str]] | None = None) -> pa.Table:
+    """Settle ``gs1_ambiguous`` rows of a :func:`normalize_array` table where that is certain:
+    when exactly one of a string's candidate packs (a reading with a serial) was seen read
+    without doubt — in this same table, or by ``known`` (given candidate codes, it returns
+    those the store already holds as valid codes) — the row becomes that pack. Every other
+    row is returned unchanged; a serial is never chosen otherwise."""
+    normal = normal.combine_chunks()
+    reason = normal.column("reason").chunk(0) if normal.num_rows else pa.array([], pa.string())
+    ambiguous = pc.equal(reason, "gs1_ambiguous").fill_null(False)
+    if not pc.any(ambiguous).as_py():
+        return normal
+    codes = normal.column("code").chunk(0)
+    candidates = {c: [x for x in gs1_candidates(c) if len(x) > 16] for c in pc.unique(codes.filter(ambiguous)).to_pylist()}
+    wanted = {x for xs in candidates.values() for x in xs}
+    valid_gs1 = pc.and_(pc.equal(normal.column("scheme"), "gs1"), pc.equal(normal.column("status"), "valid"))
+    seen = set(pc.unique(codes.filter(valid_gs1.fill_null(False))).to_pylist()) & wanted
+    if known is not None and wanted - seen:
+        seen |= set(known(sorted(wanted - seen))) & wanted
+    resolved = {}
+    for code, xs in candidates.items():
+        hits = [x for x in xs if x in seen]
+        if len(hits) == 1:
+            resolved[code] = hits[0]
+    if not resolved:
+        return normal
+    mask = pc.and_(ambiguous, pc.is_in(codes, value_set=pa.array(list(resolved), codes.type))).fill_null(False)
+    new_codes = [resolved[c] for c in codes.filter(mask).to_pylist()]
+    n = len(new_codes)
+    replacements = {
+        "code": pa.array(new_codes, pa.string()),
+        "status": pa.array(["valid"] * n, pa.string()),
+        "scheme": pa.array(["gs1"] * n, pa.string()),
+        "reason": pa.nulls(n, pa.string()),
+        "product_id": pa.array([c[2:16] for c in new_codes], pa.string()),
+    }
+    columns = {}
+    for name in normal.column_names:
+        col = normal.column(name).chunk(0)
+        columns[name] = pc.replace_with_mask(col, mask, replacements[name].cast(col.type)) if name in replacements else col
+    return pa.table(columns)

@@ -1,4 +1,4 @@
-"""The Spark command line: ``tracecode check --engine spark`` and the spark-submit entry file
+"""The Spark command line: ``tracecode spark check`` (alias ``check --engine spark``) and the spark-submit entry file
 (``tracecode/spark_engine.py``)."""
 
 from __future__ import annotations
@@ -10,12 +10,21 @@ from pathlib import Path
 
 import click
 
-from tracecode.commands.options import CLOSE_DAYS
+from tracecode.commands.options import (
+    close_days_option,
+    current_lang,
+    lang_option,
+    mask_option,
+    month_option,
+    quiet_option,
+    rules_option,
+    scope_words,
+)
 from tracecode.errors import ExitCode, InputFileError, TracecodeError
 from tracecode.inputs.columns import load_column_mapping
+from tracecode.messages import error_text, text
 from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
-from tracecode.outputs.textout import format_table
-from tracecode.rules.catalogue import RULE_IDS
+from tracecode.outputs.textout import rule_table
 from tracecode.rules.results import RuleSummary
 from tracecode.spark.engine import run_checks_spark
 from tracecode.spark.ingest import (
@@ -34,12 +43,12 @@ def run_cli(*, inputs: tuple[str, ...] | list[str], out_dir: Path | None, month:
             close_days: int, rules: str | None, master: str | None, mask: bool, force: bool, encoding: str,
             headers: str, kind: str, columns_file: Path | None, to_parquet: str | None,
             spark_conf: tuple[str, ...] | list[str], quiet: bool) -> list[RuleSummary]:
-    """`tracecode check --engine spark` and `spark_engine.py`: check, write the findings files,
+    """`tracecode spark check` and `spark_engine.py`: check, write the findings files,
     print the per-rule summary."""
     if out_dir is None:
-        raise click.UsageError("--engine spark needs --out DIR (where the findings files are written)")
+        raise click.UsageError("tracecode spark check needs --out DIR (where the findings files are written)")
     if not inputs:
-        raise click.UsageError("--engine spark needs --input (a folder written by ingest --to-parquet, or upload files)")
+        raise click.UsageError("tracecode spark check needs --input (a folder written by ingest --to-parquet, or upload files)")
     try:
         return _run_cli(inputs=inputs, out_dir=out_dir, month=month, catalog=catalog, close_days=close_days,
                         rules=rules, master=master, mask=mask, force=force, encoding=encoding, headers=headers,
@@ -69,12 +78,14 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
     mapping = None
     if columns_file is not None:
         mapping = load_column_mapping(Path(columns_file))
-    say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    lang = current_lang()
+    say = (lambda text: None) if quiet else (lambda text: click.echo(error_text(text, lang), err=True))
     _preflight([str(i) for i in inputs])  # a wrong path fails now, not after the JVM started
     t0 = time.perf_counter()
     conf.setdefault("spark.ui.showConsoleProgress", "false")  # the stages are reported below, one line each
     spark = spark_session(master, conf=conf, log_level=None if os.environ.get("TRACECODE_SPARK_LOG") else "OFF")
-    say(f"Spark {spark.version} ({spark.sparkContext.master}) started in {time.perf_counter() - t0:.1f} s")
+    say(text("spark.started", current_lang(), version=spark.version, master=spark.sparkContext.master,
+             seconds=time.perf_counter() - t0))
 
     inputs = list(inputs)
     if to_parquet and not is_lake(spark, inputs):
@@ -88,7 +99,7 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
                 written = write_lake(raw, to_parquet)
             finally:
                 raw.close()
-            say(f"Wrote {written:,} code rows as Parquet under {to_parquet}")
+            say(text("parquet.written", current_lang(), rows=written, path=to_parquet))
         inputs = [str(to_parquet)]
     elif to_parquet:
         raise click.UsageError("--to-parquet goes with upload files as --input, not with a Parquet folder")
@@ -98,18 +109,16 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
                                   rules=rules.split(",") if rules else None, log=say)
         try:
             exported = write_findings(result, Path(out_dir), mask=mask, encoding=encoding, headers=headers,
-                                      force=force, mask_key_dir=_mask_key_dir(inputs, data))
+                                      force=force, mask_key_dir=_mask_key_dir(inputs, data), lang=current_lang())
         finally:
             result.close()
     finally:
         data.close()
-    click.echo(format_table(
-        ["rule", "label", "severity", "codes", "rows", "pharmacies"],
-        [[r.rule, r.label_zh, r.severity, r.codes, r.rows, r.pharmacies] for r in result.rules]))
+    click.echo(rule_table(result.rules, current_lang()))
     for warning in exported.warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    say(f"check {result.month} on Spark: {result.findings:,} findings in {result.seconds:.1f} s; "
-        f"files in {out_dir}")
+        click.echo(text("warning", current_lang(), message=error_text(warning, current_lang())), err=True)
+    say(text("check.done_spark", current_lang(), month=scope_words(result.month), findings=result.findings,
+             seconds=result.seconds, out=out_dir))
     return result.rules
 
 
@@ -138,34 +147,73 @@ def _mask_key_dir(inputs, data: SparkInput) -> Path | None:
     return None
 
 
+def spark_check_options(command):
+    """The options of `tracecode spark check` and of the spark-submit entry file."""
+    options = [
+        click.option("--input", "inputs", multiple=True, required=True, metavar="DIR|FILE",
+                     help="ingest --to-parquet 或 export --parquet 写出的文件夹（本地、hdfs://、s3a://；汇总保存在 "
+                          "DIR/summaries/），或上传文件及其文件夹（CSV、.xlsx、.json、.parquet）。可重复。"
+                          "A Parquet layout folder, or upload files. Repeatable."),
+        click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="写出 suspicious_codes.csv、suspicious_events.csv、rejects.csv、summary.csv 的文件夹。"
+                          "Folder for the findings files."),
+        month_option("检查的月份。The month to check."),
+        click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="药品目录 CSV（可选）。Drug catalogue CSV (optional)."),
+        close_days_option,
+        rules_option,
+        click.option("--master", default=None, metavar="URL",
+                     help="Spark master，如 local[4]、yarn、spark://host:7077（默认 spark-submit 的设置，否则 local[*]）。"),
+        click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="Spark 设置，可重复。A Spark setting."),
+        mask_option,
+        click.option("--encoding", type=click.Choice(ENCODINGS), default="utf-8-sig", show_default=True,
+                     help="输出文件编码。Encoding of the files."),
+        click.option("--headers", type=click.Choice(HEADERS), default="nhsa", show_default=True,
+                     help="列名：NHSA 字段名或中文。Column headers."),
+        click.option("--kind", type=click.Choice(["auto", "sale", "return"]), default="auto", show_default=True,
+                     help="上传文件的类型，同 ingest。As for ingest."),
+        click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="列名映射文件，同 ingest。Header mapping, as for ingest."),
+        click.option("--to-parquet", default=None, metavar="DIR",
+                     help="先把上传文件加入此 Parquet 文件夹（新建或追加），再检查整个文件夹。"
+                          "Add the upload files to this Parquet layout first."),
+        click.option("--force", is_flag=True, help="允许写入非空的 --out 文件夹。Write into a non-empty --out."),
+        lang_option,
+        quiet_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group()
+def spark() -> None:
+    """在 Apache Spark 上运行同样的规则（见 docs/SPARK.md）。Run tracecode on Apache Spark."""
+
+
+@spark.command("check")
+@spark_check_options
+def spark_check(**kwargs) -> None:
+    """在 Spark 上检查 --input 并把结果文件写入 --out（与 tracecode export 的文件相同）。
+    Check --input on Spark and write the findings files into --out.
+
+    \b
+    示例 Example:
+      tracecode spark check --input lake/ --month 2026-10 --out out/2026-10
+      tracecode spark check --master yarn --input hdfs:///lake --month 2026-10 --out out/
+    """
+    run_cli(**kwargs)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--input", "inputs", multiple=True, required=True, metavar="DIR|FILE",
-              help="A folder written by `tracecode ingest --to-parquet` or `export --parquet` (local or "
-                   "hdfs://, s3a://; summaries kept in DIR/summaries/), or upload files / folders of them "
-                   "(CSV, .xlsx, .json, .parquet).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for suspicious_codes.csv, suspicious_events.csv, rejects.csv, summary.csv.")
-@click.option("--month", default=None, metavar="YYYY-MM")
-@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--close-days", default=3, show_default=True, type=CLOSE_DAYS)
-@click.option("--rules", default=None, metavar="RULE,RULE", help=f"Default: all of {', '.join(RULE_IDS)}.")
-@click.option("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*]).")
-@click.option("--spark-conf", multiple=True, metavar="KEY=VALUE")
-@click.option("--mask/--no-mask", default=True, show_default=True)
-@click.option("--encoding", default="utf-8-sig", show_default=True)
-@click.option("--headers", default="nhsa", show_default=True)
-@click.option("--kind", default="auto", show_default=True)
-@click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--to-parquet", default=None, metavar="DIR")
-@click.option("--force", is_flag=True)
-@click.option("--quiet", "-q", is_flag=True)
+@spark_check_options
 def main(**kwargs):
     """Run tracecode's rules on Spark (spark-submit entry point); see docs/SPARK.md."""
     try:
         run_cli(**kwargs)
     except TracecodeError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        lang = current_lang()
+        click.echo(text("error", lang, message=error_text(str(exc), lang)), err=True)
         if exc.hint:
-            click.echo(f"Hint: {exc.hint}", err=True)
+            click.echo(text("hint", lang, hint=error_text(exc.hint, lang)), err=True)
         sys.exit(ExitCode.ERROR)
-

@@ -37,30 +37,42 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("fixmedins_code", "rtal_docno", "drug_trac_
 
 #: Chinese headers as they appear in pharmacy and bureau exports (first one is what we write).
 CHINESE_HEADERS: dict[str, tuple[str, ...]] = {
-    "fixmedins_code": ("定点医药机构编号", "定点医药机构编码", "机构编码", "药店编码"),
-    "fixmedins_name": ("定点医药机构名称", "机构名称", "药店名称"),
-    "med_list_codg": ("医疗目录编码", "医保目录编码", "医保编码"),
-    "fixmedins_hilist_id": ("定点医药机构目录编号", "机构目录编号", "商品编码"),
-    "fixmedins_hilist_name": ("定点医药机构目录名称", "机构目录名称", "商品名称", "药品名称"),
-    "fixmedins_bchno": ("定点医药机构批次流水号", "批次流水号", "流水号"),
-    "rtal_docno": ("零售单据号", "单据号", "销售单号"),
-    "medins_prod_sel_no": ("医药机构商品销售流水号", "原销售单据号", "商品销售流水号"),
-    "setl_id": ("结算ID", "结算id", "结算编号"),
+    "fixmedins_code": ("定点医药机构编号", "定点医药机构编码", "定点医药机构代码", "医药机构编码", "定点机构编码",
+                       "定点机构编号", "机构编码", "机构编号", "药店编码", "药店编号", "门店编码", "门店编号"),
+    "fixmedins_name": ("定点医药机构名称", "医药机构名称", "定点机构名称", "机构名称", "药店名称", "门店名称"),
+    "med_list_codg": ("医疗目录编码", "医保目录编码", "医保目录编号", "医保药品编码", "国家医保药品编码", "国家医保编码",
+                      "医保编码", "医保代码"),
+    "fixmedins_hilist_id": ("定点医药机构目录编号", "机构目录编号", "医药机构目录编码", "商品编码", "商品编号", "商品ID",
+                            "药品编码", "院内编码"),
+    "fixmedins_hilist_name": ("定点医药机构目录名称", "机构目录名称", "医药机构目录名称", "商品名称", "药品名称",
+                              "药品通用名", "通用名", "品名"),
+    "fixmedins_bchno": ("定点医药机构批次流水号", "批次流水号", "进销存流水号", "业务流水号", "流水号"),
+    "rtal_docno": ("零售单据号", "零售单号", "单据号", "单据编号", "销售单号", "销售单据号", "销售单据编号", "小票号",
+                   "票据号"),
+    "medins_prod_sel_no": ("医药机构商品销售流水号", "原销售单据号", "原零售单据号", "原单据号", "原销售单号",
+                           "商品销售流水号"),
+    "setl_id": ("结算ID", "结算id", "结算编号", "结算单号", "医保结算ID", "医保结算号"),
     "mdtrt_sn": ("就医流水号", "就诊流水号"),
-    "psn_no": ("人员编号", "参保人编号"),
-    "mdtrt_setl_type": ("就诊结算类型", "结算类型"),
-    "manu_lotnum": ("生产批号", "批号"),
+    "psn_no": ("人员编号", "参保人编号", "参保人员编号", "个人编号", "医保个人编号"),
+    "mdtrt_setl_type": ("就诊结算类型", "结算类型", "医保结算类型", "结算方式"),
+    "manu_lotnum": ("生产批号", "批号", "生产批次", "批次号"),
     "manu_date": ("生产日期",),
-    "expy_end": ("有效期止", "有效期"),
-    "trdn_flag": ("拆零标志", "拆零"),
-    "sel_retn_cnt": ("销售/退货数量", "销售数量", "退货数量", "数量"),
-    "sel_retn_time": ("销售/退货时间", "销售时间", "退货时间", "时间"),
-    "drug_trac_codg": ("追溯码", "药品追溯码", "追溯码信息"),
-    "price": ("单价", "价格"),
+    "expy_end": ("有效期止", "有效期至", "有效期", "有效期截止", "失效日期"),
+    "trdn_flag": ("拆零标志", "拆零标识", "是否拆零", "拆零", "拆零销售"),
+    "sel_retn_cnt": ("销售/退货数量", "销售数量", "退货数量", "售出数量", "数量"),
+    "sel_retn_time": ("销售/退货时间", "销售时间", "退货时间", "销售日期", "退货日期", "交易时间", "单据日期",
+                      "结算时间", "时间"),
+    "drug_trac_codg": ("追溯码", "药品追溯码", "追溯码信息", "追溯码号", "药品追溯码信息", "电子监管码", "监管码"),
+    "price": ("单价", "价格", "销售单价", "零售价", "售价", "实际售价", "实际成交价", "成交价"),
 }
 
 #: Chinese label of each output column (for --headers zh).
 LABELS_ZH: dict[str, str] = {col: names[0] for col, names in CHINESE_HEADERS.items()}
+
+
+def column_label(col: str) -> str:
+    """A column as a user reads it in an error: its Chinese header and its NHSA field name."""
+    return f"{LABELS_ZH[col]} ({col})" if col in LABELS_ZH else col
 
 
 def _header_key(header: str) -> str:

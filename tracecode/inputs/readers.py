@@ -11,17 +11,20 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tracecode.errors import InputFileError
-from tracecode.inputs.columns import REQUIRED_COLUMNS, canonical_name
+from tracecode.inputs.columns import REQUIRED_COLUMNS, canonical_name, column_label
 
 BATCH_ROWS = 200_000
 SNIFF_BYTES = 1 << 20
@@ -50,6 +53,8 @@ class Source:
     columns: list[str] = field(default_factory=list)  # canonical columns found
     bad_records: list[BadRecord] = field(default_factory=list)
     records: int = 0  # records read, bad ones included
+    skipped: int = 0  # blank and all-empty rows: not records, neither stored nor rejected
+    header_line: int = 1  # line (CSV) or sheet row (xlsx) of the header; > 1 when a title block is above it
 
 
 def detect_format(path: Path) -> str:
@@ -77,8 +82,8 @@ def check_readable(path: Path) -> None:
         raise InputFileError(f"{path}: the file is empty")
 
 
-def map_columns(path: Path, headers: list[str], extra: dict[str, str] | None) -> dict[str, str]:
-    """Map input headers to canonical names; fail clearly when a required column is missing."""
+def _mapped(headers: list[str], extra: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
+    """Input header -> canonical name, and the required columns that are missing."""
     mapping: dict[str, str] = {}
     for header in headers:
         col = canonical_name(header, extra)
@@ -87,93 +92,199 @@ def map_columns(path: Path, headers: list[str], extra: dict[str, str] | None) ->
     found = set(mapping.values())
     if "medins_prod_sel_no" in found:  # a return (3506) names its sale's receipt instead
         found.add("rtal_docno")
-    missing = [c for c in REQUIRED_COLUMNS if c not in found]
+    return mapping, [c for c in REQUIRED_COLUMNS if c not in found]
+
+
+def map_columns(path: Path, headers: list[str], extra: dict[str, str] | None) -> dict[str, str]:
+    """Map input headers to canonical names; fail clearly when a required column is missing."""
+    mapping, missing = _mapped(headers, extra)
     if missing:
         shown = ", ".join(h for h in headers[:30] if h) or "(none)"
         raise InputFileError(
-            f"{path}: missing required column(s) {', '.join(missing)}; columns found: {shown}",
+            f"{path}: missing required column(s) {', '.join(column_label(c) for c in missing)}; columns found: {shown}",
             hint="name the columns with NHSA field names or Chinese headers, or give a --columns mapping file",
         )
     return mapping
 
 
+#: How many lines above the header a title block may take (report title, pharmacy, period, blank lines).
+MAX_TITLE_LINES = 20
+
+
+def find_header(rows: list[list[str]], extra: dict[str, str] | None) -> int:
+    """Index of the header row among a file's first rows: the first row naming every required
+    column. 0 when none does (the first row is then reported as the header that lacks them)."""
+    for index, row in enumerate(rows[:MAX_TITLE_LINES + 1]):
+        if any(cell.strip() for cell in row) and not _mapped([c.strip() for c in row], extra)[1]:
+            return index
+    return next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), 0)
+
+
 # ---------------------------------------------------------------- encodings
 
+MIXED_ENCODING = "utf-8+gb18030"
+#: Two CJK characters in UTF-8 in a row: what a UTF-8 line of Chinese text holds. Chunks of a GBK
+#: file without this byte pattern hold no UTF-8 Chinese line and need no line-by-line look.
+_UTF8_CJK_RUN = re.compile(rb"(?:[\xe4-\xe9][\x80-\xbf]{2}){2}")
+_GB_FAMILY = {"gb18030", "gbk", "gb2312", "hz", "ascii", "utf_8", "utf-8"}
+
+
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the start decodes as UTF-8, else GB18030 (a superset of
-    GBK), else charset-normalizer's best guess."""
+    """The text encoding of a whole file (read in chunks, memory stays flat): UTF-8 when every
+    byte is UTF-8, ``utf-8+gb18030`` when UTF-8 lines of Chinese text sit beside lines that are
+    not UTF-8 (an export edited by two programs: each line is then decoded on its own), else
+    GB18030 (a superset of GBK; lines it cannot decode become rejects), unless charset-normalizer
+    names a clearly different encoding."""
     with open(path, "rb") as fh:
-        sample = fh.read(SNIFF_BYTES)
-    if b"\x00" in sample[:4096] and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = fh.read(4096)
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputFileError(f"{path}: looks like a binary file, not text", hint="export the data as CSV or .xlsx")
-    if sample.startswith(codecs.BOM_UTF8):
+    if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=len(sample) < SNIFF_BYTES)
-            return encoding
-        except UnicodeDecodeError:
-            if encoding == "utf-8" and _mostly_utf8(sample):
-                return "utf-8"  # a UTF-8 file with a few GBK lines: the CSV reader decodes line by line
-            continue
+    if _is_utf8(path):
+        return "utf-8"
+    if _has_utf8_chinese_lines(path):
+        return MIXED_ENCODING
+    if _is_gb18030(path):
+        return "gb18030"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
-    if best is None:
-        raise InputFileError(f"{path}: cannot tell the text encoding", hint="save the file as UTF-8 or GBK")
-    return best.encoding
+    with open(path, "rb") as fh:
+        best = from_bytes(fh.read(SNIFF_BYTES)).best()
+    if best is not None and best.encoding not in _GB_FAMILY:
+        return best.encoding
+    return "gb18030"
 
 
-def _mostly_utf8(sample: bytes) -> bool:
-    """Whether most lines with non-ASCII bytes are UTF-8 (holding Chinese text), the rest not:
-    an export edited by two programs. Decoded whole as GB18030, its UTF-8 lines would turn into
-    mojibake without an error."""
-    utf8 = other = 0
-    for line in sample.split(b"\n")[:-1] if len(sample) >= SNIFF_BYTES else sample.split(b"\n"):
-        if line.isascii():
-            continue
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(SNIFF_BYTES):
+            yield chunk
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for chunk in _chunks(path):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_gb18030(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("gb18030")()
+    try:
+        for chunk in _chunks(path):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_chinese(line: bytes) -> bool:
+    """A line of UTF-8 text with Chinese in it (GBK text is almost never valid UTF-8)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2
+
+
+def _has_utf8_chinese_lines(path: Path) -> bool:
+    return any(_UTF8_CJK_RUN.search(chunk) and any(_utf8_chinese(line) for line in chunk.split(b"\n"))
+               for chunk in _chunks(path))
+
+
+def _plausible_gbk_text(text: str) -> bool:
+    """Characters a pharmacy export holds: ASCII, Latin-1, Greek (α-), punctuation, ℃, Roman
+    numerals, circled digits, CJK and full-width forms. Decoding bytes of another encoding as
+    GB18030 yields rarer characters, so such a line is not decoded with certainty."""
+    return all(ch < "\u0100" or "\u0391" <= ch <= "\u03c9" or "\u2000" <= ch <= "\u24ff"
+               or "\u3000" <= ch <= "\u303f" or "\u3400" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+               for ch in text)
+
+
+def _decode_line(raw: bytes, encoding: str) -> str | None:
+    """One line as text, or None when its encoding is not certain."""
+    if encoding in ("utf-8", "utf-8-sig", MIXED_ENCODING):
         try:
-            text = line.decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
-            other += 1
-            continue
-        if sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2:
-            utf8 += 1
-    return utf8 > 0 and utf8 >= other
+            pass
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return None
+        return text if _plausible_gbk_text(text) else None
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        if encoding == "gb18030" and _utf8_chinese(raw):
+            return raw.decode("utf-8")
+        return None
 
 
-MIXED_ENCODING = "utf-8+gb18030"
-
-
-def _decoded_lines(fh, encoding: str, source: Source) -> Iterator[str]:
-    """The lines of a binary file as text. A line that is not UTF-8 in a UTF-8 file is decoded
-    as GB18030 (GBK) on its own, and the file's encoding is then reported as utf-8+gb18030."""
-    first = True
-    for raw in fh:
-        if first and encoding == "utf-8-sig" and raw.startswith(codecs.BOM_UTF8):
+def _decoded_lines(fh, encoding: str, source: Source, bad_lines: set[int]) -> Iterator[str]:
+    """The lines of a binary file as text, each decoded on its own (see ``_decode_line``). A line
+    whose encoding is not certain is yielded as an empty line and its number put in ``bad_lines``:
+    the record becomes a reject with reason ``encoding``, never mojibake."""
+    for number, raw in enumerate(fh, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
-        first = False
-        try:
-            yield raw.decode("utf-8" if encoding == "utf-8-sig" else encoding)
-        except UnicodeDecodeError:
-            if encoding not in ("utf-8", "utf-8-sig"):
-                raise
-            source.encoding = MIXED_ENCODING
-            yield raw.decode("gb18030")
+        text = _decode_line(raw, encoding)
+        if text is None:
+            bad_lines.add(number)
+            yield "\n" if raw.endswith(b"\n") else ""
+            continue
+        if encoding in ("utf-8", "utf-8-sig") and not raw.isascii():
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                source.encoding = MIXED_ENCODING
+        yield text
+
+
+ENCODING_REASON = "encoding: the line is neither UTF-8 nor GBK (GB18030) text"
 
 
 # ---------------------------------------------------------------- CSV
 
-def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
-    with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        first = fh.readline()
-    if not first.strip():
-        raise InputFileError(f"{path}: the first line is empty; expected a header line")
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    headers = next(csv.reader([first], delimiter=delimiter))
-    return [h.strip().lstrip("\ufeff") for h in headers], delimiter
+def _blank(row: list[str]) -> bool:
+    return not any(cell.strip() for cell in row)
+
+
+def _read_header(path: Path, encoding: str, extra: dict[str, str] | None) -> tuple[list[str], str, int]:
+    """The header row, the delimiter and the header's line number; a title block above the
+    header (report title, pharmacy, period) is skipped."""
+    rows: list[list[str]] = []
+    delimiters: list[str] = []
+    for text in itertools.islice(_header_lines(path, encoding), MAX_TITLE_LINES + 1):
+        text = text.rstrip("\r\n").lstrip("\ufeff")
+        delimiter = "\t" if text.count("\t") > text.count(",") else ","
+        try:
+            rows.append(next(csv.reader([text], delimiter=delimiter), []))
+        except csv.Error:
+            rows.append([text])
+        delimiters.append(delimiter)
+    if not rows or all(_blank(r) for r in rows):
+        raise InputFileError(f"{path}: no header line found (the first lines are empty)")
+    index = find_header(rows, extra)
+    return [h.strip().lstrip("\ufeff") for h in rows[index]], delimiters[index], index + 1
+
+
+def _header_lines(path: Path, encoding: str) -> Iterator[str]:
+    if encoding == MIXED_ENCODING:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                yield _decode_line(raw, encoding) or ""
+    else:
+        with open(path, encoding=encoding, errors="replace", newline="") as fh:
+            yield from fh
 
 
 class NeedExactReader(Exception):
@@ -184,30 +295,43 @@ class NeedExactReader(Exception):
 def read_csv(path: Path, extra: dict[str, str] | None, source: Source, exact: bool = False) -> Iterator[pa.RecordBatch]:
     encoding = detect_encoding(path)
     source.encoding = encoding
-    headers, delimiter = _read_header(path, encoding)
+    headers, delimiter, header_line = _read_header(path, encoding, extra)
+    source.header_line = header_line
     mapping = map_columns(path, headers, extra)
     source.columns = list(mapping.values())
-    if exact or len(set(headers)) != len(headers):
-        yield from _read_csv_python(path, encoding, headers, delimiter, mapping, source)
+    if exact or encoding == MIXED_ENCODING or len(set(headers)) != len(headers):
+        yield from _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, source)
     else:
-        yield from _read_csv_arrow(path, encoding, headers, delimiter, mapping, source)
+        yield from _read_csv_arrow(path, encoding, headers, delimiter, header_line, mapping, source)
 
 
 def _arrow_encoding(encoding: str) -> str:
     return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
 
 
-def _read_csv_arrow(path, encoding, headers, delimiter, mapping, source) -> Iterator[pa.RecordBatch]:
+def _not_blank(batch: pa.RecordBatch) -> pa.Array | None:
+    """Mask of the rows with a value in at least one column read; None when none is blank."""
+    if batch.num_columns == 0:
+        return None
+    mask = None
+    for column in batch.columns:
+        filled = pc.not_equal(pc.utf8_trim_whitespace(column), "")
+        mask = filled if mask is None else pc.or_(mask, filled)
+    return None if pc.all(mask).as_py() else mask
+
+
+def _read_csv_arrow(path, encoding, headers, delimiter, header_line, mapping, source) -> Iterator[pa.RecordBatch]:
     bad_rows: list[str] = []
 
     def on_bad_row(row) -> str:
-        bad_rows.append(row.text)
+        bad_rows.append(row.text)  # Arrow cannot tell its line: the exact reader reads the file again
         return "skip"
 
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=_arrow_encoding(encoding), block_size=1 << 24),
+            read_options=pacsv.ReadOptions(encoding=_arrow_encoding(encoding), block_size=1 << 24,
+                                           skip_rows=header_line - 1),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False, invalid_row_handler=on_bad_row),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in headers},
@@ -216,46 +340,62 @@ def _read_csv_arrow(path, encoding, headers, delimiter, mapping, source) -> Iter
                 quoted_strings_can_be_null=False,
             ),
         )
-        line = 2
+        line = header_line + 1
         for batch in reader:
             if bad_rows:
                 raise NeedExactReader()
             n = batch.num_rows
-            yield _canonical_batch(batch, mapping, pa.array(range(line, line + n), pa.int64()))
+            lines = pa.array(range(line, line + n), pa.int64())
             line += n
-            source.records += n
+            keep = _not_blank(batch)
+            if keep is not None:
+                batch, lines = batch.filter(keep), lines.filter(keep)
+                source.skipped += n - batch.num_rows
+            source.records += batch.num_rows
+            if batch.num_rows:
+                yield _canonical_batch(batch, mapping, lines)
         if bad_rows:
             raise NeedExactReader()
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        if encoding in ("utf-8", "utf-8-sig") and "utf8" in str(exc).lower().replace("-", ""):
-            raise NeedExactReader() from None  # a line in another encoding: the exact reader decodes each line
+        text = str(exc).lower().replace("-", "")
+        if encoding not in ("utf-8", "utf-8-sig") or "utf8" in text:
+            raise NeedExactReader() from None  # an undecodable line: the exact reader decodes each line
         raise InputFileError(
             f"{path}: cannot read as {encoding} CSV: {str(exc).splitlines()[0]}",
             hint="check the file is CSV text in one encoding (UTF-8 or GBK), one record per line",
         ) from None
 
 
-def _read_csv_python(path, encoding, headers, delimiter, mapping, source) -> Iterator[pa.RecordBatch]:
+def _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, source) -> Iterator[pa.RecordBatch]:
     wanted = [(i, h) for i, h in enumerate(headers) if h in mapping]
     columns: dict[str, list[str]] = {mapping[h]: [] for _, h in wanted}
     lines: list[int] = []
+    bad_lines: set[int] = set()
     try:
         with open(path, "rb") as fh:
-            reader = csv.reader(_decoded_lines(fh, encoding, source), delimiter=delimiter)
-            next(reader, None)
+            reader = csv.reader(_decoded_lines(fh, encoding, source, bad_lines), delimiter=delimiter)
+            while reader.line_num < header_line and next(reader, None) is not None:
+                pass
+            last = reader.line_num
             for record in reader:
-                line = reader.line_num
+                first, line = last + 1, reader.line_num
+                last = line
+                if bad_lines and any(n in bad_lines for n in range(first, line + 1)):
+                    source.records += 1
+                    source.bad_records.append(BadRecord(first, "encoding", ENCODING_REASON, ""))
+                    continue
+                if _blank(record):
+                    source.skipped += 1
+                    continue
                 source.records += 1
-                if len(record) != len(headers) and not (len(record) == 0):
+                if len(record) != len(headers):
                     source.bad_records.append(BadRecord(
-                        line, "(record)", f"expected {len(headers)} fields, found {len(record)}",
+                        first, "(record)", f"expected {len(headers)} fields, found {len(record)}",
                         delimiter.join(record)[:500]))
                     continue
-                if not record:
-                    record = [""] * len(headers)
                 for i, h in wanted:
                     columns[mapping[h]].append(record[i])
-                lines.append(line)
+                lines.append(first)
                 if len(lines) >= BATCH_ROWS:
                     yield _batch_from_lists(columns, lines)
                     columns = {k: [] for k in columns}
@@ -322,20 +462,25 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
-        header_row = next(rows, None)
-        if header_row is None:
+        top = [["" if v is None else str(v) for v in (row or ())] for _, row in zip(range(MAX_TITLE_LINES + 1), rows)]
+        if not top or all(_blank(r) for r in top):
             raise InputFileError(f"{path}: the first sheet is empty")
-        headers = [str(h).strip() if h is not None else "" for h in header_row]
+        index = find_header(top, extra)
+        source.header_line = index + 1
+        headers = [h.strip() for h in top[index]]
         mapping = map_columns(path, headers, extra)
         source.columns = list(mapping.values())
         wanted = [(i, mapping[h]) for i, h in enumerate(headers) if h in mapping]
         columns: dict[str, list[str]] = {c: [] for _, c in wanted}
         lines: list[int] = []
         empty = 0
-        for row_number, row in enumerate(rows, start=2):
-            if row is None or all(v is None for v in row):
+        below = ((n, tuple(r)) for n, r in enumerate(top[index + 1:], start=index + 2))
+        for row_number, row in itertools.chain(below, enumerate(rows, start=len(top) + 1)):
+            if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 empty += 1  # Excel reports trailing formatted-but-empty rows; they hold nothing
+                source.skipped += 1
                 if empty >= MAX_EMPTY_XLSX_ROWS:
+                    source.skipped -= 1
                     source.records += 1
                     source.bad_records.append(BadRecord(
                         row_number, "(sheet)", f"stopped reading: {empty:,} empty rows in a row; rows after "
@@ -365,6 +510,8 @@ _KINDS = {"3505": "sale", "3506": "return"}
 def _json_records(path: Path, source: Source) -> Iterator[tuple[int, object]]:
     encoding = detect_encoding(path)
     source.encoding = encoding
+    if encoding == MIXED_ENCODING:
+        raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")
     with open(path, encoding=encoding, errors="strict") as fh:
         try:
             head = fh.read(4096)

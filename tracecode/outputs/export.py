@@ -41,18 +41,17 @@ from typing import Callable
 import duckdb
 
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
+from tracecode.messages import DEFAULT_LANG, text
 from tracecode.outputs.export_sql import (
     CODE_COLUMNS,
     EVENT_COLUMNS,
     EVIDENCE_TABLE,
     FOLDER_COLUMNS,
     MACROS,
-    OTHER_PHARMACY_ZH,
     PHARMACY_ROWS_TABLE,
     REJECT_COLUMNS,
     SCOPE_VARIABLE,
     SCOPED_REJECTS_VIEW,
-    WITHHELD,
     export_query,
     summary_columns,
     summary_sql,
@@ -170,7 +169,8 @@ def check_out_dir(out_dir: Path, force: bool) -> None:
 
 def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month: str | None = None,
            per_pharmacy: bool = False, encoding: str = "utf-8-sig", headers: str = "nhsa", mask: bool = True,
-           force: bool = False, db_label: str = "the database", require_rows: bool = True) -> ExportResult:
+           force: bool = False, db_label: str = "the database", require_rows: bool = True,
+           lang: str = DEFAULT_LANG) -> ExportResult:
     """Write the four CSV files of a month's findings (or of all months') into ``out_dir``.
 
     Example::
@@ -201,7 +201,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
         people = _Background(con, _people_and_rings(staging, scope, mask, encoding, headers), "people")
         try:
             w = CsvWriter(con, staging, encoding, headers, dict(catalog))
-            result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy))
+            result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy, lang=lang))
             written = list(FILE_NAMES)
             people_rows, people_warnings = people.result()
             result.rows.update(people_rows)
@@ -315,7 +315,7 @@ def _presorted(con: duckdb.DuckDBPyConnection, scope: str, rules: list[str]) -> 
 
 def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, mask: bool = True, *,
                 rules: list[str] | None = None, per_pharmacy: bool = False,
-                rewrite: Callable[[str, str], str] | None = None) -> dict[str, int]:
+                rewrite: Callable[[str, str], str] | None = None, lang: str = DEFAULT_LANG) -> dict[str, int]:
     """Write the four files of ``scope`` (and with ``per_pharmacy`` the pharmacies/ folders and
     pharmacy_folders.csv) into ``writer``'s folder from the findings, finding_events,
     finding_evidence, pharmacy_rows, events, files and rejects tables ``con`` holds (reading
@@ -323,7 +323,8 @@ def write_files(con: duckdb.DuckDBPyConnection, writer: CsvWriter, scope: str, m
     under 'pharmacies'). ``rewrite(file name, SELECT)`` lets another engine adapt a query (the
     Spark output feeds summary.csv's per-pharmacy counts)."""
     rules = rules if rules is not None else [r for r, _ in rule_catalog()]
-    params = {"scope": scope, "rules": rules, "other": OTHER_PHARMACY_ZH, "withheld": WITHHELD, "mask": mask,
+    params = {"scope": scope, "rules": rules, "other": text("other_pharmacy", lang),
+              "withheld": text("withheld", lang), "lang": lang, "mask": mask,
               "mask_key": mask_key(con) if mask else ""}
     rows: dict[str, int] = {}
     stand_in = _stand_in_finding_evidence(con)

@@ -2,7 +2,8 @@
 parameters), the column names each file's header shows, and the two things SQL files cannot
 hold: the session's macros (the formula guard :func:`tracecode.outputs.export_write.guard` and the
 person-id mask of :mod:`tracecode.privacy`, as ``excel_safe``, ``excel_safe_led`` and
-``masked_id``) and summary.csv's per-rule columns (one per rule, named after the checked rule
+``masked_id``; the catalogue's ``shown_text`` and ``shown_severity`` render stored details, reject
+reasons and severities in the chosen language) and summary.csv's per-rule columns (one per rule, named after the checked rule
 ids). The queries read the evidence from export_evidence (alias x), the code rows per file,
 month and pharmacy from export_pharmacy_rows and the scope's rejects from export_scoped_rejects:
 none reads the events table when check and ingest stored what they need."""
@@ -13,11 +14,10 @@ import re
 from functools import lru_cache
 
 from tracecode.outputs.export_write import guard
+from tracecode.messages import severity_macro, stored_text_macro
 from tracecode.privacy import MASK_MACRO
 from tracecode.sqlfiles import read_sql
 
-OTHER_PHARMACY_ZH = "其他药店"
-WITHHELD = "(withheld: the whole record may hold personal data; --no-mask shows it)"
 
 EVIDENCE_TABLE = "export_evidence"
 PHARMACY_ROWS_TABLE = "export_pharmacy_rows"
@@ -38,6 +38,8 @@ MACROS = {
     "excel_safe": f"CREATE OR REPLACE TEMP MACRO excel_safe(v) AS {guard('v')}",
     "excel_safe_led": f"CREATE OR REPLACE TEMP MACRO excel_safe_led(v, lead) AS {guard('v', 'lead')}",
     "masked_id": MASK_MACRO,
+    "shown_text": stored_text_macro(),
+    "shown_severity": severity_macro(),
 }
 
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")

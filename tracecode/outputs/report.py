@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from tracecode.errors import OutputError
+from tracecode.messages import DEFAULT_LANG, stored_text
 from tracecode.outputs.export import checked_scopes, held_months, resolve_scope
 from tracecode.outputs.export_sql import EVIDENCE_TABLE, export_query
 from tracecode.outputs.report_model import Case, ReportData, RuleLine
@@ -38,8 +39,9 @@ def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict]:
 
 
 def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_label: str = "the database",
-           top: int = TOP_PHARMACIES) -> ReportData:
-    """Everything the page shows for ``month`` (which must have been checked)."""
+           top: int = TOP_PHARMACIES, lang: str = DEFAULT_LANG) -> ReportData:
+    """Everything the page shows for ``month`` (which must have been checked); stored details and
+    reject reasons in ``lang``."""
     scope = resolve_scope(con, month, db_label)
     # The evidence joined to events once, and the month's uploads per pharmacy counted once:
     # every query below reads these two small tables instead of the events table.
@@ -49,13 +51,14 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
                            count(*) AS rows_uploaded, list(DISTINCT file_id) AS files
                     FROM events WHERE month = $scope GROUP BY fixmedins_code""", {"scope": scope})
     try:
-        return _gather(con, scope, mask, db_label, top)
+        return _gather(con, scope, mask, db_label, top, lang)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {EVIDENCE_TABLE}")
         con.execute(f"DROP TABLE IF EXISTS {UPLOADS}")
 
 
-def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: str, top: int) -> ReportData:
+def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: str, top: int,
+            lang: str = DEFAULT_LANG) -> ReportData:
     prev = previous_month(scope)
     checked = checked_scopes(con)
     catalog = [(r.id, r.label_zh, r.severity) for r in list_rules()]
@@ -89,6 +92,7 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
                              WHERE r.file_id IN (SELECT file_id FROM files WHERE events = 0)
                                 OR r.file_id IN (SELECT DISTINCT file_id FROM events WHERE month = $scope)
                              GROUP BY reason ORDER BY n DESC, reason""", p).fetchall()
+    reasons = [(stored_text(reason, lang), n) for reason, n in reasons]
     history = _history(con, checked)
     data = ReportData(scope, prev, db_label, dt.datetime.now().replace(microsecond=0), rules, int(rows), int(records),
                       pharmacies, flagged_rows, sum(n for _, n in reasons), reasons, history,
@@ -99,7 +103,7 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
     secret = mask_key(con) if mask else ""
     for line in rules:
         if line.codes:
-            data.cases[line.rule] = _cases(con, scope, line.rule, secret if mask else None)
+            data.cases[line.rule] = _cases(con, scope, line.rule, secret if mask else None, lang)
     return data
 
 
@@ -138,7 +142,8 @@ def _top_drugs(con: duckdb.DuckDBPyConnection, scope: str) -> list[dict]:
         {"scope": scope, "top": TOP_DRUGS}))
 
 
-def _cases(con: duckdb.DuckDBPyConnection, scope: str, rule: str, secret: str | None) -> list[Case]:
+def _cases(con: duckdb.DuckDBPyConnection, scope: str, rule: str, secret: str | None,
+           lang: str = DEFAULT_LANG) -> list[Case]:
     worst = _dicts(con.execute(
         """SELECT drug_trac_codg, code_key, severity, label_zh, first_seen, last_seen, occurrences, flagged_rows,
                   pharmacies, pharmacy_list, detail
@@ -163,13 +168,14 @@ def _cases(con: duckdb.DuckDBPyConnection, scope: str, rule: str, secret: str | 
         by_code.setdefault((ev["code_key"], ev["drug_trac_codg"]), []).append(ev)
     cases = []
     for w in worst:
+        w["detail"] = stored_text(w["detail"], lang)
         rows = by_code.get((w["code_key"], w["drug_trac_codg"]), [])
         cases.append(Case(w, rows[:EVIDENCE_ROWS], max(0, len(rows) - EVIDENCE_ROWS)))
     return cases
 
 
 def write_report(con: duckdb.DuckDBPyConnection, month: str, out: str | os.PathLike, *, mask: bool = True,
-                 force: bool = False, db_label: str = "the database") -> ReportData:
+                 force: bool = False, db_label: str = "the database", lang: str = DEFAULT_LANG) -> ReportData:
     """Write the HTML report of ``month`` to ``out``.
 
     Example::
@@ -186,7 +192,7 @@ def write_report(con: duckdb.DuckDBPyConnection, month: str, out: str | os.PathL
         raise OutputError(f"{out} exists", hint="choose another --out file, or add --force to overwrite it")
     if not out.parent.is_dir():
         raise OutputError(f"folder {out.parent} does not exist", hint="create it first, or choose another --out")
-    data = gather(con, month, mask=mask, db_label=db_label)
+    data = gather(con, month, mask=mask, db_label=db_label, lang=lang)
     page = render(data)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(page, encoding="utf-8")

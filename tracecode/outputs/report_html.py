@@ -10,12 +10,12 @@ from __future__ import annotations
 import html
 import math
 
+from tracecode.messages import severity_text
 from tracecode.outputs.report_font import font_face_css
 from tracecode.outputs.report_model import Case, ReportData
 
 PALETTE = ("#c0392b", "#e67e22", "#8e44ad", "#2c3e50", "#16a085", "#2980b9", "#7f8c8d", "#d35400",
            "#27ae60", "#f39c12")
-SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 KIND_ZH = {"sale": "销售", "return": "退货"}
 
 CSS = """
@@ -130,7 +130,7 @@ def _headline(data: ReportData, colors: dict[str, str]) -> str:
         out.append(
             f'<div class="card rule" style="--c:{colors[r.rule]}" data-rule="{e(r.rule)}">'
             f'<div class="n">{num(r.codes)}</div><div class="l">{e(r.label_zh)}</div>'
-            f'<div class="muted">{e(r.rule)} · 严重程度 {e(SEVERITY_ZH.get(r.severity, r.severity) or "—")}</div>'
+            f'<div class="muted">{e(r.rule)} · 严重程度 {e(severity_text(r.severity, "zh") or "—")}</div>'
             f"<div>{_delta(r)}</div>"
             f'<div class="muted">标记 {num(r.flagged_rows)} 行 · {num(r.pharmacies)} 家药店</div></div>')
     out.append("</div></section>")

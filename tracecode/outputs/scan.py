@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from tracecode.errors import InputFileError
+from tracecode.messages import DEFAULT_LANG, RULE_WORDS, stored_text, text
 from tracecode.outputs.export import (
     FILE_NAMES,
     ExportResult,
@@ -18,30 +19,6 @@ from tracecode.outputs.export import (
 )
 from tracecode.store.database import open_store
 from tracecode.store.ingest import FileResult, ingest_files
-
-#: What each rule means for the person who uploaded the rows, and what to do.
-RULE_WORDS: dict[str, tuple[str, str, str]] = {
-    # rule: (singular, plural, advice)
-    "duplicate_upload": ("code uploaded twice under the same receipt", "codes uploaded twice under the same receipt",
-                         "a data error: delete the extra copies before the deadline"),
-    "return_without_sale": ("return with no matching sale", "returns with no matching sale",
-                            "upload the missing sale or correct the return"),
-    "same_pharmacy_repeat": ("code sold more than once as a whole pack at one pharmacy",
-                             "codes sold more than once as a whole pack at one pharmacy",
-                             "one pack is sold once: check the receipts and the scanning"),
-    "cross_pharmacy_reuse": ("code also sold at another pharmacy", "codes also sold at another pharmacy",
-                             "possible copied code or recycled pack (回流药)"),
-    "recycled_resale": ("code sold again after an insured sale", "codes sold again after an insured sale",
-                        "possible recycled pack (回流药)"),
-    "split_overuse": ("code with split-pack (拆零) sales that do not add up",
-                      "codes with split-pack (拆零) sales that do not add up",
-                      "check the split quantities and the pack size"),
-    "invalid_code": ("value that is not a valid traceability code", "values that are not valid traceability codes",
-                     "rescan the pack; never type or paste codes through Excel"),
-    "product_mismatch": ("code scanned on another drug than the one billed",
-                         "codes scanned on another drug than the one billed",
-                         "scan the pack that is actually sold"),
-}
 
 
 @dataclass
@@ -64,9 +41,10 @@ class ScanOutcome:
 
 
 def scan(files: Iterable[Path], out_dir: Path, *, returns: Iterable[Path] = (), catalog: Path | None = None,
-         close_days: int = 3, db_path: str | Path | None = None, per_pharmacy: bool = False,
+         columns: dict[str, str] | None = None, close_days: int = 3, db_path: str | Path | None = None, per_pharmacy: bool = False,
          encoding: str = "utf-8-sig", headers: str = "nhsa", mask: bool = True, force: bool = False,
-         progress: bool = False, on_file: Callable[[str], None] | None = None) -> ScanOutcome:
+         progress: bool = False, on_file: Callable[[str], None] | None = None,
+         lang: str = DEFAULT_LANG) -> ScanOutcome:
     """Ingest ``files`` (sales, or returns by their name) and ``returns``, check all months,
     export to ``out_dir``. Without ``db_path`` the database lives in a temporary folder that is
     deleted at the end.
@@ -90,55 +68,62 @@ def scan(files: Iterable[Path], out_dir: Path, *, returns: Iterable[Path] = (), 
             def told(result: FileResult) -> None:
                 outcome.files.append(result)
                 if on_file:
-                    on_file(_file_line(result))
+                    on_file(_file_line(result, lang))
 
-            ingest_files(con, files, kind="auto", progress=progress, on_result=told)
-            ingest_files(con, returns, kind="return", progress=progress, on_result=told)
+            ingest_files(con, files, kind="auto", columns=columns, progress=progress, on_result=told)
+            ingest_files(con, returns, kind="return", columns=columns, progress=progress, on_result=told)
             outcome.months = [r[0] for r in con.execute(
                 "SELECT DISTINCT month FROM events WHERE month <> '' ORDER BY month").fetchall()]
             outcome.pharmacies = con.execute("SELECT count(DISTINCT fixmedins_code) FROM events").fetchall()[0][0]
             run_checks(con, month=None, catalog=catalog, close_days=close_days)
             outcome.export = export(con, out_dir, per_pharmacy=per_pharmacy, encoding=encoding, headers=headers,
-                                    mask=mask, force=force, db_label=str(db_path or "the scan"), require_rows=False)
+                                    mask=mask, force=force, db_label=str(db_path or "the scan"), require_rows=False,
+                                    lang=lang)
         finally:
             con.close()
     return outcome
 
 
-def _file_line(result: FileResult) -> str:
+def _file_line(result: FileResult, lang: str = DEFAULT_LANG) -> str:
     if result.status == "skipped":
-        return f"{result.path}: {result.message}"
-    rejected = f", {result.rows_rejected:,} could not be read" if result.rows_rejected else ""
-    return f"{result.path}: {result.rows_read:,} {result.kind} records{rejected}"
+        return f"{result.path}: {stored_text(result.message, lang)}"
+    rejected = text("scan.file_rejected", lang, n=result.rows_rejected) if result.rows_rejected else ""
+    kind = text(f"kind.{result.kind}", lang) if result.kind in ("sale", "return") else result.kind
+    return text("scan.file", lang, path=result.path, records=result.rows_read, kind=kind, rejected=rejected)
 
 
-def summary_lines(outcome: ScanOutcome) -> list[str]:
+def summary_lines(outcome: ScanOutcome, lang: str = DEFAULT_LANG) -> list[str]:
     """A few lines in plain words: what was read, what was found per rule, where the files are."""
     out = outcome.out_dir
     months = outcome.months
-    span = "" if not months else (f", {months[0]}" if len(months) == 1 else f", {months[0]} to {months[-1]}")
-    lines = [f"Checked {outcome.records:,} records from {len(outcome.files)} file(s) "
-             f"({outcome.pharmacies:,} pharmacies{span})."]
+    span = "" if not months else (text("scan.span_one", lang, month=months[0]) if len(months) == 1
+                                  else text("scan.span_many", lang, first=months[0], last=months[-1]))
+    lines = [text("scan.checked", lang, records=outcome.records, files=len(outcome.files),
+                  pharmacies=outcome.pharmacies, span=span)]
     if outcome.rejected:
-        lines.append(f"{outcome.rejected:,} record(s) could not be read — fix them and upload again: "
-                     f"see {out / 'rejects.csv'}")
+        lines.append(text("scan.rejected", lang, n=outcome.rejected, path=out / "rejects.csv"))
     result = outcome.export
     found = result.findings if result else {}
     labels = dict(rule_catalog())
     if not any(found.values()):
-        lines.append("No re-used or invalid traceability codes found.")
+        lines.append(text("scan.nothing", lang))
     else:
         codes = out / "suspicious_codes.csv"
         for rule, _ in rule_catalog():
             n = found.get(rule, 0)
             if not n:
                 continue
-            one, many, advice = RULE_WORDS.get(rule, (f"finding of {rule}", f"findings of {rule}", "see the files"))
-            lines.append(f"  {n:,} {one if n == 1 else many} ({labels.get(rule, rule)}) — {advice}: see {codes}")
+            words = RULE_WORDS.get(rule)
+            if words is None:
+                lines.append(text("scan.found_other", lang, n=n, rule=rule, path=codes))
+                continue
+            what, advice = words.zh if lang != "en" else (words.en_one if n == 1 else words.en_many, words.en_advice)
+            lines.append(text("scan.found", lang, n=n, what=what, label=labels.get(rule, rule), advice=advice,
+                              path=codes))
         for rule in sorted(set(found) - set(labels)):
-            lines.append(f"  {found[rule]:,} finding(s) of {rule}: see {codes}")
+            lines.append(text("scan.found_other", lang, n=found[rule], rule=rule, path=codes))
     names = list(FILE_NAMES) + [n for n in (result.rows if result else {}) if n not in FILE_NAMES]
-    lines.append(f"Files: {', '.join(str(out / n) for n in names)}")
+    lines.append(text("scan.files", lang, files=", ".join(str(out / n) for n in names)))
     if result and result.pharmacies:
-        lines.append(f"One folder per pharmacy (its own rows only): {out / 'pharmacies'}")
+        lines.append(text("scan.folders", lang, path=out / "pharmacies"))
     return lines

@@ -5,6 +5,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Iterable, Sequence
 
+from tracecode.messages import severity_text, text
+from tracecode.rules.results import RuleSummary
+
 
 def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
@@ -38,3 +41,10 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence]) -> str:
     parts = [line(list(headers)), "  ".join("-" * w for w in widths)]
     parts += [line(r) for r in cells]
     return "\n".join(parts)
+
+
+def rule_table(rules: Iterable[RuleSummary], lang: str) -> str:
+    """The per-rule lines of a check (both engines): rule id, label, severity, codes, rows, pharmacies."""
+    return format_table(
+        [text(k, lang) for k in ("col.rule", "col.label", "col.severity", "col.codes", "col.rows", "col.pharmacies")],
+        [[r.rule, r.label_zh, severity_text(r.severity, lang), r.codes, r.rows, r.pharmacies] for r in rules])

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import duckdb
 
 from tracecode.codes.hashing import code_key
-from tracecode.codes.normalize import normalize_code
+from tracecode.codes.normalize import NormalizedCode, gs1_candidates, normalize_code
 from tracecode.errors import CodeError
 from tracecode.privacy import mask_key, mask_person
+from tracecode.store.known_codes import known_codes
 
 EVENT_FIELDS = ("sel_retn_time", "kind", "fixmedins_code", "fixmedins_name", "rtal_docno", "med_list_codg",
                 "qty", "trdn_flag", "insured", "setl_id", "psn_no", "code_raw", "file_name", "src_line", "event_id")
@@ -21,7 +22,9 @@ class CodeHistory:
     query: str  # as typed
     code: str  # normalised
     events: list[dict] = field(default_factory=list)
-    findings: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)  # one per rule tripped
+    status: str = "valid"  # of the query's code: valid | invalid
+    reason: str | None = None  # invalid_reason when invalid
 
     @property
     def sales(self) -> int:
@@ -41,17 +44,26 @@ class CodeHistory:
         return f"sold {self.sales} times"
 
 
-def normalized_or_error(raw: str) -> str:
+def query_code(con: duckdb.DuckDBPyConnection, raw: str) -> NormalizedCode:
+    """The code a query names, as ingest would store it: valid, or invalid as uploaded
+    (placeholders, 无, 8.12E+19 … are looked up too); a GS-less GS1 string settles on the one
+    pack among its readings that the store holds. Only an empty query is an error."""
     result = normalize_code(raw)
-    if result.status != "valid":
-        raise CodeError(f"{raw!r} is not a valid traceability code ({result.reason})",
-                        hint="give a 20-digit code starting with 8, or a GS1 string with (01) GTIN and (21) serial")
-    return result.code
+    if result.reason == "empty":
+        raise CodeError(f"{raw!r} is empty: nothing to trace", hint="give the code as uploaded")
+    if result.reason == "gs1_ambiguous":
+        packs = [c for c in gs1_candidates(result.code) if len(c) > 16]
+        held = known_codes(con, packs)
+        if len(held) == 1:
+            return NormalizedCode(held[0], "valid", "gs1", None, held[0][2:16])
+    return result
 
 
 def trace_code(con: duckdb.DuckDBPyConnection, raw: str, *, mask: bool = True) -> CodeHistory:
-    """Every event of one code (any spelling: full-width, GS1 with parentheses, ...)."""
-    code = normalized_or_error(raw)
+    """Every event of one code (any spelling: full-width, GS1 with parentheses, ...; an invalid
+    value such as a placeholder shows who uploaded it)."""
+    result = query_code(con, raw)
+    code = result.code
     key = code_key(code)
     ids = [r[0] for r in con.execute("SELECT event_id FROM code_index WHERE code_key = ?", [key]).fetchall()]
     upto = con.execute(
@@ -73,17 +85,29 @@ def trace_code(con: duckdb.DuckDBPyConnection, raw: str, *, mask: bool = True) -
         secret = mask_key(con)
         for event in events:
             event["psn_no"] = mask_person(event["psn_no"], secret)
-    history = CodeHistory(raw, code, events)
-    history.findings = _findings(con, key, code)
+    history = CodeHistory(raw, code, events, status=result.status, reason=result.reason)
+    names = [code] if result.valid else sorted({e["code_raw"] for e in events} | {raw})
+    history.findings = _findings(con, names)
     return history
 
 
-def _findings(con: duckdb.DuckDBPyConnection, key: int, code: str) -> list[dict]:
+def _findings(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict]:
+    """The rules the code trips, each once: its widest scope's detail ('all' if checked so,
+    else the latest month) and every month it was found in. ``names``: the normalised code,
+    or for an invalid code the raw values it was uploaded as (invalid_code's findings name
+    those)."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "findings" not in tables:
         return []
     cur = con.execute(
         """SELECT rule, month, severity, label_zh, detail FROM findings
-           WHERE code_key = ? AND drug_trac_codg = ? ORDER BY month, rule""", [key, code])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+           WHERE list_contains(?, drug_trac_codg) ORDER BY rule, month""", [names])
+    columns = [d[0] for d in cur.description]
+    by_rule: dict[str, dict] = {}
+    for row in cur.fetchall():
+        finding = dict(zip(columns, row))
+        kept = by_rule.setdefault(finding["rule"], {**finding, "months": []})
+        kept["months"].append(finding["month"])
+        if finding["month"] == "all" or kept["month"] != "all":
+            kept.update(month=finding["month"], detail=finding["detail"])
+    return list(by_rule.values())

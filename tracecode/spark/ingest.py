@@ -216,7 +216,8 @@ def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.
         "file_id": [file_id], "path": [str(path.resolve())], "name": [path.name], "size": [path.stat().st_size],
         "fingerprint": [row["fingerprint"]], "kind": [file_kind], "format": [fmt], "encoding": [source.encoding],
         "rows_read": [source.records], "rows_stored": [stored], "rows_rejected": [rejected],
-        "events": [counts["events"]], "loaded_at": [dt.datetime.now().replace(microsecond=0)]})
+        "events": [counts["events"]], "loaded_at": [dt.datetime.now().replace(microsecond=0)],
+        "rows_skipped": [source.skipped], "header_line": [source.header_line]})
 
 
 # ---------------------------------------------------------------------------

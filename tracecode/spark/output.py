@@ -167,7 +167,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 def write_findings(check: SparkCheck, out_dir: Path, *, mask: bool = True, encoding: str = "utf-8-sig",
                    headers: str = "nhsa", force: bool = False, per_pharmacy: bool = False, mask_key: str | None = None,
-                   mask_key_dir: Path | None = None, memory_limit: str | None = None) -> SparkExport:
+                   mask_key_dir: Path | None = None, memory_limit: str | None = None, lang: str = "zh") -> SparkExport:
     """Write suspicious_codes.csv, suspicious_events.csv, rejects.csv, summary.csv (and with
     ``per_pharmacy`` the pharmacies/ folders; and findings.parquet, finding_events.parquet) of a
     Spark check into ``out_dir`` with the export's own SQL and writer
@@ -196,7 +196,7 @@ def write_findings(check: SparkCheck, out_dir: Path, *, mask: bool = True, encod
             catalog = rule_catalog()
             writer = CsvWriter(con, staging, encoding, headers, dict(catalog))
             rows = write_files(con, writer, check.month, mask, rules=[r for r, _ in catalog],
-                               per_pharmacy=per_pharmacy)
+                               per_pharmacy=per_pharmacy, lang=lang)
             written = [*FILE_NAMES, FINDINGS_PARQUET, FINDING_EVENTS_PARQUET]
             if per_pharmacy:
                 rows.pop(PHARMACY_DIR, None)

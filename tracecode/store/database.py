@@ -11,6 +11,7 @@ import duckdb
 
 from tracecode.errors import DatabaseError, DatabaseInUse
 from tracecode.sqlfiles import read_sql
+from tracecode.store.migrate import migrate_codes, refuse_old_codes
 
 DEFAULT_DB = "tracecode.duckdb"
 SCHEMA_VERSION = "1"
@@ -89,8 +90,10 @@ def open_store(path: str | os.PathLike, *, read_only: bool = False, create: bool
     configure(con, memory_limit, spill)
     if not read_only:
         ensure_schema(con)
+        migrate_codes(con)
     else:
         _check_is_store(con, path)
+        refuse_old_codes(con, path)
     return con
 
 

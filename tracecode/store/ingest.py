@@ -12,11 +12,17 @@ from typing import Callable, Iterable, Iterator
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 from tqdm import tqdm
 
 from tracecode.codes.hashing_numpy import code_keys
-from tracecode.codes.normalize_arrow import explode_codes, normalize_array
+from tracecode.codes.normalize import cell_split_flag
+from tracecode.codes.normalize_arrow import (
+    explode_codes,
+    normalize_array,
+    resolve_ambiguous,
+)
 from tracecode.errors import DatabaseError, TracecodeError
 from tracecode.inputs.columns import CANONICAL_COLUMNS
 from tracecode.inputs.readers import (
@@ -27,6 +33,7 @@ from tracecode.inputs.readers import (
     detect_format,
 )
 from tracecode.sqlfiles import read_sql
+from tracecode.store.known_codes import store_lookup
 from tracecode.store.prefetch import prefetched
 from tracecode.store.schema import table_columns
 
@@ -52,6 +59,8 @@ class FileResult:
     rows_rejected: int = 0
     events: int = 0
     message: str = ""
+    rows_skipped: int = 0  # blank / all-empty rows
+    header_line: int = 1
 
 
 def fingerprint(path: Path) -> str:
@@ -70,13 +79,17 @@ def guess_kind(path: Path, kind: str) -> str:
     return "return" if ("return" in name or "retn" in name or "退" in name) else "sale"
 
 
-def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int) -> pa.Table:
-    """One row per code: explode multi-code cells, normalise and hash each code."""
+def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int,
+                  known: Callable[[list[str]], Iterable[str]] | None = None) -> pa.Table:
+    """One row per code: explode multi-code cells, normalise and hash each code. ``known``
+    (see :func:`tracecode.codes.normalize_arrow.resolve_ambiguous`) tells which GS1 packs the
+    store holds already."""
     n = batch.num_rows
     columns = {name: batch.column(name) for name in batch.schema.names}
     for name in CANONICAL_COLUMNS:
         if name not in columns:
             columns[name] = pa.array([""] * n, pa.string())
+    columns["trdn_flag"] = _json_split_flags(columns["drug_trac_codg"], columns["trdn_flag"])
     parents, pieces = explode_codes(columns["drug_trac_codg"])
     parents_np = parents.to_numpy(zero_copy_only=False)
     counts = np.bincount(parents_np, minlength=n)
@@ -85,7 +98,7 @@ def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int) -> pa.T
     table = pa.table({k: v for k, v in columns.items()})
     if len(parents_np) != n or not np.array_equal(parents_np, np.arange(n)):
         table = table.take(parents)
-    normal = normalize_array(pieces)
+    normal = resolve_ambiguous(normalize_array(pieces), known)
     keys = code_keys(normal.column("code"))
     extra = {
         "__rec": pa.array(first_rec + parents_np, pa.int64()),
@@ -105,7 +118,24 @@ def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int) -> pa.T
     return table
 
 
-def exploded_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.Table, int]]:
+def _json_split_flags(cells: pa.Array, flags: pa.Array) -> pa.Array:
+    """``flags``, with the ``trdnFlag`` of a JSON code cell (a HIS grid cell) where it has one."""
+    hit = pc.match_substring_regex(cells, "trdn_?flag", ignore_case=True).fill_null(False)
+    if not pc.any(hit).as_py():
+        return flags
+    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    found = [cell_split_flag(c) for c in cells.take(pa.array(rows)).to_pylist()]
+    mask = np.zeros(len(cells), dtype=bool)
+    mask[[r for r, f in zip(rows, found) if f is not None]] = True
+    if not mask.any():
+        return flags
+    values = pa.array([f for f in found if f is not None], pa.string())
+    flags = flags.cast(pa.string()) if flags.type != pa.string() else flags
+    return pc.replace_with_mask(flags, pa.array(mask), values)
+
+
+def exploded_chunks(batches: Iterable[pa.RecordBatch],
+                    known: Callable[[list[str]], Iterable[str]] | None = None) -> Iterator[tuple[pa.Table, int]]:
     """Explode, normalise and hash record batches into chunks of about INSERT_CHUNK_ROWS code
     rows (DuckDB appends far faster in big chunks). Yields (rows, records in them)."""
     rec = seq = 0
@@ -114,7 +144,7 @@ def exploded_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.Tabl
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        rows = explode_batch(batch, rec, seq)
+        rows = explode_batch(batch, rec, seq, known)
         rec += batch.num_rows
         seq += rows.num_rows
         pending.append(rows)
@@ -169,7 +199,8 @@ class Ingestor:
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
                 # Reading and normalising the next chunk (Python) overlaps with DuckDB writing
                 # this one; at most two chunks are alive at once.
-                for batch_rows, records in prefetched(exploded_chunks(batches), depth=1):
+                chunks = exploded_chunks(batches, store_lookup(con))
+                for batch_rows, records in prefetched(chunks, depth=1):
                     # DuckDB finds `batch_rows` by a replacement scan of this local variable. Not
                     # con.register(): a registered table stays alive until the file's transaction
                     # commits, so memory would grow with the file.
@@ -205,11 +236,14 @@ class Ingestor:
             "SELECT DISTINCT kind FROM events WHERE file_id = ?", [file_id]).fetchall()]
         file_kind = kinds[0] if len(kinds) == 1 else ("mixed" if kinds else kind)
         con.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO files (file_id, path, name, size, fingerprint, kind, format, encoding, rows_read, rows_stored, "
+            "rows_rejected, events, loaded_at, rows_skipped, header_line) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [file_id, str(path.resolve()), path.name, path.stat().st_size, digest, file_kind, fmt, source.encoding,
-             source.records, stored, rejected, events, dt.datetime.now().replace(microsecond=0)])
+             source.records, stored, rejected, events, dt.datetime.now().replace(microsecond=0), source.skipped,
+             source.header_line])
         return FileResult(path, "loaded", file_id, file_kind, fmt, source.encoding, source.records, stored,
-                          rejected, events)
+                          rejected, events, rows_skipped=source.skipped, header_line=source.header_line)
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind: str = "auto",

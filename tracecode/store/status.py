@@ -29,7 +29,7 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
 def store_status(con: duckdb.DuckDBPyConnection) -> StoreStatus:
     files = _dicts(con.execute(
         """SELECT file_id, name, size, fingerprint, kind, format, encoding, rows_read, rows_stored,
-                  rows_rejected, events, loaded_at FROM files ORDER BY file_id"""))
+                  rows_rejected, events, loaded_at, rows_skipped, header_line FROM files ORDER BY file_id"""))
     months = _dicts(con.execute(
         """SELECT month, count(*) FILTER (WHERE kind = 'sale') AS sales,
                   count(*) FILTER (WHERE kind = 'return') AS returns

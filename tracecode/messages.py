@@ -1,0 +1,465 @@
+"""The one message catalogue: every word a user reads, in Chinese (default) and English.
+
+Two kinds of entries:
+
+- ``MESSAGES``: what the program says (terminal lines, table headers, error prefixes), keyed by a
+  stable id, ``(zh, en)`` side by side as ``str.format`` templates. A new line of output is one
+  entry here and one ``text(id, lang, ...)`` call.
+- ``STORED_PHRASES``: the texts the rules and the readers *store* (a finding's ``detail``, a
+  reject's ``reason``). They are stored in English, the language-neutral form the golden cases
+  and both engines share, and rendered at the output edge: each entry is an English pattern and
+  its Chinese template; ``{1}`` ... ``{9}`` take the pattern's groups. The same entries drive the
+  Python renderer (:func:`stored_text`) and the SQL macro of the export (:func:`stored_text_sql`),
+  so terminal, CSV, workbook and report say the same words. A rule or reader that stores a new
+  phrase adds one entry; ``tests/test_lang.py`` fails while any English is left in ``--lang zh``.
+
+Rule ids, column names, file names and codes are never translated: they are the contract.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_ENV = "TRACECODE_LANG"
+
+#: Severity words (the stored value is the English id).
+SEVERITY: dict[str, tuple[str, str]] = {
+    "high": ("高", "high"),
+    "medium": ("中", "medium"),
+    "low": ("低", "low"),
+}
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- the error handler (cli.py) ---
+    "error": ("错误：{message}", "Error: {message}"),
+    "hint": ("提示：{hint}", "Hint: {hint}"),
+    "warning": ("警告：{message}", "Warning: {message}"),
+    "interrupted": ("已中断。", "Interrupted."),
+    "interrupted.ingest": ("已中断：正在读入的文件已回滚，之前读入的文件保留。",
+                           "Interrupted: the file being loaded was rolled back; the files loaded before it are kept."),
+    "interrupted.check": ("已中断：已保存的检查结果保持本次检查之前的状态。",
+                          "Interrupted: the stored findings are as they were before this check."),
+    "interrupted.export": ("已中断：导出未完成；请重新运行（如已移入文件，加 --force）。",
+                           "Interrupted: the export did not finish; run it again (with --force if files were moved in)."),
+    "interrupted.scan": ("已中断：自查未完成；请重新运行（如已移入文件，加 --force）。",
+                         "Interrupted: the scan did not finish; run it again (with --force if files were moved in)."),
+    "bad_month": ("{value!r} 不是 YYYY-MM 格式的月份（例如 2026-10）",
+                  "{value!r} is not a month written YYYY-MM (e.g. 2026-10)"),
+    "bad_rules": ("未知规则 {unknown}；可选：{known}", "unknown rule(s) {unknown}; choose from {known}"),
+    # --- ingest ---
+    "ingest.file": ("{path}：{records:,} 条{kind}记录（{format}{encoding}）-> {events:,} 条追溯码行{rejected}",
+                    "{path}: {records:,} {kind} records ({format}{encoding}) -> {events:,} code rows{rejected}"),
+    "ingest.rejected": ("，拒收 {n:,} 条", ", {n:,} rejected"),
+    "ingest.blank_rows": ("，跳过空行 {n:,} 条", ", {n:,} blank rows skipped"),
+    "ingest.header_line": ("，表头在第 {n} 行", ", header on line {n}"),
+    "ingest.skipped": ("{path}：{message}", "{path}: {message}"),
+    "parquet.written": ("已将 {rows:,} 条追溯码行写为 Parquet：{path}", "Wrote {rows:,} code rows as Parquet under {path}"),
+    "kind.sale": ("销售", "sale"),
+    "kind.return": ("退货", "return"),
+    # --- status ---
+    "status.db": ("数据库：{path}", "Database: {path}"),
+    "status.rows": ("追溯码行数：{events:,}（{kinds}）", "Code rows: {events:,} ({kinds})"),
+    "status.none": ("无", "none"),
+    "status.codes": ("不同的有效追溯码：{codes:,}   无效追溯码行：{invalid:,}",
+                     "Distinct valid codes: {codes:,}   invalid code rows: {invalid:,}"),
+    "status.counts": ("药店数：{pharmacies:,}   读取记录：{read:,}   保存：{stored:,}   拒收：{rejects:,}",
+                      "Pharmacies: {pharmacies:,}   records read: {read:,}   stored: {stored:,}   rejected: {rejects:,}"),
+    "status.months": ("月份", "Months"),
+    "status.files": ("文件", "Files"),
+    "col.month": ("月份", "month"),
+    "col.sales": ("销售", "sales"),
+    "col.returns": ("退货", "returns"),
+    "col.file_no": ("序号", "#"),
+    "col.name": ("名称", "name"),
+    "col.kind": ("类型", "kind"),
+    "col.format": ("格式", "format"),
+    "col.bytes": ("字节", "bytes"),
+    "col.records": ("记录", "records"),
+    "col.stored": ("保存", "stored"),
+    "col.rejected": ("拒收", "rejected"),
+    "col.code_rows": ("追溯码行", "code rows"),
+    "col.fingerprint": ("指纹", "fingerprint"),
+    "col.loaded": ("读入时间", "loaded"),
+    "col.blank_rows": ("空行", "blank"),
+    "col.header_line": ("表头行", "header"),
+    # --- check ---
+    "col.rule": ("规则", "rule"),
+    "col.label": ("规则名称", "label"),
+    "col.severity": ("严重程度", "severity"),
+    "col.codes": ("追溯码数", "codes"),
+    "col.rows": ("标记行数", "rows"),
+    "col.pharmacies": ("药店数", "pharmacies"),
+    "check.done": ("检查 {month}：保存 {findings:,} 条检查结果，用时 {seconds:.1f} 秒",
+                   "check {month}: {findings:,} findings stored in {seconds:.1f} s"),
+    "check.done_spark": ("在 Spark 上检查 {month}：{findings:,} 条检查结果，用时 {seconds:.1f} 秒；文件在 {out}",
+                         "check {month} on Spark: {findings:,} findings in {seconds:.1f} s; files in {out}"),
+    "scope.all": ("全部月份", "all months"),
+    "spark.started": ("Spark {version}（{master}）已启动，用时 {seconds:.1f} 秒",
+                      "Spark {version} ({master}) started in {seconds:.1f} s"),
+    # --- export ---
+    "export.done": ("已导出 {scope} 到 {out}：", "Exported {scope} to {out}:"),
+    "export.file": ("  {name:<22} {rows:>9,} 行", "  {name:<22} {rows:>9,} rows"),
+    "export.folders": ("  pharmacies/            {n:>9,} 个文件夹", "  pharmacies/            {n:>9,} folders"),
+    "other_pharmacy": ("其他药店", "another pharmacy"),
+    "withheld": ("（已隐去：整条记录可能含个人信息；--no-mask 可显示）",
+                 "(withheld: the whole record may hold personal data; --no-mask shows it)"),
+    # --- scan ---
+    "scan.file": ("{path}：{records:,} 条{kind}记录{rejected}", "{path}: {records:,} {kind} records{rejected}"),
+    "scan.file_rejected": ("，其中 {n:,} 条无法读取", ", {n:,} could not be read"),
+    "scan.checked": ("已检查 {files} 个文件中的 {records:,} 条记录（{pharmacies:,} 家药店{span}）。",
+                     "Checked {records:,} records from {files} file(s) ({pharmacies:,} pharmacies{span})."),
+    "scan.span_one": ("，{month}", ", {month}"),
+    "scan.span_many": ("，{first} 至 {last}", ", {first} to {last}"),
+    "scan.rejected": ("{n:,} 条记录无法读取——请更正后重新上传：见 {path}",
+                      "{n:,} record(s) could not be read — fix them and upload again: see {path}"),
+    "scan.nothing": ("未发现重复使用或无效的追溯码。", "No re-used or invalid traceability codes found."),
+    "scan.found": ("  {n:,} 个{what}（{label}）——{advice}：见 {path}",
+                   "  {n:,} {what} ({label}) — {advice}: see {path}"),
+    "scan.found_other": ("  {rule} 的检查结果 {n:,} 条：见 {path}", "  {n:,} finding(s) of {rule}: see {path}"),
+    "scan.files": ("文件：{files}", "Files: {files}"),
+    "scan.folders": ("每家药店一个文件夹（仅含本店记录）：{path}", "One folder per pharmacy (its own rows only): {path}"),
+    # --- report ---
+    "report.done": ("已写出 {path}：{month} 可疑追溯码 {codes:,} 个，{rows:,} 行中标记 {flagged:,} 行，拒收记录 {rejects:,} 条",
+                    ("Wrote {path}: {codes:,} suspicious codes in {month}, {flagged:,} of {rows:,} rows flagged, "
+                     "{rejects:,} records rejected")),
+    # --- trace ---
+    "trace.not_found": ("未找到", "not found"),
+    "trace.once": ("销售 1 次", "sold once"),
+    "trace.times": ("销售 {n} 次", "sold {n} times"),
+    "trace.returns": ("，退货 {n} 次", ", {n} return(s)"),
+    "trace.rules": ("触发的规则：", "Rules tripped:"),
+    "trace.invalid": ("（无效追溯码：{reason}）", " (invalid code: {reason})"),
+    "col.time": ("时间", "time"),
+    "col.pharmacy": ("药店", "pharmacy"),
+    "col.receipt": ("单据号", "receipt"),
+    "col.qty": ("数量", "qty"),
+    "col.split": ("拆零", "split"),
+    "col.insured": ("医保", "insured"),
+    "col.person": ("人员编号", "person"),
+    "col.source": ("来源", "source"),
+    "split.yes": ("拆零", "split"),
+    "split.no": ("整盒", "whole"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    # --- people / rings ---
+    "people.none": ("{scope}：没有人有 {n} 盒或以上医保药品被再次销售。",
+                    "people {scope}: no person has {n} or more insured packs sold again."),
+    "people.count": ("{scope}：{count:,} 人有 {n} 盒或以上药品被再次销售{more}",
+                     "people {scope}: {count:,} person(s) with >= {n} packs sold again{more}"),
+    "people.more": ("（另有 {n:,} 人未显示；export 会全部写入 persons.csv）",
+                    " ({n:,} more not shown; export writes them all to persons.csv)"),
+    "people.share": ("{share:.0f}%（共 {total}）", "{share:.0f}% of {total}"),
+    "col.psn_no": ("人员编号", "psn_no"),
+    "col.packs": ("盒数", "packs"),
+    "col.share": ("占比", "share"),
+    "col.drugs": ("药品数", "drugs"),
+    "col.value": ("金额", "value"),
+    "col.bought_at": ("购药药店", "bought at"),
+    "col.reappeared_at": ("再现药店", "reappeared at"),
+    "col.days": ("间隔天数", "days"),
+    "rings.none": ("{scope}：没有回流团伙（没有 {n} 盒或以上药品流动的药店群）。",
+                   "rings {scope}: no ring (no group of pharmacies with {n} or more packs flowing)."),
+    "rings.head": ("{ring}  {members} 家药店  {packs:,} 盒  {persons:,} 人  {drugs:,} 种药品  {first} .. {last}{value}",
+                   ("{ring}  {members} pharmacies  {packs:,} packs  {persons:,} persons  {drugs:,} drugs  "
+                    "{first} .. {last}{value}")),
+    "rings.value": ("  金额 {value:,.2f}", "  value {value:,.2f}"),
+    "rings.members": ("  成员：{text}", "  members: {text}"),
+    "rings.flows": ("  流向：{text}", "  flows:   {text}"),
+    "rings.persons": ("  人员：{text}", "  persons: {text}"),
+    "rings.drugs": ("  药品：{text}", "  drugs:   {text}"),
+    "rings.linked": ("  由 {n} 盒或以上的人员关联：{text}", "  linked by persons with >= {n} packs: {text}"),
+    "rings.count": ("{scope}：{count:,} 个团伙{more}", "rings {scope}: {count:,} ring(s){more}"),
+    "rings.more": ("（另有 {n:,} 个未显示）", " ({n:,} more not shown)"),
+    "role.source": ("来源", "source"),
+    "role.sink": ("去向", "sink"),
+    "role.both": ("双向", "both"),
+    # --- synth ---
+    "synth.done": ("已写出 {n} 个文件到 {path}", "Wrote {n} files to {path}"),
+}
+
+class RuleWords(NamedTuple):
+    """What a rule's finding means for the person who uploaded the rows, and what to do (scan)."""
+
+    zh: tuple[str, str]  # (what, advice)
+    en_one: str
+    en_many: str
+    en_advice: str
+
+
+RULE_WORDS: dict[str, RuleWords] = {
+    "duplicate_upload": RuleWords(
+        ("追溯码在同一单据下重复上传", "属数据错误：请在截止前删除多余的记录"),
+        "code uploaded twice under the same receipt", "codes uploaded twice under the same receipt",
+        "a data error: delete the extra copies before the deadline"),
+    "return_without_sale": RuleWords(
+        ("退货没有对应的销售", "请补传缺少的销售记录，或更正退货"),
+        "return with no matching sale", "returns with no matching sale",
+        "upload the missing sale or correct the return"),
+    "same_pharmacy_repeat": RuleWords(
+        ("追溯码在同一药店整盒销售多次", "一盒只能销售一次：请核对单据和扫码"),
+        "code sold more than once as a whole pack at one pharmacy",
+        "codes sold more than once as a whole pack at one pharmacy",
+        "one pack is sold once: check the receipts and the scanning"),
+    "cross_pharmacy_reuse": RuleWords(
+        ("追溯码也在其他药店销售", "可能是复制的追溯码或回流药"),
+        "code also sold at another pharmacy", "codes also sold at another pharmacy",
+        "possible copied code or recycled pack (回流药)"),
+    "recycled_resale": RuleWords(
+        ("追溯码在医保销售后再次销售", "可能是回流药"),
+        "code sold again after an insured sale", "codes sold again after an insured sale",
+        "possible recycled pack (回流药)"),
+    "split_overuse": RuleWords(
+        ("追溯码的拆零销售数量对不上", "请核对拆零数量和每盒数量"),
+        "code with split-pack (拆零) sales that do not add up", "codes with split-pack (拆零) sales that do not add up",
+        "check the split quantities and the pack size"),
+    "invalid_code": RuleWords(
+        ("值不是有效的追溯码", "请重新扫码；不要经 Excel 输入或粘贴追溯码"),
+        "value that is not a valid traceability code", "values that are not valid traceability codes",
+        "rescan the pack; never type or paste codes through Excel"),
+    "product_mismatch": RuleWords(
+        ("追溯码扫在了与结算药品不同的药品上", "请扫实际销售的药盒"),
+        "code scanned on another drug than the one billed", "codes scanned on another drug than the one billed",
+        "scan the pack that is actually sold"),
+}
+
+#: Finding details and reject reasons as stored (English) -> Chinese. Applied in order, each to
+#: every match; a phrase is a whole clause, so the order of the clauses in Chinese follows the
+#: order in which the rule writes them. Patterns use only what Python's re and RE2 (DuckDB)
+#: read alike: literals, \d, \S, [...], groups, ?, +, *.
+STORED_PHRASES: list[tuple[str, str]] = [
+    # shared endings
+    (r" — suspected recycled drug \(回流药\) or use of another person's insurance card",
+     "——疑似回流药或冒用他人医保卡"),
+    (r" — suspected counterfeit \(copied code\)", "——疑似假冒（追溯码被复制）"),
+    # cross_pharmacy_reuse
+    (r"sold at (\d+) pharmacies, ", "在 {1} 家药店销售，"),
+    (r"(\d+) min apart at the closest", "最近两次相隔 {1} 分钟"),
+    (r"([\d.]+) hours apart at the closest", "最近两次相隔 {1} 小时"),
+    (r"([\d.]+) days apart at the closest", "最近两次相隔 {1} 天"),
+    # duplicate_upload
+    (r"(\d+) extra cop(?:y|ies) of the same record \(same pharmacy, receipt and code\) uploaded again",
+     "同一记录（药店、单据号、追溯码均相同）重复上传 {1} 次"),
+    (r" — a data error to correct, not fraud", "——属数据错误，应更正，不是欺诈"),
+    # invalid_code
+    (r"^empty code", "追溯码为空"),
+    (r"went through Excel as a number: the digits are lost", "经 Excel 当作数字处理，位数已丢失"),
+    (r"placeholder, not a real code", "占位码，不是真实追溯码"),
+    (r"wrong length: not a 20-digit code", "长度不对：不是 20 位追溯码"),
+    (r"20 digits but not starting with 8", "20 位但不以 8 开头"),
+    (r"letters or symbols: neither a 20-digit code nor a GS1 string", "含字母或符号：既不是 20 位追溯码，也不是 GS1 编码"),
+    (r"GS1 code with a wrong GTIN check digit", "GS1 编码的 GTIN 校验位错误"),
+    (r"GS1 code without a serial number \(AI 21\)", "GS1 编码缺少序列号（AI 21）"),
+    (r"GS1 code whose separators \(GS\) were dropped: it reads as more than one pack \(gs1_ambiguous\): ",
+     "GS1 编码的分隔符（GS）丢失，可读作多个药盒（gs1_ambiguous），候选读法："),
+    (r"\(gs1_ambiguous\)，候选读法：see trace", "（gs1_ambiguous），候选读法见 trace"),
+    (r"not a valid traceability code", "不是有效的追溯码"),
+    (r" — uploaded (\d+) times?", "——上传 {1} 次"),
+    # product_mismatch
+    (r"billed as (\S+) but the code's product (\S+) is (\S+)", "按 {1} 结算，但追溯码的产品 {2} 属于 {3}"),
+    (r" or 1 other drug", " 或另外 1 种药品"),
+    (r" or (\d+) other drugs", " 或另外 {1} 种药品"),
+    (r" by the catalogue", "（依据药品目录）"),
+    (r" by the majority of its sales \((\d+) of (\d+)\)", "（依据多数销售记录：{2} 条中 {1} 条）"),
+    (r" — the scanned pack is not the drug billed", "——扫码的药盒不是结算的药品"),
+    # recycled_resale
+    (r"sold again (\d+) times? after an insured whole-pack sale at (.+) on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)",
+     "在 {2} 于 {3} 医保整盒销售后，又被销售 {1} 次"),
+    # return_without_sale
+    (r"(\d+) returns? with no earlier sale of this pack at the same pharmacy to cancel",
+     "{1} 笔退货在同一药店没有可冲销的先前销售"),
+    (r" — the sale was never uploaded, or the return is fictitious", "——销售未上传，或退货是虚构的"),
+    # same_pharmacy_repeat
+    (r"sold as a whole pack (\d+) times under different receipts at one pharmacy \(([^)]+)\)",
+     "在同一药店（{2}）以不同单据整盒销售 {1} 次"),
+    (r"sold as a whole pack (\d+) times under different receipts at each of several pharmacies",
+     "在多家药店各以不同单据整盒销售 {1} 次"),
+    (r" — suspected substitution \(串换\) or empty swipes \(空刷\)", "——疑似串换或空刷"),
+    # split_overuse
+    (r"split sales of one pack: ", "同一盒拆零销售："),
+    (r"quantities add up to ([\d.]+) units, more than the ([\d.]+) in a pack; ", "数量合计 {1}，超过每盒 {2}；"),
+    (r"sold split at (\d+) pharmacies; ", "在 {1} 家药店拆零销售；"),
+    (r"sold both split and as a whole pack; ", "既拆零销售又整盒销售；"),
+    (r"the pack was sold more than once", "该盒被多次销售"),
+    # reject reasons (sql/ingest/parse_batch.sql)
+    (r"missing pharmacy code \(定点医药机构编号\)", "缺少定点医药机构编号"),
+    (r"missing receipt number \(零售单据号\)", "缺少零售单据号"),
+    (r"missing traceability code \(追溯码\)", "缺少追溯码"),
+    (r"missing sale/return time \(销售/退货时间\)", "缺少销售/退货时间"),
+    (r"unreadable sale/return time \(销售/退货时间\)", "销售/退货时间无法识别"),
+    (r"missing quantity \(销售/退货数量\)", "缺少销售/退货数量"),
+    (r"quantity is not a number \(销售/退货数量\)", "销售/退货数量不是数字"),
+    (r"quantity must be positive \(销售/退货数量\)", "销售/退货数量必须大于 0"),
+    (r"quantity out of range: 0.0001 to 100000 \(销售/退货数量\)", "销售/退货数量超出范围（0.0001 至 100000）"),
+    (r"split flag must be 0 or 1 \(拆零标志\)", "拆零标志必须是 0 或 1"),
+    (r"price is not a number \(单价\)", "单价不是数字"),
+    (r"price must not be negative \(单价\)", "单价不能为负数"),
+    (r"price out of range: 0 to 10000000 \(单价\)", "单价超出范围（0 至 10000000）"),
+    (r"kind must be sale or return \(类型\)", "类型必须是销售或退货"),
+    # ingest's note on a file loaded before (store/ingest.py)
+    (r"^already loaded as file #(\d+) \((.+), (\d{4}-\d\d-\d\d \d\d:\d\d)\); nothing added",
+     "已作为第 {1} 号文件（{2}，{3}）读入过，未增加任何内容"),
+    # reject reasons (inputs/readers.py)
+    (r"^expected (\d+) fields, found (\d+)", "应有 {1} 个字段，实有 {2} 个"),
+    (r"^encoding: the line is neither UTF-8 nor GBK \(GB18030\) text", "编码：该行既不是 UTF-8 也不是 GBK（GB18030）文本"),
+    (r"^invalid JSON: (.*)", "JSON 格式错误：{1}"),
+    (r"^JSON nested too deeply", "JSON 嵌套过深"),
+    (r"^not a JSON object", "不是 JSON 对象"),
+    (r"^no selinfo record in the message", "报文中没有 selinfo 记录"),
+    (r"^selinfo item is not an object", "selinfo 条目不是对象"),
+    (r"^unsupported infno (\S+); expected 3505 or 3506", "不支持的交易编号 infno {1}；应为 3505 或 3506"),
+    ((r"^stopped reading: ([\d,]+) empty rows in a row; rows after ([\d,]+) were not read "
+      r"\(delete the empty rows in Excel if records follow\)"),
+     "停止读取：连续 {1} 行为空；第 {2} 行之后未读取（如后面还有记录，请在 Excel 中删除空行）"),
+]
+
+#: Whole lines the library raises or reports (``Error:``/``Hint:``/``Warning:`` lines, Spark's
+#: progress lines) -> Chinese.
+#: Same form as STORED_PHRASES; an error without an entry is shown as raised.
+ERROR_PHRASES: list[tuple[str, str]] = [
+    (r"^(.+): missing required column\(s\) (.+); columns found: (.*)$", "{1}：缺少必需的列 {2}；文件中的列：{3}"),
+    (r"^(.+): mixes UTF-8 and GBK text$", "{1}：文件中混有 UTF-8 与 GBK 文本"),
+    (r"^database (.+) does not exist$", "数据库 {1} 不存在"),
+    (r"^database (.+) is in use by another process$", "数据库 {1} 正被另一个进程使用"),
+    (r"^cannot open database (.+?): (.*)$", "无法打开数据库 {1}：{2}"),
+    (r"^(.+) is a folder, not a database file$", "{1} 是文件夹，不是数据库文件"),
+    (r"^(.+) is not a DuckDB database file$", "{1} 不是 DuckDB 数据库文件"),
+    (r"^(.+) is not a tracecode database$", "{1} 不是 tracecode 数据库"),
+    (r"^(.+) holds no uploads$", "{1} 中没有上传数据"),
+    (r"^(.+) has not been checked yet$", "{1} 尚未检查"),
+    (r"^month (\S+) is not in (.+) \(it holds (\S+) to (\S+)\)$", "月份 {1} 不在 {2} 中（其中有 {3} 至 {4}）"),
+    (r"^month (\S+) is not in (.+) \(it holds (.+)\)$", "月份 {1} 不在 {2} 中（其中有 {3}）"),
+    (r"^month (\S+) has not been checked \(checked: (.*)\)$", "月份 {1} 尚未检查（已检查：{2}）"),
+    (r"^month '(.*)' is not a month such as 2026-10 \(YYYY-MM\)$", "月份 '{1}' 不是 2026-10 这样的月份（YYYY-MM）"),
+    (r"^--month '(.*)' is not a month; write it as YYYY-MM, e.g. 2026-10$", "--month '{1}' 不是月份；请写成 YYYY-MM，例如 2026-10"),
+    (r"^the database has no events in (\S+); (.*)$", "数据库中没有 {1} 的记录；{2}"),
+    (r"^there are no findings over all months \(checked: (.*)\)$", "没有全部月份的检查结果（已检查：{1}）"),
+    (r"^the database has not been checked yet$", "数据库尚未检查"),
+    (r"^output folder (.+) is not empty$", "输出文件夹 {1} 不是空的"),
+    (r"^Parquet folder (.+) is not empty$", "Parquet 文件夹 {1} 不是空的"),
+    (r"^(.+) exists and is not a folder$", "{1} 已存在且不是文件夹"),
+    (r"^(.+) is a folder$", "{1} 是文件夹"),
+    (r"^(.+) exists$", "{1} 已存在"),
+    (r"^folder (.+) does not exist$", "文件夹 {1} 不存在"),
+    (r"^cannot create (.+?): (.*)$", "无法创建 {1}：{2}"),
+    (r"^(.+): no such file or folder$", "{1}：没有这个文件或文件夹"),
+    (r"^(.+): no such file$", "{1}：没有这个文件"),
+    (r"^'(.*)' is empty: nothing to trace$", "'{1}' 为空：没有可查询的追溯码"),
+    (r"^database (.+) was written by an earlier tracecode: its codes must be normalised again$",
+     "数据库 {1} 由旧版 tracecode 写入，其追溯码须按新规则重新规范化"),
+    (r"^database (.+) was written by a newer tracecode$", "数据库 {1} 由更新版本的 tracecode 写入"),
+    (r"^this database was written by a newer tracecode \(code version (\d+)\)$",
+     "该数据库由更新版本的 tracecode 写入（追溯码版本 {1}）"),
+    (r"^every upload file given was given before \(same content\); nothing to read$",
+     "给出的上传文件都已读入过（内容相同），没有可读的内容"),
+    ((r"^(.+): (\d+) line\(s\) hold characters GBK cannot encode \((.*)\), written as '\?' \(line (.+)\); "
+      r"use --encoding utf-8-sig to keep them$"),
+     "{1}：{2} 行含 GBK 无法编码的字符（{3}），已写为“?”（第 {4} 行）；用 --encoding utf-8-sig 可保留这些字符"),
+    # Spark progress lines (spark/engine.py, spark/ingest.py)
+    (r"^stage (\S+): ([\d,]+) rows in ([\d.]+) s$", "阶段 {1}：{2} 行，用时 {3} 秒"),
+    (r"^stage (\S+): ([\d.]+) s$", "阶段 {1}：用时 {2} 秒"),
+    (r"^stage (\S+): (\S+) of an earlier check of this input$", "阶段 {1}：沿用此前对该输入检查的 {2}"),
+    (r"^rules: ([\d,]+) flagged rows in ([\d.]+) s$", "规则：标记 {1} 行，用时 {2} 秒"),
+    (r"^rules: ([\d.]+) s$", "规则：用时 {1} 秒"),
+    (r"^summaries kept in (.+): new files to add$", "汇总保存在 {1}：有新文件需要加入"),
+    (r"^summaries kept in (.+): up to date$", "汇总保存在 {1}：已是最新"),
+    (r"^summaries kept in (.+) for the next check: ([\d.]+) s$", "汇总已保存在 {1}，供下次检查使用：用时 {2} 秒"),
+    (r"^(.+): the same content was given before; skipped$", "{1}：内容相同的文件已给出过，跳过"),
+    # hints
+    (r"^load files first: tracecode ingest --db (.+) FILE\.\.\.$", "请先读入文件：tracecode ingest --db {1} FILE..."),
+    (r"^run tracecode check --db (\S+) \(without --month\), or export with --month$",
+     "请运行 tracecode check --db {1}（不带 --month），或导出时加 --month"),
+    (r"^run tracecode check --db (.+)$", "请运行 tracecode check --db {1}"),
+    (r"^run `tracecode ingest --db FILE \.\.\.` first$", "请先运行 tracecode ingest --db FILE ..."),
+    (r"^ingest that month's uploads first, or pick a month `tracecode status` lists$",
+     "请先读入该月的上传数据，或选择 tracecode status 列出的月份"),
+    (r"^choose an empty or new --out folder, or add --force to overwrite tracecode's files$",
+     "请选择空的或新的 --out 文件夹，或加 --force 覆盖 tracecode 写出的文件"),
+    (r"^choose another --out file, or add --force to overwrite it$", "请选择另一个 --out 文件，或加 --force 覆盖"),
+    (r"^create it first, or choose another --out$", "请先创建该文件夹，或选择另一个 --out"),
+    (r"^give --out a file name such as report.html$", "--out 请给出文件名，例如 report.html"),
+    (r"^check the path; quote names with spaces$", "请检查路径；含空格的名称请加引号"),
+    (r"^check the --db path$", "请检查 --db 路径"),
+    (r"^wait for the other tracecode process to finish, or use another --db file$",
+     "请等待另一个 tracecode 进程结束，或使用另一个 --db 文件"),
+    (r"^give the code as uploaded$", "请给出上传时的追溯码"),
+    (r"^run `tracecode check --db (.+)` once: it upgrades the database in place$",
+     "运行一次 `tracecode check --db {1}`：它会就地升级数据库"),
+    (r"^upgrade tracecode$", "请升级 tracecode"),
+    (r"^tracecode reads \.csv, \.xlsx, \.json/\.jsonl \(NHSA messages\) and \.parquet$",
+     "tracecode 可读取 .csv、.xlsx、.json/.jsonl（医保报文）和 .parquet"),
+]
+
+_GROUP = re.compile(r"\{(\d)\}")
+
+
+def text(key: str, lang: str = DEFAULT_LANG, /, **params) -> str:
+    """The message ``key`` in ``lang`` with ``params`` filled in."""
+    zh, en = MESSAGES[key]
+    return (en if lang == "en" else zh).format(**params)
+
+
+def severity_text(severity: str | None, lang: str = DEFAULT_LANG) -> str:
+    """高/中/低 (or high/medium/low); an unknown severity as it is."""
+    if severity is None:
+        return ""
+    words = SEVERITY.get(severity)
+    return severity if words is None else (words[1] if lang == "en" else words[0])
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(p), _GROUP.sub(r"\\g<\1>", zh)) for p, zh in STORED_PHRASES]
+
+
+def stored_text(value: str | None, lang: str = DEFAULT_LANG) -> str | None:
+    """A stored detail or reject reason in ``lang`` (stored texts are English)."""
+    if value is None or lang == "en":
+        return value
+    for pattern, template in _compiled():
+        value = pattern.sub(template, value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def _compiled_errors() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(p), _GROUP.sub(r"\\g<\1>", zh)) for p, zh in ERROR_PHRASES]
+
+
+def error_text(message: str, lang: str = DEFAULT_LANG) -> str:
+    """An error message or hint in ``lang``: the first ERROR_PHRASES entry matching the whole of
+    it (the message as raised when none does, or with --lang en)."""
+    if lang == "en":
+        return message
+    for pattern, template in _compiled_errors():
+        if pattern.match(message):
+            return pattern.sub(template, message, count=1)
+    return message
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def stored_text_sql(arg: str = "v") -> str:
+    """The SQL expression rendering a stored text ``arg`` in Chinese: the chain of
+    ``regexp_replace`` of :data:`STORED_PHRASES` (constants of this module, never user values)."""
+    expr = arg
+    for pattern, zh in STORED_PHRASES:
+        replacement = _GROUP.sub(r"\\\1", zh)  # {1} -> \1
+        expr = f"regexp_replace({expr}, {_sql_string(pattern)}, {_sql_string(replacement)}, 'g')"
+    return expr
+
+
+def stored_text_macro() -> str:
+    """``CREATE MACRO shown_text(v, lang)``: a stored text as the user reads it in ``lang``."""
+    return f"CREATE OR REPLACE TEMP MACRO shown_text(v, lang) AS CASE WHEN lang = 'en' THEN v ELSE {stored_text_sql('v')} END"
+
+
+def severity_macro() -> str:
+    """``CREATE MACRO shown_severity(s, lang)``: 高/中/低 or the English word."""
+    zh = " ".join(f"WHEN {_sql_string(k)} THEN {_sql_string(v[0])}" for k, v in SEVERITY.items())
+    return f"CREATE OR REPLACE TEMP MACRO shown_severity(s, lang) AS CASE WHEN lang = 'en' THEN s ELSE CASE s {zh} ELSE s END END"
