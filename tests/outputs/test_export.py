@@ -22,11 +22,16 @@ from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.outputs.export import FILE_NAMES, export, rule_catalog
-from tracecode.outputs.export_write import TEXT_ID_COLUMNS, exact, guard
-from tracecode.outputs.export_write import _tagged_records, folder_names
-from tracecode.store.ingest import ingest_files
+from tracecode.outputs.export_write import (
+    TEXT_ID_COLUMNS,
+    _tagged_records,
+    exact,
+    folder_names,
+    guard,
+)
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
+from tracecode.store.ingest import ingest_files
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 INPUT = GOLDEN / "input"
@@ -467,8 +472,8 @@ def test_failed_export_leaves_nothing_half_written(con, tmp_path, monkeypatch):
 def test_a_failure_on_any_connection_fails_the_export(con, tmp_path, monkeypatch, fail):
     """summary.csv, rejects.csv and suspicious_codes.csv are written on a second connection and
     persons / rings on a third, in threads: an error in any of them is the export's error."""
-    import tracecode.outputs.export_write as ew
     import tracecode.outputs.analysis_files as rings_module
+    import tracecode.outputs.export_write as ew
 
     real_file = ew.CsvWriter.file
 
@@ -580,8 +585,7 @@ def test_export_sql_files_have_headers_and_no_python_values():
     """Each query of sql/export/ (not the store's pharmacy_rows stage) opens with relation,
     needs and meaning; no '{' left for Python to format."""
     from tracecode.outputs.export_sql import export_query
-    from tracecode.sqlfiles import parse_header
-    from tracecode.sqlfiles import list_sql
+    from tracecode.sqlfiles import list_sql, parse_header
 
     names = [n for n in list_sql("export") if n != "pharmacy_rows_new"]
     assert "codes" in names and "summary" in names

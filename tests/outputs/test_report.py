@@ -17,11 +17,11 @@ from tests.conftest import sale, write_csv
 from tests.outputs.test_export import build_case
 from tracecode.cli import main
 from tracecode.errors import OutputError, UnknownMonth
-from tracecode.store.ingest import ingest_files
 from tracecode.outputs.report import gather, previous_month, write_report
 from tracecode.outputs.report_html import render
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
+from tracecode.store.ingest import ingest_files
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if p), None)

@@ -53,4 +53,7 @@ def font_face_css(text: str) -> str:
     if data is None:
         return ""
     url = "data:font/otf;base64," + base64.b64encode(data).decode("ascii")
-    return f'@font-face{{font-family:"{FAMILY}";src:url({url}) format("opentype");font-weight:100 900}}'
+    # the embedded font alone: Chromium with no system font draws nothing when a missing local
+    # family stands in the list beside it, and the font holds every character of the page
+    return (f'@font-face{{font-family:"{FAMILY}";src:url({url}) format("opentype");font-weight:100 900}}'
+            f'body,.code{{font-family:"{FAMILY}"}}')

@@ -19,7 +19,7 @@ PALETTE = ("#c0392b", "#e67e22", "#8e44ad", "#2c3e50", "#16a085", "#2980b9", "#7
 KIND_ZH = {"sale": "销售", "return": "退货"}
 
 CSS = """
-body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC","TracecodeCJK",sans-serif;
+body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC",sans-serif;
  margin:0;padding:0 24px 48px;color:#222;background:#fafafa;font-size:14px;line-height:1.5}
 header{border-bottom:3px solid #c0392b;margin-bottom:16px;padding:16px 0 8px}
 h1{font-size:24px;margin:0}h2{font-size:18px;margin:28px 0 8px;border-left:4px solid #c0392b;padding-left:8px}
@@ -32,7 +32,7 @@ th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f0f0f0;cursor:pointer;white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.flag td{background:#fdecea}details{margin:2px 0 10px}summary{cursor:pointer;color:#2c3e50}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;
- margin-right:4px;vertical-align:middle}.code{font-family:Consolas,monospace,"TracecodeCJK"}.muted{color:#888}
+ margin-right:4px;vertical-align:middle}.code{font-family:Consolas,monospace}.muted{color:#888}
 svg text{font-size:12px;fill:#333}footer{margin-top:32px;color:#777;font-size:12px}
 """
 
@@ -103,7 +103,7 @@ def render(data: ReportData) -> str:
     ]
     page = "\n".join(parts) + "\n"
     # the page's own font, cut to the characters it shows (a server may have no CJK font)
-    return page.replace("<style>", "<style>" + font_face_css(page), 1)
+    return page.replace("</style>", font_face_css(page) + "</style>", 1)
 
 
 def _delta(line) -> str:
