@@ -278,9 +278,13 @@ def test_expected_rejects_point_at_bad_fields(sample):
 # -------------------------------------------------------------------------------- truth
 
 
+#: Rules synth does not plant yet (issue 13: synth writes no purchase and no uncoded sale yet).
+NOT_PLANTED = ("uncoded_sale", "sale_without_purchase")
+
+
 def rule_ids_of_rules_md() -> set[str]:
     text = RULES_MD.read_text(encoding="utf-8")
-    return set(re.findall(r"^\d\. ([a-z_]+) —", text, flags=re.M))
+    return set(re.findall(r"^\d+\. ([a-z_]+) —", text, flags=re.M))
 
 
 def test_truth_has_every_rule_in_every_month(sample):
@@ -291,6 +295,9 @@ def test_truth_has_every_rule_in_every_month(sample):
     present = {(r["rule"], r["month"]) for r in truth}
     for month in ("2026-01", "2026-02"):
         for rule in RULE_IDS:
+            if rule in NOT_PLANTED:
+                assert (rule, month) not in present, (rule, month)
+                continue
             assert (rule, month) in present, (rule, month)
     assert len(truth) == len({tuple(r.values()) for r in truth})
     assert summary.cases_per_rule == dict(Counter(r["rule"] for r in truth)) | {
@@ -384,7 +391,7 @@ def test_csv_mode_is_fast_and_writes_only_csv(tmp_path):
     assert total == summary.rows == 200_000
     assert 0.01 < summary.injected_rows / summary.rows < 0.06
     truth = {(r["rule"], r["month"]) for r in csv.DictReader(open(out / "truth.csv", encoding="utf-8"))}
-    assert truth == {(r, m) for r in RULE_IDS for m in ("2026-01", "2026-02")}
+    assert truth == {(r, m) for r in RULE_IDS if r not in NOT_PLANTED for m in ("2026-01", "2026-02")}
     # sales are in time order, within opening hours
     times = con.execute(f"SELECT sel_retn_time FROM read_csv('{out / 'sales_2026-01.csv'}', all_varchar=true)").fetchall()
     times = [t for (t,) in times]

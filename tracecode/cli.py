@@ -30,6 +30,7 @@ COMMAND_MODULES = {
     "trace": "tracecode.commands.trace",
     "people": "tracecode.commands.people",
     "rings": "tracecode.commands.people",
+    "cases": "tracecode.commands.cases",
     "spark": "tracecode.commands.spark",
 }
 

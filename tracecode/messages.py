@@ -60,6 +60,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "parquet.written": ("已将 {rows:,} 条追溯码行写为 Parquet：{path}", "Wrote {rows:,} code rows as Parquet under {path}"),
     "kind.sale": ("销售", "sale"),
     "kind.return": ("退货", "return"),
+    "kind.purchase": ("采购", "purchase"),
+    "kind.purchase_return": ("采购退货", "purchase return"),
+    "kind.mixed": ("混合", "mixed"),
     # --- status ---
     "status.db": ("数据库：{path}", "Database: {path}"),
     "status.rows": ("追溯码行数：{events:,}（{kinds}）", "Code rows: {events:,} ({kinds})"),
@@ -93,6 +96,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.codes": ("追溯码数", "codes"),
     "col.rows": ("标记行数", "rows"),
     "col.pharmacies": ("药店数", "pharmacies"),
+    "col.amount": ("金额(元)", "amount"),
     "check.done": ("检查 {month}：保存 {findings:,} 条检查结果，用时 {seconds:.1f} 秒",
                    "check {month}: {findings:,} findings stored in {seconds:.1f} s"),
     "check.done_spark": ("在 Spark 上检查 {month}：{findings:,} 条检查结果，用时 {seconds:.1f} 秒；文件在 {out}",
@@ -224,6 +228,14 @@ RULE_WORDS: dict[str, RuleWords] = {
         ("追溯码扫在了与结算药品不同的药品上", "请扫实际销售的药盒"),
         "code scanned on another drug than the one billed", "codes scanned on another drug than the one billed",
         "scan the pack that is actually sold"),
+    "uncoded_sale": RuleWords(
+        ("应扫码的药品销售时未上传追溯码", "西药、中成药销售时须扫码上传追溯码"),
+        "drug sold without a traceability code", "drugs sold without a traceability code",
+        "scan and upload the code of every Western or Chinese patent medicine sold"),
+    "sale_without_purchase": RuleWords(
+        ("追溯码销售前没有本店的采购记录", "请补传采购记录，或核对药品来源"),
+        "code sold without an earlier purchase", "codes sold without an earlier purchase",
+        "upload the missing purchase or check where the pack came from"),
 }
 
 #: Finding details and reject reasons as stored (English) -> Chinese. Applied in order, each to
@@ -284,6 +296,16 @@ STORED_PHRASES: list[tuple[str, str]] = [
     (r"sold split at (\d+) pharmacies; ", "在 {1} 家药店拆零销售；"),
     (r"sold both split and as a whole pack; ", "既拆零销售又整盒销售；"),
     (r"the pack was sold more than once", "该盒被多次销售"),
+    # uncoded_sale
+    (r"(\d+) sales? of drug (\S+) uploaded without a traceability code, which this drug must carry "
+     r"\(Western or Chinese patent medicine\)", "药品 {2} 有 {1} 笔销售未上传追溯码（西药、中成药应扫码）"),
+    (r" — the pack was not scanned", "——药盒未扫码"),
+    # sale_without_purchase
+    (r"sold by a pharmacy with no purchase of this pack before the sale \(purchases net of returns\)",
+     "销售药店在销售前没有该盒的采购记录（采购减去采购退货）"),
+    (r" — no pharmacy bought it", "——没有任何药店采购过"),
+    (r" — bought by (\S+) and (\d+) other pharmacies", "——由 {1} 及另外 {2} 家药店采购"),
+    (r" — bought by (\S+)", "——由 {1} 采购"),
     # reject reasons (sql/ingest/parse_batch.sql)
     (r"missing pharmacy code \(定点医药机构编号\)", "缺少定点医药机构编号"),
     (r"missing receipt number \(零售单据号\)", "缺少零售单据号"),
@@ -298,19 +320,27 @@ STORED_PHRASES: list[tuple[str, str]] = [
     (r"price is not a number \(单价\)", "单价不是数字"),
     (r"price must not be negative \(单价\)", "单价不能为负数"),
     (r"price out of range: 0 to 10000000 \(单价\)", "单价超出范围（0 至 10000000）"),
-    (r"kind must be sale or return \(类型\)", "类型必须是销售或退货"),
     # ingest's note on a file loaded before (store/ingest.py)
     (r"^already loaded as file #(\d+) \((.+), (\d{4}-\d\d-\d\d \d\d:\d\d)\); nothing added",
      "已作为第 {1} 号文件（{2}，{3}）读入过，未增加任何内容"),
     # reject reasons (inputs/readers.py)
     (r"^expected (\d+) fields, found (\d+)", "应有 {1} 个字段，实有 {2} 个"),
+    (r"^kind must be sale, return, purchase or purchase_return \(类型\)", "类型必须是销售、退货、采购或采购退货"),
+    (r"^3501 inventory records are not used$", "3501 盘存记录不在检查范围内"),
+    (r"^3502 stock change records are not used$", "3502 库存变更记录不在检查范围内"),
+    (r"^3507 delete records are not used yet$", "3507 删除记录暂未使用"),
+    (r"^input is encrypted \(SM4\): decrypt before loading$", "input 已加密（SM4）：请先解密再读入"),
+    (r"^input is empty$", "input 为空"),
+    (r"^input is not a JSON object$", "input 不是 JSON 对象"),
+    (r"^input\.(\w+) holds no record$", "input.{1} 中没有记录"),
+    (r"^no sale or return record \(input\.selinfo\) in the message$", "报文中没有销售或退货记录（input.selinfo）"),
+    (r"^unsupported infno (\S+); expected 3503, 3504, 3505, 3505A or 3506$", "不支持的 infno {1}；应为 3503、3504、3505、3505A 或 3506"),
+    (r"^invalid JSON: the message is not complete$", "JSON 无效：报文不完整"),
     (r"^encoding: the line is neither UTF-8 nor GBK \(GB18030\) text", "编码：该行既不是 UTF-8 也不是 GBK（GB18030）文本"),
     (r"^invalid JSON: (.*)", "JSON 格式错误：{1}"),
     (r"^JSON nested too deeply", "JSON 嵌套过深"),
     (r"^not a JSON object", "不是 JSON 对象"),
-    (r"^no selinfo record in the message", "报文中没有 selinfo 记录"),
     (r"^selinfo item is not an object", "selinfo 条目不是对象"),
-    (r"^unsupported infno (\S+); expected 3505 or 3506", "不支持的交易编号 infno {1}；应为 3505 或 3506"),
     ((r"^stopped reading: ([\d,]+) empty rows in a row; rows after ([\d,]+) were not read "
       r"\(delete the empty rows in Excel if records follow\)"),
      "停止读取：连续 {1} 行为空；第 {2} 行之后未读取（如后面还有记录，请在 Excel 中删除空行）"),

@@ -3,14 +3,17 @@
 -- meaning: suspicious_codes.csv of each pharmacy (pidx first, sorted by it): the findings in
 --   which at least one of its own rows is flagged (mine), with first/last seen and occurrences
 --   over its own evidence rows (own); pharmacy_list names only itself, and every other
---   pharmacy's code and name in detail (named, longest first) reads $other.
+--   pharmacy's code and name in detail (named, longest first) reads $other; amount over its own
+--   flagged rows.
 WITH mine AS (
     SELECT DISTINCT x.fixmedins_code, x.rule, x.code_key, x.drug_trac_codg
     FROM export_evidence x WHERE x.flagged AND ($scope = 'all' OR x.month = $scope)
 ),
 own AS (
     SELECT m.fixmedins_code, m.rule, m.code_key, m.drug_trac_codg, min(x.sel_retn_time) AS first_seen,
-           max(x.sel_retn_time) AS last_seen, count(*) AS occurrences
+           max(x.sel_retn_time) AS last_seen, count(*) AS occurrences,
+           sum(CASE WHEN x.flagged AND ($scope = 'all' OR x.month = $scope)
+                    THEN x.price * coalesce(x.qty, 1) END) AS amount
     FROM export_evidence x
     JOIN mine m ON m.fixmedins_code = x.fixmedins_code AND m.rule = x.rule AND m.code_key = x.code_key
                 AND m.drug_trac_codg = x.drug_trac_codg
@@ -40,7 +43,8 @@ SELECT o.pidx,
        f.pharmacies AS pharmacies,
        excel_safe(o.fixmedins_code) AS pharmacy_list,
        excel_safe(shown_text(list_reduce(coalesce(o.others, []), lambda acc, x: replace(acc, x, $other), f.detail), $lang)) AS detail,
-       excel_safe(f.month) AS month
+       excel_safe(f.month) AS month,
+       round(o.amount, 2) AS amount
 FROM o JOIN findings f ON f.month = $scope AND f.rule = o.rule AND f.code_key = o.code_key
                       AND f.drug_trac_codg = o.drug_trac_codg
 ORDER BY o.pidx, list_position($rules, f.rule), f.rule, f.occurrences DESC, f.drug_trac_codg, f.code_key

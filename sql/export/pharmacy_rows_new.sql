@@ -2,7 +2,7 @@
 -- persist: pharmacy_rows
 -- needs: events, files, pharmacy_rows_files
 -- meaning: for the files not summarised yet, per file, month and pharmacy: the code rows
---   uploaded (n), the pharmacy's latest non-NULL name in the file (by event_id) and that
+--   uploaded (n: sale and return rows; purchases are no sale upload), the pharmacy's latest non-NULL name in the file (by event_id) and that
 --   event's id. The runner appends them to the persistent table pharmacy_rows (each file is
 --   read once, ever: by update_summaries() after an ingest, else by the next check); the
 --   export reads summary.csv's rows uploaded and names, the pharmacies of a month and the
@@ -14,7 +14,7 @@ SELECT
     e.file_id,
     e.month,
     e.fixmedins_code,
-    COUNT(*) AS n,
+    SUM(CASE WHEN e.kind IN ('sale', 'return') THEN 1 ELSE 0 END) AS n,
     MAX_BY(e.fixmedins_name, CASE WHEN e.fixmedins_name IS NOT NULL THEN e.event_id END) AS fixmedins_name,
     MAX(CASE WHEN e.fixmedins_name IS NOT NULL THEN e.event_id END) AS name_event_id
 FROM events e

@@ -3,7 +3,8 @@
 -- meaning: summary.csv before its per-rule columns are spread: per pharmacy of the scope, its
 --   latest name, code rows uploaded, rows rejected, rule_codes (the codes it has flagged rows
 --   of, one count per rule of $rules, in that order), flagged rows and their share of the
---   rows uploaded; highest share first.
+--   rows uploaded, and flagged_amount: yuan, price x quantity over those rows (each once; empty
+--   when none has a price); highest share first.
 WITH ev AS (
     SELECT c.fixmedins_code, arg_max(c.fixmedins_name, c.name_event_id) AS fixmedins_name,
            CAST(sum(c.n) AS BIGINT) AS rows_uploaded
@@ -11,15 +12,17 @@ WITH ev AS (
 ),
 rj AS (SELECT fixmedins_code, count(*) AS rows_rejected FROM export_scoped_rejects
        WHERE fixmedins_code IS NOT NULL GROUP BY fixmedins_code),
-fx AS (SELECT x.fixmedins_code, x.rule, x.drug_trac_codg, x.event_id
+fx AS (SELECT x.fixmedins_code, x.rule, x.code_key, x.drug_trac_codg, x.event_id, x.price * coalesce(x.qty, 1) AS amount
        FROM export_evidence x WHERE x.flagged AND ($scope = 'all' OR x.month = $scope)),
 fr AS (  -- per pharmacy: the codes it has flagged rows of, per rule (in $rules order); its flagged rows
     SELECT c.fixmedins_code,
            list_transform($rules, lambda r: coalesce(map_from_entries(list((c.rule, c.codes)))[r], 0)) AS rule_codes,
-           any_value(n.flagged_rows) AS flagged_rows
+           any_value(n.flagged_rows) AS flagged_rows,
+           any_value(n.flagged_amount) AS flagged_amount
     FROM (SELECT fixmedins_code, rule, count(*) AS codes
-          FROM (SELECT DISTINCT fixmedins_code, rule, drug_trac_codg FROM fx) GROUP BY fixmedins_code, rule) c
-    JOIN (SELECT fixmedins_code, count(DISTINCT event_id) AS flagged_rows FROM fx GROUP BY fixmedins_code) n
+          FROM (SELECT DISTINCT fixmedins_code, rule, code_key, drug_trac_codg FROM fx) GROUP BY fixmedins_code, rule) c
+    JOIN (SELECT fixmedins_code, count(*) AS flagged_rows, sum(amount) AS flagged_amount  -- each row once
+          FROM (SELECT DISTINCT fixmedins_code, event_id, amount FROM fx) GROUP BY fixmedins_code) n
       USING (fixmedins_code)
     GROUP BY c.fixmedins_code
 ),
@@ -30,7 +33,8 @@ SELECT excel_safe(p.fixmedins_code) AS fixmedins_code,
        coalesce(rj.rows_rejected, 0) AS rows_rejected,
        coalesce(fr.rule_codes, list_transform($rules, lambda r: 0)) AS rule_codes,
        coalesce(fr.flagged_rows, 0) AS flagged_rows,
-       coalesce(round(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 4), 0) AS flagged_share
+       coalesce(round(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 4), 0) AS flagged_share,
+       round(fr.flagged_amount, 2) AS flagged_amount
 FROM p LEFT JOIN ev USING (fixmedins_code) LEFT JOIN rj USING (fixmedins_code) LEFT JOIN fr USING (fixmedins_code)
 ORDER BY coalesce(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 0) DESC,
          coalesce(fr.flagged_rows, 0) DESC, p.fixmedins_code

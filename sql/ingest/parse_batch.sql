@@ -10,7 +10,7 @@ WITH typed AS (
         coalesce(nullif(trim(rtal_docno), ''), nullif(trim(medins_prod_sel_no), ''), '') AS t_receipt,
         coalesce(
             try_strptime(trim(sel_retn_time), [
-                '%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y%m%d%H%M%S', '%Y-%m-%d %H:%M',
+                '%Y-%m-%d %H:%M:%S', '%Y-%m-%d%H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y%m%d%H%M%S', '%Y-%m-%d %H:%M',
                 '%Y/%m/%d %H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S.%f',
                 '%Y.%m.%d %H:%M:%S', '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y-%m-%d',
                 '%Y/%m/%d', '%Y%m%d', '%Y年%m月%d日']),
@@ -37,8 +37,9 @@ WITH typed AS (
         *,
         CASE
             WHEN t_pharmacy = '' THEN 'fixmedins_code'
-            WHEN t_receipt = '' THEN 'rtal_docno'
-            WHEN __code_piece = '' THEN 'drug_trac_codg'
+            -- a sale needs its receipt; a 3506 return has none of its own (medins_prod_sel_no is optional
+            -- and often empty), nor has a 3503/3504 purchase record
+            WHEN t_receipt = '' AND coalesce(t_kind, 'sale') = 'sale' THEN 'rtal_docno'
             WHEN trim(sel_retn_time) = '' OR t_time IS NULL
                  OR t_time < TIMESTAMP '2000-01-01' OR t_time >= TIMESTAMP '2100-01-01' THEN 'sel_retn_time'
             -- NaN, inf, 1e309 and 1e-320 parse as DOUBLE: a count is a number of packs or parts (NaN sorts
@@ -47,18 +48,20 @@ WITH typed AS (
             WHEN t_split IS NULL THEN 'trdn_flag'
             WHEN t_price IS NULL AND trim(price) <> '' THEN 'price'
             WHEN NOT (t_price BETWEEN 0 AND 10000000) THEN 'price'
-            WHEN t_kind IS NULL OR t_kind NOT IN ('sale', 'return') THEN 'kind'
+            WHEN t_kind IS NULL OR t_kind NOT IN ('sale', 'return', 'purchase', 'purchase_return') THEN 'kind'
         END AS reject_field
     FROM typed
 )
 SELECT
     CAST($file_id AS BIGINT) * 4294967296 + __seq AS event_id,
-    __code_key AS code_key,
-    __code AS drug_trac_codg,
+    -- a record without a code (drugtracinfo empty or absent, an empty code cell) is stored as one
+    -- 'uncoded' row: a sale of a drug that must carry a code is counted by uncoded_sale (未扫码)
+    CASE WHEN __code_piece = '' THEN CAST(0 AS BIGINT) ELSE __code_key END AS code_key,
+    CASE WHEN __code_piece = '' THEN '' ELSE __code END AS drug_trac_codg,
     __code_piece AS code_raw,
-    __code_status AS code_status,
+    CASE WHEN __code_piece = '' THEN 'uncoded' ELSE __code_status END AS code_status,
     __code_scheme AS code_scheme,
-    __code_reason AS invalid_reason,
+    CASE WHEN __code_piece = '' THEN NULL ELSE __code_reason END AS invalid_reason,
     __product_id AS product_id,
     t_kind AS kind,
     t_pharmacy AS fixmedins_code,
@@ -93,7 +96,6 @@ SELECT
     CASE reject_field
         WHEN 'fixmedins_code' THEN 'missing pharmacy code (定点医药机构编号)'
         WHEN 'rtal_docno' THEN 'missing receipt number (零售单据号)'
-        WHEN 'drug_trac_codg' THEN 'missing traceability code (追溯码)'
         WHEN 'sel_retn_time' THEN CASE WHEN trim(sel_retn_time) = '' THEN 'missing sale/return time (销售/退货时间)'
                                        ELSE 'unreadable sale/return time (销售/退货时间)' END
         WHEN 'sel_retn_cnt' THEN CASE WHEN trim(sel_retn_cnt) = '' THEN 'missing quantity (销售/退货数量)'
@@ -104,12 +106,11 @@ SELECT
         WHEN 'price' THEN CASE WHEN t_price IS NULL OR isnan(t_price) THEN 'price is not a number (单价)'
                                WHEN t_price < 0 THEN 'price must not be negative (单价)'
                                ELSE 'price out of range: 0 to 10000000 (单价)' END
-        WHEN 'kind' THEN 'kind must be sale or return (类型)'
+        WHEN 'kind' THEN 'kind must be sale, return, purchase or purchase_return (类型)'
     END AS reject_reason,
     CASE reject_field
         WHEN 'fixmedins_code' THEN fixmedins_code
         WHEN 'rtal_docno' THEN rtal_docno
-        WHEN 'drug_trac_codg' THEN drug_trac_codg
         WHEN 'sel_retn_time' THEN sel_retn_time
         WHEN 'sel_retn_cnt' THEN sel_retn_cnt
         WHEN 'trdn_flag' THEN trdn_flag

@@ -3,7 +3,8 @@
 -- label_zh: 重复上传
 -- needs: code_events
 -- meaning: the same record (pharmacy, receipt rtal_docno, code, kind) uploaded more than
---   once: a data error to correct, not fraud. Flags every copy after the first (in ingest
+--   once: a data error to correct, not fraud. A record without a receipt (a 3506 return) is
+--   the same record when its fixmedins_bchno is, else when its time is (doc_guard). Flags every copy after the first (in ingest
 --   order); the copies are ignored by the other rules.
 WITH copies AS (
     SELECT

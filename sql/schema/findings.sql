@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS findings (
     pharmacies     BIGINT NOT NULL,    -- distinct pharmacies over the evidence rows
     pharmacy_list  VARCHAR NOT NULL,   -- those pharmacies, sorted, comma-separated
     detail         VARCHAR NOT NULL,   -- plain words: why
-    checked_at     TIMESTAMP NOT NULL
+    checked_at     TIMESTAMP NOT NULL,
+    amount         DOUBLE              -- yuan: sum of price x quantity over the flagged rows inside
+                                       -- the month scope; NULL when none of them has a price
 );
 
 -- The evidence: every row of each finding's code; flagged = the rule flags this row.

@@ -7,16 +7,23 @@
 --   from here: the key, month and a few integers, never the history's strings. code_guard is
 --   guard_hash of the normalised code (of the raw value for an invalid code) and, with code_key,
 --   tells two codes apart whose code_key collides. invalid_raw keeps the raw value of invalid
---   codes only (NULL otherwise, so it costs nothing to read).
+--   codes only (NULL otherwise, so it costs nothing to read). doc_guard: guard_hash of the
+--   receipt, or for a record without one of 'bchno:' fixmedins_bchno, else of 'ts:' its time.
+--   Only sales and returns are copied; valid: 1 valid code, 0 invalid, 2 a sale without a code.
 SELECT
     e.event_id,
     e.file_id,
     e.code_key,
     CASE WHEN e.code_status = 'valid' THEN guard_hash(e.drug_trac_codg)
          ELSE guard_hash(e.code_raw) END AS code_guard,
-    guard_hash(e.rtal_docno) AS doc_guard,
+    -- what identifies the record besides pharmacy, code and kind (duplicate_upload): the receipt;
+    -- a receipt-less record (a 3506 return has none) by its batch number, else by its time
+    guard_hash(CASE WHEN e.rtal_docno <> '' THEN e.rtal_docno
+                    WHEN COALESCE(e.fixmedins_bchno, '') <> '' THEN 'bchno:' || e.fixmedins_bchno
+                    ELSE 'ts:' || CAST(e.ts AS VARCHAR) END) AS doc_guard,
     e.month,
-    CAST(CASE WHEN e.code_status = 'valid' THEN 1 ELSE 0 END AS SMALLINT) AS valid,
+    CAST(CASE WHEN e.code_status = 'valid' THEN 1
+              WHEN e.code_status = 'uncoded' THEN 2 ELSE 0 END AS SMALLINT) AS valid,
     CAST(CASE WHEN e.kind = 'return' THEN 1 ELSE 0 END AS SMALLINT) AS is_return,
     e.trdn_flag,
     e.insured,
@@ -44,3 +51,8 @@ WHERE e.file_id IN (
     SELECT f.file_id FROM files f
     WHERE f.file_id NOT IN (SELECT r.file_id FROM rule_events_files r)
 )
+  -- the rules judge sales and returns: purchases (3503/3504) would otherwise count as sales.
+  -- A sale without a code (code_status 'uncoded', code_key 0) is valid = 2: for uncoded_sale
+  -- only (the code rules read valid = 1, invalid_code valid = 0)
+  AND e.kind IN ('sale', 'return')
+  AND (e.code_status IN ('valid', 'invalid') OR (e.code_status = 'uncoded' AND e.kind = 'sale'))

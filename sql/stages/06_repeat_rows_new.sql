@@ -11,14 +11,17 @@ WITH new_files AS (
     SELECT f.file_id FROM files f
     WHERE f.file_id NOT IN (SELECT p.file_id FROM repeat_rows_files p)
 ), new_rows AS (
+    -- sales without a code (valid = 2) share code_key 0 and are no code's history
     SELECT r.* FROM rule_events r
     WHERE r.file_id IN (SELECT n.file_id FROM new_files n)
+      AND r.valid <> 2
 ), new_keys AS (
     SELECT code_key, COUNT(*) AS n FROM new_rows GROUP BY code_key
 ), old_keys AS (
     SELECT DISTINCT r.code_key
     FROM rule_events r
     WHERE r.file_id NOT IN (SELECT n.file_id FROM new_files n)
+      AND r.valid <> 2
       AND r.code_key IN (SELECT k.code_key FROM new_keys k)
 ), repeat_keys AS (
     SELECT code_key FROM new_keys WHERE n > 1
@@ -35,4 +38,5 @@ WHERE n.code_key IN (SELECT k.code_key FROM repeat_keys k)
 UNION ALL
 SELECT r.* FROM rule_events r
 WHERE r.file_id NOT IN (SELECT n.file_id FROM new_files n)
+  AND r.valid <> 2
   AND r.code_key IN (SELECT f.code_key FROM first_repeats f)

@@ -100,7 +100,7 @@ def test_parquet_kind_other_than_sale_or_return_is_rejected(db, tmp_path):
     [res] = ingest_files(db, [tmp_path / "s.parquet"])
     assert (res.rows_stored, res.rows_rejected) == (2, 1)
     [(line, field, text)] = _rejects(db)
-    assert (line, field, text) == (2, "kind", "kind must be sale or return (类型)")
+    assert (line, field, text) == (2, "kind", "kind must be sale, return, purchase or purchase_return (类型)")
     assert sorted(r[0] for r in db.execute("SELECT kind FROM events").fetchall()) == ["return", "sale"]
 
 

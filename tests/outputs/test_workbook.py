@@ -50,7 +50,7 @@ def assert_golden(got: dict, name: str) -> None:
 def test_golden_month_workbook(con, tmp_path):
     export(con, tmp_path / "out", month="2026-02")
     got = cells(tmp_path / "out" / "tracecode_2026-02.xlsx")
-    assert list(got) == ["概况", "可疑追溯码", "证据明细", "无法读取的记录", "药店汇总"]  # no uncoded_sales.csv yet
+    assert list(got) == ["概况", "可疑追溯码", "证据明细", "未扫码销售", "无法读取的记录", "药店汇总"]
     assert_golden(got, "2026-02")
 
 

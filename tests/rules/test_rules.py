@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tracecode.cli import main
 from tracecode.errors import InputFileError, RuleError, UnknownMonth
-from tracecode.store.ingest import ingest_files
+from tracecode.store.ingest import KINDS, ingest_files
 from tracecode.inputs.catalog import load_catalog
 from tracecode.rules.catalogue import RULE_IDS, list_rules, list_stages
 from tracecode.rules.runner import run_checks
@@ -24,14 +24,17 @@ GOLDEN = Path(__file__).parent / "cases"
 CASES = sorted(p.parent for p in GOLDEN.rglob("expected.csv"))
 
 ISSUE_RULE_IDS = ("duplicate_upload", "return_without_sale", "same_pharmacy_repeat", "cross_pharmacy_reuse",
-                  "recycled_resale", "split_overuse", "invalid_code", "product_mismatch")
+                  "recycled_resale", "split_overuse", "invalid_code", "product_mismatch", "uncoded_sale",
+                  "sale_without_purchase")
 SEVERITY = {"duplicate_upload": "low", "return_without_sale": "medium", "same_pharmacy_repeat": "high",
             "cross_pharmacy_reuse": "high", "recycled_resale": "high", "split_overuse": "medium",
-            "invalid_code": "low", "product_mismatch": "high"}
+            "invalid_code": "low", "product_mismatch": "high", "uncoded_sale": "medium",
+            "sale_without_purchase": "medium"}
 LABEL_ZH = {"duplicate_upload": "重复上传", "return_without_sale": "无销售记录的退货",
             "same_pharmacy_repeat": "同店重复销售", "cross_pharmacy_reuse": "跨店重复销售",
             "recycled_resale": "回流药品再销售", "split_overuse": "拆零超量", "invalid_code": "追溯码无效",
-            "product_mismatch": "药品与追溯码不符"}
+            "product_mismatch": "药品与追溯码不符", "uncoded_sale": "未扫码销售",
+            "sale_without_purchase": "无采购记录的销售"}
 
 
 # ------------------------------------------------------------------------- golden cases
@@ -46,8 +49,19 @@ def case_files(case: Path) -> list[Path]:
     return sales + returns
 
 
+#: Files of a case ingested after the sales and returns, with the --kind they need (issue 13).
+OTHER_KINDS = (("purchases*.csv", "purchase"), ("purchase_returns*.csv", "purchase_return"),
+               ("deletes*.csv", "delete"))
+
+
 def ingest_case(con, case: Path) -> None:
     ingest_files(con, case_files(case), kind="auto")
+    for pattern, kind in OTHER_KINDS:
+        files = sorted(case.glob(pattern))
+        if files and kind not in KINDS:
+            pytest.skip(f"ingest --kind {kind} is not built yet (3507 deletes: issue 13)")
+        if files:
+            ingest_files(con, files, kind=kind)
 
 
 def read_expected(case: Path) -> list[dict]:
@@ -153,6 +167,8 @@ def test_rule_metadata_from_headers():
         assert info.label_zh == LABEL_ZH[rule_id]
         assert info.meaning
     assert rules["invalid_code"].evidence == "flagged"
+    assert rules["uncoded_sale"].evidence == "flagged"
+    assert rules["sale_without_purchase"].evidence == "flagged"
 
 
 # --------------------------------------------------------------------- the SQL files
@@ -323,9 +339,9 @@ def test_cli_prints_the_summary_only(two_months, tmp_path):
     result = CliRunner().invoke(main, ["check", "--db", db_path, "--month", "2026-03", "--quiet"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["rule", "label", "severity", "codes", "rows", "pharmacies"]
+    assert lines[0].split() == ["rule", "label", "severity", "codes", "rows", "pharmacies", "amount"]
     assert len(lines) == 2 + len(RULE_IDS)
-    assert lines[2 + RULE_IDS.index("cross_pharmacy_reuse")].split()[-3:] == ["1", "1", "1"]
+    assert lines[2 + RULE_IDS.index("cross_pharmacy_reuse")].split()[-4:-1] == ["1", "1", "1"]
     result = CliRunner().invoke(main, ["check", "--db", db_path, "--month", "2026-02"])
     assert result.exit_code == 1 and result.stdout == ""
     assert "Error: the database has no events in 2026-02" in result.stderr

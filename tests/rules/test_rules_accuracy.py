@@ -18,6 +18,10 @@ from tracecode.store.database import open_store
 
 synth = pytest.importorskip("tracecode.synth")
 
+#: Rules tracecode synth does not plant yet (it writes no purchase and no sale without a code yet):
+#: they must find nothing in its data, and are not scored.
+NOT_PLANTED = ("uncoded_sale", "sale_without_purchase")
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "accuracy.py"
 
 
@@ -34,10 +38,11 @@ def test_synth_ground_truth_20k(tmp_path, incremental):
     acc = _accuracy_module().measure(20_000, months=3 if incremental else 2, seed=3, data_dir=tmp_path / "data",
                                      db_path=tmp_path / "acc.duckdb", incremental=incremental)
     report = "\n".join(f"{s.rule}: truth {s.truth} found {s.found} tp {s.true_positives}" for s in acc.scores)
-    assert all(s.truth > 0 for s in acc.scores), report
+    assert all(s.truth == 0 and s.found == 0 for s in acc.scores if s.rule in NOT_PLANTED), report
+    assert all(s.truth > 0 for s in acc.scores if s.rule not in NOT_PLANTED), report
     assert acc.false_positives == [], f"{report}\nfalse positives: {acc.false_positives[:10]}"
     assert acc.false_negatives == [], f"{report}\nfalse negatives: {acc.false_negatives[:10]}"
-    assert all(s.precision == 1.0 and s.recall == 1.0 for s in acc.scores), report
+    assert all(s.precision == 1.0 and s.recall == 1.0 for s in acc.scores if s.rule not in NOT_PLANTED), report
 
 
 # --------------------------------------------------- random histories vs the reference judge
@@ -80,7 +85,7 @@ def _to_events(raw: list[dict]):
 def _load(con, events, file_id: int) -> None:
     """Insert ``events`` as file ``file_id`` (straight into the store, as ingest would)."""
     con.execute("INSERT INTO files VALUES (?, ?, ?, 1, ?, 'mixed', 'csv', 'utf-8', ?, ?, 0, ?, "
-                "TIMESTAMP '2026-04-01 00:00:00')",
+                "TIMESTAMP '2026-04-01 00:00:00', 0, 1)",
                 [file_id, f"/x/sales_{file_id}.csv", f"sales_{file_id}.csv", f"fp{file_id}"] + [len(events)] * 3)
     for e in events:
         con.execute(

@@ -149,8 +149,8 @@ def _spark_outputs(spark, source, folder: Path, catalog: Path | None, scopes=SCO
                 write_findings(result, folder / f"spark_{scope}", mask=False)
             finally:
                 result.close()
-            findings = [tuple(r[:-1]) for r in sorted(
-                tuple(r.values()) for r in pq.read_table(folder / f"spark_{scope}" / FINDINGS_PARQUET).to_pylist())]
+            findings = sorted(tuple(v for k, v in r.items() if k != "checked_at")
+                              for r in pq.read_table(folder / f"spark_{scope}" / FINDINGS_PARQUET).to_pylist())
             events = sorted(tuple(r.values()) for r in
                             pq.read_table(folder / f"spark_{scope}" / FINDING_EVENTS_PARQUET)
                             .drop_columns(["month"]).to_pylist())
@@ -582,3 +582,40 @@ def test_kept_summaries_make_the_next_check_read_only_new_files(spark, tmp_path)
     shutil.copytree(lake / "summaries" / twin, lake / "summaries" / twin.replace("p", "p9", 1))
     assert check("2026-02")["rule_events_new"] == events("file_id <> 1")
     assert len(store.parts()) == 1
+
+
+# ------------------------------------------------------------ issue 13: the two new rules
+
+
+def test_new_rules_parity(spark, tmp_path):
+    """uncoded_sale and sale_without_purchase give the same findings on both engines. The
+    purchases and sales without a code are stored as ingest stores them (kind purchase, code_status
+    'uncoded'), here by rewriting rows ingested as sales."""
+    import duckdb
+
+    case = Path(__file__).resolve().parents[1] / "rules" / "cases" / "sale_without_purchase"
+    uncoded = tmp_path / "uncoded.csv"
+    uncoded.write_text(
+        "fixmedins_code,med_list_codg,rtal_docno,trdn_flag,sel_retn_cnt,sel_retn_time,drug_trac_codg,price\n"
+        "P001,XA01,U1,0,1,2026-01-03 09:00:00,UNCODED-1,10.10\n"
+        "P001,XA01,U2,0,2,2026-02-03 09:00:00,UNCODED-2,10.10\n"
+        "P002,T0001,U3,0,1,2026-01-03 09:00:00,UNCODED-3,1\n", encoding="utf-8")
+    db = tmp_path / "store.duckdb"
+    files = [str(case / n) for n in ("sales.csv", "purchases.csv", "purchase_returns.csv")] + [str(uncoded)]
+    result = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(db), "--kind", "sale", *files])
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db))
+    for name, kind in (("purchases.csv", "purchase"), ("purchase_returns.csv", "purchase_return")):
+        con.execute("UPDATE events SET kind = ? WHERE file_id = (SELECT file_id FROM files WHERE name = ?)",
+                    [kind, name])
+    con.execute("UPDATE events SET code_status = 'uncoded', drug_trac_codg = '', code_key = 0 "
+                "WHERE code_raw LIKE 'UNCODED-%'")
+    con.execute("UPDATE meta SET value = 'stale' WHERE key = 'rules_summary_version'")
+    con.close()
+    lake = tmp_path / "lake"
+    result = CliRunner().invoke(main, ["export", "--db", str(db), "--parquet", str(lake)])
+    assert result.exit_code == 0, result.output
+    duck = _duckdb_outputs(db, tmp_path, None)
+    rules = {r[1] for scope in duck.values() for r in scope["findings"]}
+    assert {"uncoded_sale", "sale_without_purchase"} <= rules, rules
+    _assert_same(duck, _spark_outputs(spark, lake, tmp_path, None), tmp_path)

@@ -96,12 +96,15 @@ def test_rejects_name_file_line_field_and_reason(db, tmp_path):
     ]
     f = write_csv(tmp_path / "s.csv", rows)
     [res] = ingest_files(db, [f])
-    assert (res.rows_read, res.rows_stored, res.rows_rejected) == (7, 1, 6)
+    # a sale without a code (R4) is a record, not a broken row: an uncoded sale (未扫码, issue 13)
+    assert (res.rows_read, res.rows_stored, res.rows_rejected) == (7, 2, 5)
     got = db.execute("SELECT src_line, field, reason, raw_value FROM rejects ORDER BY src_line").fetchall()
-    assert [(g[0], g[1]) for g in got] == [(3, "sel_retn_time"), (4, "fixmedins_code"), (5, "drug_trac_codg"),
+    assert [(g[0], g[1]) for g in got] == [(3, "sel_retn_time"), (4, "fixmedins_code"),
                                             (6, "sel_retn_cnt"), (7, "trdn_flag"), (8, "sel_retn_cnt")]
+    assert db.execute("SELECT rtal_docno, code_status FROM events WHERE rtal_docno = 'R4'").fetchall() == [
+        ("R4", "uncoded")]
     assert got[0][2].startswith("unreadable sale/return time") and got[0][3] == "yesterday"
-    assert got[3][2].startswith("quantity is not a number")
+    assert got[2][2].startswith("quantity is not a number")
     assert json.loads(db.execute("SELECT raw_record FROM rejects WHERE src_line = 3").fetchall()[0][0])["rtal_docno"] == "R2"
     accounting_holds(db)
 

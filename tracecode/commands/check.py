@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from tracecode.cases.sync import sync_cases
 from tracecode.commands.options import (
     close_days_option,
     current_lang,
@@ -53,7 +54,7 @@ def check(db_path: str, month: str | None, catalog: Path | None, close_days: int
     """运行检测规则并保存结果（表 findings、finding_events，视图 evidence）。
     Run the rules and store their findings.
 
-    每条规则输出一行：该月有结果的追溯码数、被标记行数和药店数。重新检查某月会替换该月的结果。
+    每条规则输出一行：该月有结果的追溯码数、被标记行数和药店数。重新检查某月会替换该月的结果；结果同时并入案件（tracecode cases），已有决定不会丢失。
     不带 --catalog 时，split_overuse 不核对每盒数量，product_mismatch 按多数销售记录判断追溯码的产品。
 
     \b
@@ -75,7 +76,8 @@ def check(db_path: str, month: str | None, catalog: Path | None, close_days: int
     con = open_store(db_path, create=False, memory_limit=memory_limit)
     try:
         result = run_checks(con, month=month, catalog=catalog, close_days=close_days,
-                            rules=rules.split(",") if rules else None, progress=show_progress(quiet))
+                            rules=rules.split(",") if rules else None, progress=show_progress(quiet),
+                            on_store=sync_cases)
     finally:
         con.close()
     click.echo(rule_table(result.rules, current_lang()))

@@ -98,7 +98,7 @@ def _report_file(result: FileResult) -> None:
 
 def kind_word(kind: str) -> str:
     """销售/退货 (sale/return) for a stored kind."""
-    return say(f"kind.{kind}") if kind in ("sale", "return") else kind
+    return say(f"kind.{kind}") if kind in ("sale", "return", "purchase", "purchase_return", "mixed") else kind
 
 
 @click.command()

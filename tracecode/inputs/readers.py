@@ -12,7 +12,6 @@ import codecs
 import csv
 import datetime as dt
 import itertools
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +89,8 @@ def _mapped(headers: list[str], extra: dict[str, str] | None) -> tuple[dict[str,
         if col and col not in mapping.values():
             mapping[header] = col
     found = set(mapping.values())
-    if "medins_prod_sel_no" in found:  # a return (3506) names its sale's receipt instead
-        found.add("rtal_docno")
+    if found & {"medins_prod_sel_no", "fixmedins_bchno"}:  # returns and purchases carry no receipt
+        found.add("rtal_docno")  # of their own; a sale without one is a reject of that row
     return mapping, [c for c in REQUIRED_COLUMNS if c not in found]
 
 
@@ -504,115 +503,10 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
 
 # ---------------------------------------------------------------- NHSA JSON messages
 
-_KINDS = {"3505": "sale", "3506": "return"}
-
-
-def _json_records(path: Path, source: Source) -> Iterator[tuple[int, object]]:
-    encoding = detect_encoding(path)
-    source.encoding = encoding
-    if encoding == MIXED_ENCODING:
-        raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")
-    with open(path, encoding=encoding, errors="strict") as fh:
-        try:
-            head = fh.read(4096)
-        except UnicodeDecodeError:
-            raise InputFileError(f"{path}: not valid {encoding} text") from None
-        fh.seek(0)
-        if head.lstrip().startswith("["):
-            try:
-                messages = json.load(fh)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise InputFileError(f"{path}: not valid JSON: {exc}") from None
-            except RecursionError:
-                raise InputFileError(f"{path}: JSON nested too deeply to be an NHSA message") from None
-            for number, message in enumerate(messages, start=1):
-                yield number, message
-            return
-        try:
-            for number, text in enumerate(fh, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    yield number, json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield number, BadRecord(number, "(record)", f"invalid JSON: {exc.msg}", text[:500])
-                except RecursionError:
-                    yield number, BadRecord(number, "(record)", "JSON nested too deeply", text[:500])
-        except UnicodeDecodeError as exc:
-            raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
-
-
-def _json_text(value: object) -> str:
-    """A JSON value as the text a column holds: null is empty, never the string 'None'."""
-    return "" if value is None else str(value)
-
-
 def read_json(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
-    from tracecode.inputs.columns import CANONICAL_COLUMNS
+    from tracecode.inputs.nhsa_json import read_messages
 
-    columns: dict[str, list[str]] = {c: [] for c in CANONICAL_COLUMNS}
-    lines: list[int] = []
-    kinds: list[str | None] = []
-
-    def flush() -> pa.RecordBatch:
-        arrays = [pa.array(v, pa.string()) for v in columns.values()]
-        arrays += [pa.array(lines, pa.int64()), pa.array(kinds, pa.string())]
-        return pa.RecordBatch.from_arrays(arrays, names=list(columns) + ["__line", "__kind"])
-
-    source.columns = list(CANONICAL_COLUMNS)
-    for number, message in _json_records(path, source):
-        if isinstance(message, BadRecord):
-            source.records += 1
-            source.bad_records.append(message)
-            continue
-        if not isinstance(message, dict):
-            source.records += 1
-            source.bad_records.append(BadRecord(number, "(record)", "not a JSON object", str(message)[:500]))
-            continue
-        infno = str(message.get("infno", "")).strip()
-        body = message.get("input") if isinstance(message.get("input"), dict) else {}
-        items = body.get("selinfo", body.get("data"))
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list) or not items:
-            source.records += 1
-            source.bad_records.append(BadRecord(number, "input.selinfo", "no selinfo record in the message", json.dumps(message, ensure_ascii=False)[:500]))
-            continue
-        if infno not in _KINDS:
-            source.records += len(items)
-            for _ in items:
-                source.bad_records.append(BadRecord(number, "infno", f"unsupported infno {infno or '(missing)'}; expected 3505 or 3506", json.dumps(message, ensure_ascii=False)[:500]))
-            continue
-        for item in items:
-            source.records += 1
-            if not isinstance(item, dict):
-                source.bad_records.append(BadRecord(number, "input.selinfo", "selinfo item is not an object", str(item)[:500]))
-                continue
-            merged = {k: v for k, v in message.items() if not isinstance(v, (dict, list))}
-            merged.update({k: v for k, v in item.items() if k != "drugtracinfo"})
-            codes = item.get("drugtracinfo")
-            if isinstance(codes, list):
-                found = [_json_text(c.get("drug_trac_codg")) if isinstance(c, dict) else _json_text(c) for c in codes]
-                merged["drug_trac_codg"] = ",".join(c for c in found if c)
-            elif isinstance(codes, dict):
-                merged["drug_trac_codg"] = _json_text(codes.get("drug_trac_codg"))
-            canonical = {}
-            for key, value in merged.items():
-                col = canonical_name(str(key), extra)
-                if col and col not in canonical:
-                    canonical[col] = "" if value is None else str(value)
-            for col in columns:
-                columns[col].append(canonical.get(col, ""))
-            lines.append(number)
-            kinds.append(_KINDS[infno])
-            if len(lines) >= BATCH_ROWS:
-                yield flush()
-                for v in columns.values():
-                    v.clear()
-                lines.clear()
-                kinds.clear()
-    if lines:
-        yield flush()
+    yield from read_messages(path, extra, source)
 
 
 # ---------------------------------------------------------------- Parquet

@@ -6,7 +6,11 @@ Four files per export (NHSA field names, or Chinese headers with ``headers="zh"`
 - ``suspicious_events.csv`` the evidence: every row of each suspicious code, ``flagged`` 1 for
   the rows the rule blames;
 - ``rejects.csv``           input records that could not be read (file, line, field, reason);
-- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share;
+- ``summary.csv``           per pharmacy: code rows uploaded, findings per rule, flagged share and amount;
+- ``uncoded_sales.csv``     per pharmacy and drug: the sales without a code (rule uncoded_sale);
+- ``cases_summary.csv``      when the store has cases: per month, rule and pharmacy ('*': all),
+  new, reopened, open and closed cases, amount at stake, recovered, open age, rule precision
+  (docs/CASES.md; bureau only);
 
 and, for the bureau only (never in the per-pharmacy folders), ``persons.csv`` (professional
 buyers), ``rings.csv`` and ``ring_edges.csv`` (recycling rings): see :mod:`tracecode.outputs.analysis_files`.
@@ -52,6 +56,7 @@ from tracecode.outputs.export_sql import (
     REJECT_COLUMNS,
     SCOPE_VARIABLE,
     SCOPED_REJECTS_VIEW,
+    UNCODED_COLUMNS,
     export_query,
     summary_columns,
     summary_sql,
@@ -68,7 +73,9 @@ from tracecode.privacy import mask_key
 from tracecode.staging import merge_folder, move_files, staging_folder
 
 HEADERS = ("nhsa", "zh")
-FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv")
+FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv", "uncoded_sales.csv")
+#: The case figures per month, rule and pharmacy (tracecode.cases.summary), when the store has cases.
+CASES_SUMMARY_FILE = "cases_summary.csv"
 FOLDERS_FILE = "pharmacy_folders.csv"
 EVENTS_FILE = "suspicious_events.csv"
 ALL = "all"
@@ -203,6 +210,10 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
             w = CsvWriter(con, staging, encoding, headers, dict(catalog))
             result.rows.update(write_files(con, w, scope, mask, rules=rules, per_pharmacy=per_pharmacy, lang=lang))
             written = list(FILE_NAMES)
+            cases_rows = write_cases_summary(con, staging / CASES_SUMMARY_FILE, scope, encoding)
+            if cases_rows is not None:
+                result.rows[CASES_SUMMARY_FILE] = cases_rows
+                written.append(CASES_SUMMARY_FILE)
             people_rows, people_warnings = people.result()
             result.rows.update(people_rows)
             written += list(people_rows)
@@ -252,6 +263,23 @@ class _Background:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+def write_cases_summary(con: duckdb.DuckDBPyConnection, path: Path, scope: str, encoding: str) -> int | None:
+    """Write cases_summary.csv (the case figures of the scope's month, or of every month for
+    'all'; docs/CASES.md); None, writing nothing, when the store has no cases."""
+    import csv
+
+    from tracecode.cases.summary import SUMMARY_COLUMNS, cases_summary
+
+    rows = cases_summary(con, scope)
+    if rows is None:
+        return None
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(SUMMARY_COLUMNS)
+        writer.writerows(rows)
+    return len(rows)
 
 
 def _import_in_background(module: str) -> None:
@@ -447,6 +475,8 @@ def _jobs(rules: list[str], presorted: bool = False) -> list[_Job]:
         _Job(EVENTS_FILE, lambda ph: export_query("events_pharmacy" if ph else events), list(EVENT_COLUMNS)),
         _Job("rejects.csv", lambda ph: export_query("rejects_pharmacy" if ph else "rejects"), list(REJECT_COLUMNS)),
         _Job("summary.csv", lambda ph: summary_sql(rules, ph), summary_columns(rules)),
+        _Job("uncoded_sales.csv", lambda ph: export_query("uncoded_sales_pharmacy" if ph else "uncoded_sales"),
+             list(UNCODED_COLUMNS)),
     ]
 
 

@@ -26,10 +26,12 @@ SCOPED_REJECTS_VIEW = "export_scoped_rejects"
 SCOPE_VARIABLE = "export_scope"
 
 CODE_COLUMNS = ("drug_trac_codg", "rule", "severity", "label_zh", "first_seen", "last_seen", "occurrences",
-                "pharmacies", "pharmacy_list", "detail", "month")
+                "pharmacies", "pharmacy_list", "detail", "month", "amount")
 EVENT_COLUMNS = ("rule", "drug_trac_codg", "flagged", "fixmedins_code", "fixmedins_name", "rtal_docno",
                  "sel_retn_time", "kind", "med_list_codg", "sel_retn_cnt", "qty", "trdn_flag", "insured", "setl_id",
                  "psn_no", "source_file", "src_line", "code_raw", "fixmedins_hilist_name")
+UNCODED_COLUMNS = ("fixmedins_code", "fixmedins_name", "med_list_codg", "fixmedins_hilist_name", "sales", "quantity",
+                   "amount", "first_seen", "last_seen", "month")
 REJECT_COLUMNS = ("source_file", "src_line", "field", "reason", "raw_value", "raw_record", "fixmedins_code")
 FOLDER_COLUMNS = ("fixmedins_code", "folder")
 
@@ -57,7 +59,7 @@ def export_query(name: str) -> str:
 def summary_columns(rules: list[str]) -> list[str]:
     """summary.csv's columns: one per rule (codes with flagged rows of the pharmacy) in the middle."""
     return ["fixmedins_code", "fixmedins_name", "rows_uploaded", "rows_rejected", *rules, "flagged_rows",
-            "flagged_share"]
+            "flagged_share", "flagged_amount"]
 
 
 def summary_sql(rules: list[str], pharmacy: bool) -> str:
@@ -68,6 +70,7 @@ def summary_sql(rules: list[str], pharmacy: bool) -> str:
             raise ValueError(f"rule id {rule!r} cannot name a column")
     spread = [f"s.rule_codes[{i}] AS {rule}" for i, rule in enumerate(rules, start=1)]
     cols = ["s.pidx"] * pharmacy + ["s.fixmedins_code", "s.fixmedins_name", "s.rows_uploaded", "s.rows_rejected",
-                                    *spread, "s.flagged_rows", "s.flagged_share"]
+                                    *spread, "s.flagged_rows", "s.flagged_share",
+                                    "s.flagged_amount"]
     inner = export_query("summary_pharmacy" if pharmacy else "summary")
     return f"SELECT {', '.join(cols)}\nFROM (\n{inner}\n) s"

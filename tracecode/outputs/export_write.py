@@ -48,6 +48,10 @@ EXTRA_LABELS_ZH: dict[str, str] = {
     "rows_rejected": "拒收记录数",
     "flagged_rows": "标记行数",
     "flagged_share": "标记比例",
+    "flagged_amount": "标记金额(元)",
+    "amount": "金额(元)",
+    "sales": "销售次数",
+    "quantity": "数量",
     "folder": "文件夹",
 }
 

@@ -100,6 +100,9 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
     from tracecode.outputs.report_rings import report_section
 
     data.rings_html = report_section(con, scope, mask)
+    from tracecode.outputs.report_cases import report_section as cases_section
+
+    data.cases_html = cases_section(con, scope)
     secret = mask_key(con) if mask else ""
     for line in rules:
         if line.codes:

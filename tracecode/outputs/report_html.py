@@ -93,6 +93,7 @@ def render(data: ReportData) -> str:
         _pharmacies(data),
         _drugs(data),
         data.rings_html,
+        data.cases_html,
         _cases(data, colors),
         _rejects(data),
         "<footer>",

@@ -45,6 +45,7 @@ class ReportData:
     top_drugs: list[dict]
     cases: dict[str, list[Case]] = field(default_factory=dict)
     masked: bool = True
+    cases_html: str = ""  # the cases section, drawn by tracecode.outputs.report_cases.report_section
     rings_html: str = ""  # the recycling-rings section, drawn by tracecode.outputs.report_rings.report_section
 
     @property

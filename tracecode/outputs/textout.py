@@ -44,7 +44,10 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 
 def rule_table(rules: Iterable[RuleSummary], lang: str) -> str:
-    """The per-rule lines of a check (both engines): rule id, label, severity, codes, rows, pharmacies."""
+    """The per-rule lines of a check (both engines): rule id, label, severity, codes, rows, pharmacies,
+    amount (yuan, '-' when no flagged row has a price)."""
     return format_table(
-        [text(k, lang) for k in ("col.rule", "col.label", "col.severity", "col.codes", "col.rows", "col.pharmacies")],
-        [[r.rule, r.label_zh, severity_text(r.severity, lang), r.codes, r.rows, r.pharmacies] for r in rules])
+        [text(k, lang) for k in ("col.rule", "col.label", "col.severity", "col.codes", "col.rows", "col.pharmacies",
+                                 "col.amount")],
+        [[r.rule, r.label_zh, severity_text(r.severity, lang), r.codes, r.rows, r.pharmacies, r.amount_text]
+         for r in rules])

@@ -20,6 +20,8 @@ RULE_IDS: tuple[str, ...] = (
     "split_overuse",
     "invalid_code",
     "product_mismatch",
+    "uncoded_sale",
+    "sale_without_purchase",
 )
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import duckdb
 
@@ -110,10 +110,11 @@ class DuckDBEngine:
     # -- the store's writes (DuckDB only: a Spark check writes files instead) -------------
 
     def store_findings(self, scope: str, rule_ids: list[str], summary: list, params: dict[str, Any],
-                       catalog: str | None, timings: dict[str, float], counts: dict[str, int]) -> None:
+                       catalog: str | None, timings: dict[str, float], counts: dict[str, int],
+                       on_store: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> None:
         """Replace the scope's findings of ``rule_ids`` (relations new_findings, finding_rows)
         and their evidence rows, in one transaction; ``summary`` (RuleSummary lines) goes to
-        check_runs. The stages' temporary tables are dropped first: their memory goes to the
+        check_runs; ``on_store`` (e.g. taking the findings into cases) runs inside it. The stages' temporary tables are dropped first: their memory goes to the
         evidence (big at scale)."""
         self.drop_temp_tables(keep=("finding_rows", "new_findings"))
         t0 = time.perf_counter()
@@ -122,11 +123,11 @@ class DuckDBEngine:
             counts["evidence_new"] = self.materialize("evidence_new", read_sql("findings/evidence_new.sql"), params)
         timings["evidence"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        self._write(scope, rule_ids, summary, params, catalog, not current)
+        self._write(scope, rule_ids, summary, params, catalog, not current, on_store)
         timings["store"] = time.perf_counter() - t0
 
     def _write(self, scope: str, rule_ids: list[str], summary: list, params: dict[str, Any], catalog: str | None,
-               store_evidence: bool) -> None:
+               store_evidence: bool, on_store: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> None:
         con = self.con
         marks = ", ".join("?" for _ in rule_ids)
         con.execute("BEGIN TRANSACTION")
@@ -142,6 +143,8 @@ class DuckDBEngine:
                 con.execute("INSERT INTO check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             [scope, row.rule, params["close_days"], catalog, row.codes, row.rows, row.pharmacies,
                              params["checked_at"]])
+            if on_store is not None:
+                on_store(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

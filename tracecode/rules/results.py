@@ -17,6 +17,12 @@ class RuleSummary:
     codes: int  # codes with a finding
     rows: int  # flagged rows inside the checked months
     pharmacies: int  # distinct pharmacies of those rows
+    amount: float | None = None  # yuan: price x quantity of those rows; None when none has a price
+
+    @property
+    def amount_text(self) -> str:
+        """The amount as printed: yuan with two decimals, '-' when unknown."""
+        return "-" if self.amount is None else f"{self.amount:,.2f}"
 
 
 @dataclass

@@ -35,7 +35,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import duckdb
 
@@ -185,7 +185,8 @@ def run_rules(engine: Engine, *, month: str | None = None, catalog: Path | str |
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, catalog: Path | str | None = None,
-               close_days: int = 3, rules: list[str] | None = None, progress: bool = False) -> CheckResult:
+               close_days: int = 3, rules: list[str] | None = None, progress: bool = False,
+               on_store: Callable[[duckdb.DuckDBPyConnection, str, dt.datetime], Any] | None = None) -> CheckResult:
     """Run the rules on a DuckDB store and store their findings; return the per-rule summary.
 
     With ``month`` ('YYYY-MM'), the findings are those with a flagged row in that month,
@@ -202,7 +203,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, month: str | None = None, cata
         if bar:
             bar.start("store")
         engine.store_findings(run.scope, [r.id for r in run.rules], run.summary, run.params,
-                              str(catalog) if catalog is not None else None, run.timings, run.counts)
+                              str(catalog) if catalog is not None else None, run.timings, run.counts,
+                              None if on_store is None else
+                              (lambda c: on_store(c, run.scope, run.params["checked_at"])))
         if bar:
             bar.bar.update(1)
     finally:

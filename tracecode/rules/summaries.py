@@ -36,7 +36,7 @@ _GUARD_PROBE_TEXT = "tracecode guard_hash probe"
 
 #: Bump when the columns of the summary tables change: they are derived, so they are dropped
 #: and rebuilt (the findings are kept).
-SUMMARY_VERSION = "2"
+SUMMARY_VERSION = "3"  # 3: doc_guard of a receipt-less record (bchno, else time)
 
 
 def install_guard_hash(con: duckdb.DuckDBPyConnection) -> None:
@@ -68,6 +68,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DROP TABLE IF EXISTS main.{table}")
             con.execute(f"DROP TABLE IF EXISTS main.{table}_files")
     con.execute(read_sql("schema/findings.sql"))
+    # a store checked before findings had an amount: the column is added (NULL until re-checked)
+    con.execute("ALTER TABLE findings ADD COLUMN IF NOT EXISTS amount DOUBLE")
     con.execute(read_sql("schema/findings_views.sql"))
     if not known or known[0][0] != SUMMARY_VERSION:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('rules_summary_version', ?)", [SUMMARY_VERSION])

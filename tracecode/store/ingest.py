@@ -37,7 +37,7 @@ from tracecode.store.known_codes import store_lookup
 from tracecode.store.prefetch import prefetched
 from tracecode.store.schema import table_columns
 
-KINDS = ("auto", "sale", "return")
+KINDS = ("auto", "sale", "return", "purchase", "purchase_return")
 INSERT_CHUNK_ROWS = 500_000  # two chunks are alive at once (see prefetched)
 
 #: The columns of events, in the order of sql/schema/store.sql, for an INSERT.

@@ -1,0 +1,269 @@
+"""NHSA 35xx messages (JSON) as real HIS/POS integrations send them, read into the canonical
+columns: the 2025 and 2021 layouts of 3505 (sale) and 3506 (return), 3503/3504 (purchase and
+purchase return, ``input.purcinfo``), the 3505A batch form,
+the pharmacy code only in the message header, ``drugtracinfo`` as a list, an object, a JSON
+string, empty or absent (a flat ``drug_trac_codg`` then stands), ``input`` or its record list
+as a JSON string, one message per line, a JSON array, or pretty-printed messages over many
+lines, and the time forms DOMAIN.md lists (converted to China time, +08:00).
+
+One record per sale/return line (``selinfo`` item). A message tracecode does not use (3501,
+3502; for now 3507) or cannot read (an encrypted ``input``) is a reject whose
+reason says exactly that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from tracecode.errors import InputFileError
+from tracecode.inputs.columns import CANONICAL_COLUMNS, canonical_name
+from tracecode.inputs.readers import (
+    BATCH_ROWS,
+    MIXED_ENCODING,
+    BadRecord,
+    Source,
+    detect_encoding,
+)
+
+#: infno -> the kind of its records.
+KINDS = {"3505": "sale", "3505A": "sale", "3506": "return", "3503": "purchase", "3504": "purchase_return"}
+#: infno of records tracecode reads but does not use yet, with the reason a reject states.
+UNUSED = {
+    "3501": "3501 inventory records are not used",
+    "3502": "3502 stock change records are not used",
+    "3507": "3507 delete records are not used yet",
+}
+#: Where a message's records sit under ``input``.
+RECORD_KEYS = ("selinfo", "selinfoDetail", "selinfo_detail", "purcinfo", "data")
+#: A pretty-printed message longer than this is broken, not a message.
+MAX_MESSAGE_CHARS = 10 << 20
+CHINA = dt.timezone(dt.timedelta(hours=8))
+_ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+_NO_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2})(\d{2}:\d{2}:\d{2}(\.\d+)?)$")
+
+
+def china_time(value: object) -> str:
+    """A time as NHSA messages send it, as ``yyyy-MM-dd HH:mm:ss`` text in China time where the
+    form is certain: epoch milliseconds (13 digits) or seconds (10 digits), ISO with an offset
+    (converted to +08:00), ``yyyy-MM-ddHH:mm:ss`` (no space). Other forms pass unchanged (the
+    ingest's SQL reads them)."""
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value)
+    text = str(value).strip()
+    if isinstance(value, (int, float)) or text.isdigit() and len(text) in (10, 13):
+        try:
+            seconds = float(text) / (1000 if len(text.split(".")[0]) >= 13 else 1)
+            return dt.datetime.fromtimestamp(seconds, CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        except (ValueError, OverflowError, OSError):
+            return text
+    if _ISO_OFFSET.match(text):
+        try:
+            moment = dt.datetime.fromisoformat(text.replace(" ", "T"))
+        except ValueError:
+            return text
+        return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    match = _NO_SPACE.match(text)
+    return f"{match.group(1)} {match.group(2)}" if match else text
+
+
+def trace_codes(value: object) -> list[str] | None:
+    """The codes a ``drugtracinfo`` value holds (list, object, JSON string, plain code string);
+    None when it holds none (empty or absent: a flat code of the record then stands)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if text[0] in "[{":
+            try:
+                return trace_codes(json.loads(text))
+            except (json.JSONDecodeError, RecursionError):
+                return [text]
+        return [text]
+    if isinstance(value, dict):
+        for key in ("drug_trac_codg", "drugtracinfo", "drug_trac_codg_list"):
+            if key in value:
+                return trace_codes(value[key])
+        return None
+    if isinstance(value, list):
+        found = [c for item in value for c in (trace_codes(item) or [])]
+        return found or None
+    return [str(value)]
+
+
+def _parsed(value: object) -> object:
+    """A value that may arrive as a JSON string (``input``, ``purcinfo``), parsed."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            return value
+    return value
+
+
+def message_records(message: dict) -> tuple[str | None, list | None, str | None]:
+    """(infno, the record items, reject reason) of one message (the reason starts with the
+    field it is about: ``infno``, ``input`` or ``input.selinfo``). A message without a header
+    (just ``input`` or just the records) has no infno: the file's kind applies."""
+    infno = str(message.get("infno", "")).strip().upper() or None
+    body = _parsed(message.get("input", message))
+    if isinstance(body, str):
+        return infno, None, "input is encrypted (SM4): decrypt before loading" if body.strip() else "input is empty"
+    if infno in UNUSED:
+        return infno, None, UNUSED[infno]
+    if infno is not None and infno not in KINDS:
+        return infno, None, f"unsupported infno {infno}; expected 3503, 3504, 3505, 3505A or 3506"
+    if not isinstance(body, dict):
+        return infno, None, "input is not a JSON object"
+    for key in RECORD_KEYS:
+        if key in body:
+            items = _parsed(body[key])
+            items = [items] if isinstance(items, dict) else items
+            if isinstance(items, list) and items:
+                return infno, items, None
+            return infno, None, f"input.{key} holds no record"
+    if "drug_trac_codg" in body or "drugtracinfo" in body or "sel_retn_time" in body:
+        return infno, [body], None  # a bare sale line
+    return infno, None, "no sale or return record (input.selinfo) in the message"
+
+
+def record_columns(header: dict, item: dict, extra: dict[str, str] | None) -> dict[str, str]:
+    """The canonical columns of one record: the header's plain fields (the pharmacy code is
+    often only there), overridden by the record's own."""
+    merged = {k: v for k, v in header.items() if not isinstance(v, (dict, list))}
+    merged.update({k: v for k, v in item.items() if k != "drugtracinfo" and not isinstance(v, (dict, list))})
+    canonical: dict[str, str] = {}
+    for key, value in merged.items():
+        col = canonical_name(str(key), extra)
+        if col and col not in canonical:
+            canonical[col] = "" if value is None else str(value)
+    codes = trace_codes(item.get("drugtracinfo"))
+    if codes:
+        canonical["drug_trac_codg"] = ",".join(codes)
+    if "sel_retn_time" in canonical:
+        canonical["sel_retn_time"] = china_time(merged.get(next(
+            k for k in merged if canonical_name(str(k), extra) == "sel_retn_time")))
+    return canonical
+
+
+def _messages(path: Path, source: Source) -> Iterator[tuple[int, object]]:
+    """(line where it starts, message or BadRecord) for every message of the file: a JSON
+    array, one message per line, or messages pretty-printed over many lines."""
+    encoding = detect_encoding(path)
+    source.encoding = encoding
+    if encoding == MIXED_ENCODING:
+        raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")
+    try:
+        with open(path, encoding=encoding, errors="strict") as fh:
+            head = fh.read(4096)
+            fh.seek(0)
+            if head.lstrip().startswith("["):
+                try:
+                    messages = json.load(fh)
+                except json.JSONDecodeError as exc:
+                    raise InputFileError(f"{path}: not valid JSON: {exc}") from None
+                except RecursionError:
+                    raise InputFileError(f"{path}: JSON nested too deeply to be an NHSA message") from None
+                for number, message in enumerate(messages if isinstance(messages, list) else [messages], start=1):
+                    yield number, message
+                return
+            yield from _message_lines(fh)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
+
+
+def _message_lines(fh) -> Iterator[tuple[int, object]]:
+    """Messages one per line, or pretty-printed over many lines (copied from an HIS log
+    dialog). A line starting with ``{`` at its first column starts a new message."""
+    buffer: list[str] = []
+    size = start = 0
+
+    def broken(reason: str) -> BadRecord:
+        return BadRecord(start, "(record)", reason, "".join(buffer)[:500])
+
+    for number, line in enumerate(fh, start=1):
+        if buffer and line.startswith(("{", "[")):
+            yield start, broken("invalid JSON: the message is not complete")
+            buffer, size = [], 0
+        if not buffer:
+            if not line.strip():
+                continue
+            start = number
+        buffer.append(line)
+        size += len(line)
+        if not line.rstrip().endswith(("}", "]")) and size < MAX_MESSAGE_CHARS:
+            continue  # a pretty-printed message goes on
+        text = "".join(buffer)
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if exc.pos >= len(text.rstrip()) and size < MAX_MESSAGE_CHARS:
+                continue  # not complete yet
+            yield start, broken(f"invalid JSON: {exc.msg}")
+        except RecursionError:
+            yield start, broken("JSON nested too deeply")
+        else:
+            yield start, message
+        buffer, size = [], 0
+    if buffer:
+        yield start, broken("invalid JSON: the message is not complete")
+
+
+def _reject_field(reason: str) -> str:
+    if reason.startswith(("3", "unsupported infno")):
+        return "infno"
+    return "input" if reason.startswith("input is") else "input.selinfo"
+
+
+def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
+    columns: dict[str, list[str]] = {c: [] for c in CANONICAL_COLUMNS}
+    lines: list[int] = []
+    kinds: list[str | None] = []
+
+    def flush() -> pa.RecordBatch:
+        arrays = [pa.array(v, pa.string()) for v in columns.values()]
+        arrays += [pa.array(lines, pa.int64()), pa.array(kinds, pa.string())]
+        return pa.RecordBatch.from_arrays(arrays, names=list(columns) + ["__line", "__kind"])
+
+    source.columns = list(CANONICAL_COLUMNS)
+    for number, message in _messages(path, source):
+        if isinstance(message, BadRecord):
+            source.records += 1
+            source.bad_records.append(message)
+            continue
+        if not isinstance(message, dict):
+            source.records += 1
+            source.bad_records.append(BadRecord(number, "(record)", "not a JSON object", str(message)[:500]))
+            continue
+        infno, items, reason = message_records(message)
+        if reason is not None:
+            source.records += 1
+            source.bad_records.append(BadRecord(number, _reject_field(reason), reason,
+                                                json.dumps(message, ensure_ascii=False)[:500]))
+            continue
+        for item in items:
+            source.records += 1
+            if not isinstance(item, dict):
+                source.bad_records.append(BadRecord(number, "input.selinfo", "selinfo item is not an object",
+                                                    str(item)[:500]))
+                continue
+            canonical = record_columns(message, item, extra)
+            for col in columns:
+                columns[col].append(canonical.get(col, ""))
+            lines.append(number)
+            kinds.append(KINDS.get(infno) if infno else None)
+            if len(lines) >= BATCH_ROWS:
+                yield flush()
+                for v in columns.values():
+                    v.clear()
+                lines.clear()
+                kinds.clear()
+    if lines:
+        yield flush()
