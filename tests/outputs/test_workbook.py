@@ -14,6 +14,7 @@ import pytest
 from tests.outputs.test_export import build_case
 from tracecode.outputs import workbook
 from tracecode.outputs.export import export
+from tracecode.outputs.export_write import label
 from tracecode.outputs.workbook import Summary, write_workbook
 
 GOLDEN = Path(__file__).parent / "golden" / "workbook"
@@ -104,7 +105,7 @@ def test_hand_built_cells(tmp_path, monkeypatch):
     assert got["可疑追溯码_2"]["rows"][1][:4] == [["s", "2"], ["s", "duplicate_upload"], ["s", "0012"], ["s", "-x"]]
     overview = {r[0][1]: r[1][1] for r in got["概况"]["rows"][1:]}
     assert overview["月份"] == "2026-03" and overview["可疑追溯码合计"] == 3
-    assert overview["flagged_amount"] == 13.75
+    assert overview[label("flagged_amount", "zh")] == 13.75
 
 
 def test_empty_csv_still_gets_its_sheet(tmp_path):
