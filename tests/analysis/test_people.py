@@ -216,7 +216,7 @@ def test_persons_csv(checked, tmp_path):
     assert n == 2
     rows = list(csv.reader(out.read_text(encoding="gbk").splitlines()))
     assert rows[0][:3] == ["排名", "人员编号", "回流盒数"] and len(rows[0]) == len(PEOPLE_COLUMNS)
-    assert rows[1][1] == mask_person(BUYER, mask_key(checked)) and rows[1][2] == "12"
+    assert rows[1][1] == "\t" + mask_person(BUYER, mask_key(checked)) and rows[1][2] == "12"  # an id: tab-led
     out2 = tmp_path / "p2.csv"
     write_people_csv(checked, out2, "2026-01", mask=False)
     raw = out2.read_bytes()

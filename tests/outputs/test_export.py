@@ -22,11 +22,16 @@ from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import DatabaseError, OutputError, UnknownMonth
 from tracecode.outputs.export import FILE_NAMES, export, rule_catalog
-from tracecode.outputs.export_write import guard
-from tracecode.outputs.export_write import _tagged_records, folder_names
-from tracecode.store.ingest import ingest_files
+from tracecode.outputs.export_write import (
+    TEXT_ID_COLUMNS,
+    _tagged_records,
+    exact,
+    folder_names,
+    guard,
+)
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
+from tracecode.store.ingest import ingest_files
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 INPUT = GOLDEN / "input"
@@ -61,7 +66,9 @@ def con(case_db):
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """The CSV files under ``root`` (the workbooks have their own golden test: cells, not bytes)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix != ".xlsx"}
 
 
 def assert_golden(out: Path, name: str) -> None:
@@ -81,7 +88,10 @@ def assert_golden(out: Path, name: str) -> None:
 
 
 def read_rows(path: Path, encoding: str = "utf-8-sig") -> list[dict]:
-    return list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding))))
+    """The rows of an exported CSV with exact values (the documented rule: code and id cells lose
+    their one leading tab)."""
+    rows = csv.DictReader(io.StringIO(path.read_bytes().decode(encoding)))
+    return [{k: exact(v) if k in TEXT_ID_COLUMNS else v for k, v in row.items()} for row in rows]
 
 
 # --- golden files --------------------------------------------------------------------------------
@@ -315,8 +325,17 @@ def test_chinese_headers_are_chinese(con, tmp_path):
 # --- what leaves the building ----------------------------------------------------------------
 
 
-def all_text(root: Path, encoding: str = "utf-8-sig") -> str:
-    return "\n".join(p.read_bytes().decode(encoding) for p in root.rglob("*.csv"))
+def all_text(root: Path, encoding: str = "utf-8-sig", books: bool = True) -> str:
+    """The text of every CSV under ``root`` and of every cell of its workbooks."""
+    import openpyxl
+
+    texts = [p.read_bytes().decode(encoding) for p in root.rglob("*.csv")]
+    for book_path in root.rglob("*.xlsx") if books else ():
+        book = openpyxl.load_workbook(book_path, read_only=True)
+        texts += [str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                  if v is not None]
+        book.close()
+    return "\n".join(texts)
 
 
 def test_person_ids_masked_by_default_and_shown_with_no_mask(con, tmp_path):
@@ -332,10 +351,11 @@ def test_person_ids_masked_by_default_and_shown_with_no_mask(con, tmp_path):
 
 def test_formula_cells_are_defused(con, tmp_path):
     export(con, tmp_path / "out", mask=False)
-    rows = list(csv.reader(io.StringIO(all_text(tmp_path / "out"))))
+    rows = list(csv.reader(io.StringIO(all_text(tmp_path / "out", books=False))))
     cells = [c for r in rows for c in r]
-    assert '\'=HYPERLINK("http://e.vil")药店' in cells and "'=1+2" in cells
-    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://e.vil")药店' in cells and "\t'=1+2" in cells  # an id: tab-led, then guarded
+    # a tab leads only a code or id cell, and what follows it is guarded too
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\r") or c[:2] in ("\t=", "\t+", "\t@", "\t\t")]
 
 
 def test_guard_expression():
@@ -352,7 +372,7 @@ def test_per_pharmacy_folder_holds_nothing_of_other_pharmacies(con, tmp_path):
     assert set(folders) == set(PHARMACIES)
     for code, folder in folders.items():
         root = tmp_path / "out" / "pharmacies" / folder
-        assert sorted(p.name for p in root.iterdir()) == sorted(FILE_NAMES)
+        assert sorted(p.name for p in root.iterdir()) == sorted((*FILE_NAMES, "tracecode_all.xlsx"))
         text = all_text(root)
         for other, name in PHARMACIES.items():
             if other != code:
@@ -452,8 +472,8 @@ def test_failed_export_leaves_nothing_half_written(con, tmp_path, monkeypatch):
 def test_a_failure_on_any_connection_fails_the_export(con, tmp_path, monkeypatch, fail):
     """summary.csv, rejects.csv and suspicious_codes.csv are written on a second connection and
     persons / rings on a third, in threads: an error in any of them is the export's error."""
-    import tracecode.outputs.export_write as ew
     import tracecode.outputs.analysis_files as rings_module
+    import tracecode.outputs.export_write as ew
 
     real_file = ew.CsvWriter.file
 
@@ -565,8 +585,7 @@ def test_export_sql_files_have_headers_and_no_python_values():
     """Each query of sql/export/ (not the store's pharmacy_rows stage) opens with relation,
     needs and meaning; no '{' left for Python to format."""
     from tracecode.outputs.export_sql import export_query
-    from tracecode.sqlfiles import parse_header
-    from tracecode.sqlfiles import list_sql
+    from tracecode.sqlfiles import list_sql, parse_header
 
     names = [n for n in list_sql("export") if n != "pharmacy_rows_new"]
     assert "codes" in names and "summary" in names

@@ -17,11 +17,11 @@ from tests.conftest import sale, write_csv
 from tests.outputs.test_export import build_case
 from tracecode.cli import main
 from tracecode.errors import OutputError, UnknownMonth
-from tracecode.store.ingest import ingest_files
 from tracecode.outputs.report import gather, previous_month, write_report
 from tracecode.outputs.report_html import render
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
+from tracecode.store.ingest import ingest_files
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if p), None)
@@ -114,7 +114,8 @@ def test_page_is_self_contained(con):
     page = render(gather(con, "2026-02"))
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
-    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert "<link" not in page and "@import" not in page
+    assert page.count("url(") == page.count("url(data:font/otf;base64,") == 1  # the embedded font only
     assert page.count("<svg") >= 2
 
 
@@ -224,6 +225,26 @@ def test_chromium_screenshot_shows_the_bars(con, tmp_path):
     assert len(colours) > 20  # text, cards and charts, not a blank page
 
 
+def test_page_embeds_a_font_with_every_character_it_shows(con):
+    """The page carries its own CJK font (a server may have none), cut to its characters: every
+    character of the page has a glyph in it, and a character the page does not show has none."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    page = render(gather(con, "2026-02"))
+    found = re.findall(r"url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)", page)
+    assert len(found) == 1
+    font = TTFont(io.BytesIO(base64.b64decode(found[0])))
+    cmap = font.getBestCmap()
+    shown = {ch for ch in re.sub(r"<style>.*?</style>", "", page, flags=re.S) if ch.isprintable() and ch != " "}
+    assert {"药", "品", "追", "溯", "码", "月", "报"} <= shown
+    assert not [ch for ch in shown if ord(ch) not in cmap]
+    assert ord("鑫") not in cmap  # not on the page: cut away
+    assert len(page.encode("utf-8")) < 2_000_000
+
+
 # --- CLI ---------------------------------------------------------------------------------------
 
 
@@ -267,3 +288,13 @@ def test_report_output_path_errors(con, tmp_path):
         write_report(con, "2026-02", tmp_path)
     with pytest.raises(OutputError, match="does not exist"):
         write_report(con, "2026-02", tmp_path / "no" / "r.html")
+
+
+def test_counts_are_named_the_same_everywhere(con):
+    """The cards' 上传追溯码行数 and the rejects section's records read are two named counts,
+    the card's figure repeated under its own name (issue 16: 2,004 vs 共读取 2,000)."""
+    data = gather(con, "2026-02")
+    page = render(data)
+    assert page.count("上传追溯码行数") == 2
+    assert f'“上传追溯码行数” <b>{data.rows:,}</b>' in page
+    assert f'id="records-read">{data.records:,}<' in page

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from tests.conftest import sale, write_csv
 from tracecode.cli import main
 from tracecode.errors import ExitCode
+from tracecode.outputs.export_write import exact
 
 INPUT = Path(__file__).parent / "golden" / "export" / "input"
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -65,8 +66,8 @@ def test_bad_codes_are_reported(tmp_path):
     assert result.exit_code == 0
     assert "  3 values that are not valid traceability codes (追溯码无效)" in result.stdout
     with open(tmp_path / "out" / "suspicious_codes.csv", encoding="utf-8-sig") as fh:
-        assert {r["drug_trac_codg"] for r in csv.DictReader(fh)} == {"8.12345678901235E+19", "无",
-                                                                      "88888888888888888888"}
+        assert {exact(r["drug_trac_codg"]) for r in csv.DictReader(fh)} == {"8.12345678901235E+19", "无",
+                                                                             "88888888888888888888"}
 
 
 def test_every_record_rejected(tmp_path):

@@ -68,6 +68,7 @@ from tracecode.outputs.export_write import (
     bound,
     folder_names,
 )
+from tracecode.outputs.workbook import write_workbooks
 from tracecode.privacy import mask_key
 from tracecode.staging import merge_folder, move_files, staging_folder
 
@@ -220,8 +221,11 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
                 written.append(FOLDERS_FILE)
                 result.pharmacies = result.rows.pop(PHARMACY_DIR)
             result.warnings = w.warnings + people_warnings
+            book = write_workbooks(staging, scope, encoding, catalog, result.rows, result.findings,
+                                   sorted(p for p in (staging / PHARMACY_DIR).glob("*") if p.is_dir()))
+            written.append(book)
             move_files(staging, out_dir, written)
-            merge_folder(staging, out_dir, PHARMACY_DIR, FILE_NAMES)
+            merge_folder(staging, out_dir, PHARMACY_DIR, (*FILE_NAMES, book))
         finally:
             people.wait()
             if stand_in:

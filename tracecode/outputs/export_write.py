@@ -55,6 +55,15 @@ EXTRA_LABELS_ZH: dict[str, str] = {
     "folder": "文件夹",
 }
 
+#: Code and id columns: each non-empty cell is written with one leading tab, so that a spreadsheet
+#: opened by double-click keeps it as text (every digit) instead of a number. A program gets the
+#: exact value back by one rule: remove one leading tab (:func:`exact`).
+TEXT_ID_COLUMNS = frozenset({
+    "drug_trac_codg", "code_raw", "setl_id", "psn_no", "rtal_docno", "fixmedins_code", "med_list_codg",
+    "mdtrt_sn", "fixmedins_bchno", "raw_value", "source", "target",
+})
+TEXT_LEAD = "\t"
+
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 PHARMACY_DIR = "pharmacies"
 
@@ -88,6 +97,21 @@ def cell(value: Any) -> Any:
     if text[:1] in FORMULA_LEADS:
         return "'" + text
     return text
+
+
+def exact(text: str) -> str:
+    """The exact value of a code or id cell read from a tracecode CSV: one leading tab removed."""
+    return text[1:] if text.startswith(TEXT_LEAD) else text
+
+
+def text_ids(select: str, names: Sequence[str]) -> str:
+    """``select`` with each code and id column among ``names`` led by a tab (NULL and empty stay)."""
+    ids = [n for n in names if n in TEXT_ID_COLUMNS]
+    if not ids:
+        return select
+    replace = ", ".join(f"CASE WHEN CAST({n} AS VARCHAR) = '' THEN '' ELSE chr(9) || CAST({n} AS VARCHAR) END AS {n}"
+                        for n in ids)
+    return f"SELECT * REPLACE ({replace})\nFROM (\n{select}\n)"
 
 
 def csv_quote(text: str) -> str:
@@ -212,6 +236,12 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Sequence[Sequence[
     if encoding not in ENCODINGS:
         raise OutputError(f"encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
     names = [((labels_zh or {}).get(c, c) if headers == "zh" else c) for c in columns]
+    ids = [c in TEXT_ID_COLUMNS for c in columns]
+
+    def cells(row: Sequence[Any]) -> list[Any]:
+        out = [cell(v) for v in row]
+        return [TEXT_LEAD + v if is_id and v else v for v, is_id in zip(out, ids)]
+
     path = Path(path)
     bad: list[int] = []
     buf = io.StringIO()
@@ -227,11 +257,11 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Sequence[Sequence[
         if encoding == "utf-8-sig":
             out.write(record(names).encode("utf-8-sig"))
             for row in rows:
-                out.write(record([cell(v) for v in row]).encode("utf-8"))
+                out.write(record(cells(row)).encode("utf-8"))
         else:
             out.write(gbk_encode(record(names))[0])
             for n, row in enumerate(rows, start=2):
-                data, missing = gbk_encode(record([cell(v) for v in row]))
+                data, missing = gbk_encode(record(cells(row)))
                 if missing:
                     bad.append(n)
                 out.write(data)
@@ -277,7 +307,7 @@ class CsvWriter:
     def file(self, name: str, select: str, params: dict, names: list[str]) -> int:
         target = self.folder / name
         utf8 = target if self.encoding == "utf-8-sig" else self.folder / (name + ".utf8")
-        count = copy_csv(self.con, select, params, utf8, self.prefix(names))
+        count = copy_csv(self.con, text_ids(select, names), params, utf8, self.prefix(names))
         if utf8 != target:
             self._gbk(utf8, target, name)
         return count
@@ -291,7 +321,7 @@ class CsvWriter:
         rename per pharmacy more, which is what dominates with thousands of pharmacies.
         """
         tagged = self.folder / f"{name}.tagged"
-        self.con.execute(f"COPY ({select}) TO $target (FORMAT csv, HEADER false, DELIMITER ',')",
+        self.con.execute(f"COPY ({text_ids(select, names)}) TO $target (FORMAT csv, HEADER false, DELIMITER ',')",
                          {**bound(select, params), "target": str(tagged)}).fetchall()
         header = self.prefix(names)
         header_bytes = header.encode("utf-8") if self.encoding == "utf-8-sig" else header.encode("gbk")

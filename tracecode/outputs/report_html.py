@@ -1,7 +1,7 @@
 """Draw the report page: plain HTML, inline CSS, inline SVG charts; every value escaped.
 
 No file, font or script is fetched: a Content-Security-Policy forbids the page any network
-access. The one inline script only sorts tables on a header click and records the drawn bar
+access; the Chinese font is embedded, cut to the page's characters (:mod:`report_font`). The one inline script only sorts tables on a header click and records the drawn bar
 widths (``data-drawn``) so a headless browser test can check what was rendered.
 """
 
@@ -11,6 +11,7 @@ import html
 import math
 
 from tracecode.messages import severity_text
+from tracecode.outputs.report_font import font_face_css
 from tracecode.outputs.report_model import Case, ReportData
 
 PALETTE = ("#c0392b", "#e67e22", "#8e44ad", "#2c3e50", "#16a085", "#2980b9", "#7f8c8d", "#d35400",
@@ -81,7 +82,7 @@ def render(data: ReportData) -> str:
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">',
+        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:; font-src data:">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>药品追溯码监测月报 {e(data.month)}</title><style>{CSS}</style></head><body>",
         "<header><h1>药品追溯码重复使用监测月报</h1>",
@@ -101,7 +102,9 @@ def render(data: ReportData) -> str:
         " 同一追溯码可同时触发多条规则。规则定义见 tracecode 文档 docs/RULES.md。</footer>",
         f"<script>{SCRIPT}</script></body></html>",
     ]
-    return "\n".join(parts) + "\n"
+    page = "\n".join(parts) + "\n"
+    # the page's own font, cut to the characters it shows (a server may have no CJK font)
+    return page.replace("</style>", font_face_css(page) + "</style>", 1)
 
 
 def _delta(line) -> str:
@@ -296,8 +299,10 @@ def _evidence(case: Case) -> str:
 
 def _rejects(data: ReportData) -> str:
     out = ['<section id="rejects"><h2>无法读取的记录</h2>',
-           f'<p>本月相关文件中共有 <b id="rejects-count">{num(data.rejects)}</b> 条记录无法读取'
-           f"（共读取 {num(data.records)} 条记录）。</p>"]
+           f'<p>本月相关文件中共有 <b id="rejects-count">{num(data.rejects)}</b> 条记录无法读取。'
+           f'这些文件共读取 <b id="records-read">{num(data.records)}</b> 条记录；概况中的'
+           f'“上传追溯码行数” <b>{num(data.rows)}</b> 是其中属于本月的追溯码行'
+           "（一条记录可含多个追溯码，文件也可含其他月份的记录）。</p>"]
     if data.reject_reasons:
         out.append("<table><thead><tr><th>原因</th><th>记录数</th></tr></thead><tbody>")
         out += [f'<tr><td>{e(reason)}</td><td class="num">{num(n)}</td></tr>' for reason, n in data.reject_reasons[:20]]

@@ -1,0 +1,102 @@
+"""The export's workbook against its CSV files: time to write N findings and M evidence rows as
+CSV (DuckDB COPY, as export writes them, code and id columns tab-led) and as the workbook
+(tracecode.outputs.workbook, openpyxl write-only), and, when xlsxwriter is installed, the same
+sheets with xlsxwriter's constant_memory mode — the measurement that chooses the library.
+Target (issue 16): 100k findings and 1M evidence rows, workbook within 2x the CSV time.
+Run on a quiet machine:
+
+    python bench/bench_workbook.py --findings 100000 --evidence 1000000 [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from tracecode.outputs.export_write import text_ids
+from tracecode.outputs.workbook import SHEETS, Summary, _read, write_workbook
+
+CODES_SQL = """SELECT lpad(CAST(8100000000000000000 + i AS VARCHAR), 20, '0') AS drug_trac_codg,
+ 'cross_pharmacy_reuse' AS rule, 'high' AS severity, '跨店重复销售' AS label_zh,
+ '2026-02-03 10:00:00' AS first_seen, '2026-02-20 10:00:00' AS last_seen, 2 AS occurrences, 2 AS pharmacies,
+ 'P100,P200' AS pharmacy_list, '两家药店各售出一次' AS detail, '2026-02' AS month FROM range($n) t(i)"""
+EVENTS_SQL = """SELECT 'cross_pharmacy_reuse' AS rule, lpad(CAST(8100000000000000000 + i // 10 AS VARCHAR), 20, '0')
+ AS drug_trac_codg, i % 2 AS flagged, 'P' || (i % 500) AS fixmedins_code, '药店' || (i % 500) AS fixmedins_name,
+ 'R' || i AS rtal_docno, '2026-02-03 10:00:00' AS sel_retn_time, 'sale' AS kind, 'XA01' AS med_list_codg,
+ 1 AS sel_retn_cnt, 1 AS qty, 0 AS trdn_flag, 1 AS insured, CAST(330100000000000000 + i AS VARCHAR) AS setl_id,
+ 'PSN***' || (i % 97) AS psn_no, 'sales.csv' AS source_file, i + 2 AS src_line,
+ lpad(CAST(8100000000000000000 + i // 10 AS VARCHAR), 20, '0') AS code_raw, '布洛芬片, 0.2g' AS fixmedins_hilist_name
+ FROM range($n) t(i)"""
+
+
+def write_csvs(folder: Path, findings: int, evidence: int) -> float:
+    con = duckdb.connect()
+    start = time.perf_counter()
+    for name, sql, n in (("suspicious_codes.csv", CODES_SQL, findings), ("suspicious_events.csv", EVENTS_SQL, evidence)):
+        names = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", {"n": 0}).description]
+        con.execute(f"COPY ({text_ids(sql, names)}) TO $t (FORMAT csv, HEADER true)", {"n": n, "t": str(folder / name)})
+    return time.perf_counter() - start
+
+
+def write_xlsxwriter(folder: Path) -> float | None:
+    try:
+        import xlsxwriter
+    except ImportError:
+        return None
+    start = time.perf_counter()
+    book = xlsxwriter.Workbook(str(folder / "xlsxwriter.xlsx"), {"constant_memory": True, "strings_to_formulas": False,
+                                                                 "strings_to_numbers": False})
+    text = book.add_format({"num_format": "@"})
+    for sheet, file in SHEETS:
+        if not (folder / file).exists():
+            continue
+        ws = book.add_worksheet(sheet)
+        header, body = _read(folder / file, "utf-8-sig")
+        ws.write_row(0, 0, header)
+        for r, row in enumerate(body, start=1):
+            for c, v in enumerate(row):
+                if v.startswith("\t"):
+                    ws.write_string(r, c, v[1:], text)
+                elif v.isdigit() and len(v) < 16:
+                    ws.write_number(r, c, int(v))
+                else:
+                    ws.write_string(r, c, v)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, r if body else 0, len(header) - 1)
+    book.close()
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--findings", type=int, default=100_000)
+    ap.add_argument("--evidence", type=int, default=1_000_000)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        csv_s = write_csvs(folder, args.findings, args.evidence)
+        start = time.perf_counter()
+        write_workbook(folder, Summary("2026-02", {}, []), "utf-8-sig", {})
+        openpyxl_s = time.perf_counter() - start
+        xlsxwriter_s = write_xlsxwriter(folder)
+        with open(folder / "suspicious_events.csv", encoding="utf-8-sig") as f:
+            rows = sum(1 for _ in csv.reader(f)) - 1
+    result = {"findings": args.findings, "evidence": rows, "csv_s": round(csv_s, 3),
+              "openpyxl_s": round(openpyxl_s, 3), "openpyxl_ratio": round(openpyxl_s / csv_s, 2),
+              "xlsxwriter_s": None if xlsxwriter_s is None else round(xlsxwriter_s, 3),
+              "xlsxwriter_ratio": None if xlsxwriter_s is None else round(xlsxwriter_s / csv_s, 2), "target_ratio": 2}
+    print(json.dumps(result, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    main()

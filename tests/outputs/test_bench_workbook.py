@@ -1,0 +1,18 @@
+"""bench/bench_workbook.py at a tiny size: it runs and reports each writer's time (no figure is
+judged here: the target needs a quiet machine)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_workbook.py"
+
+
+def test_bench_workbook_smoke(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_workbook", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.main(["--findings", "50", "--evidence", "300", "--json", str(tmp_path / "r.json")])
+    assert result["evidence"] == 300 and result["csv_s"] > 0 and result["openpyxl_s"] > 0
+    assert (tmp_path / "r.json").exists()

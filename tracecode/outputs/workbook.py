@@ -1,0 +1,211 @@
+"""The export's Excel workbook, ``tracecode_<month>.xlsx`` (``tracecode_all.xlsx`` for an export
+of every month), written beside the CSV files from them: each sheet holds the rows of one CSV
+(:data:`SHEETS`), so the two never disagree. Chinese headers; code and id cells (the CSV's
+tab-led cells, :data:`tracecode.outputs.export_write.TEXT_ID_COLUMNS`) typed as text with their
+exact value; numbers as numbers; a text that looks like a formula stays a plain string. Header
+row frozen, filters on, widths from the content. openpyxl's write-only mode keeps memory flat
+(bench/bench_workbook.py compares it with the CSV export)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from tracecode.outputs.export_write import FORMULA_LEADS, TEXT_LEAD, label
+
+#: (sheet name, the CSV file whose rows it holds); a sheet whose CSV the export did not write is
+#: left out. 概况, the overview, comes first and is computed (:func:`overview_rows`).
+SHEETS: tuple[tuple[str, str], ...] = (
+    ("可疑追溯码", "suspicious_codes.csv"),
+    ("证据明细", "suspicious_events.csv"),
+    ("未扫码销售", "uncoded_sales.csv"),
+    ("无法读取的记录", "rejects.csv"),
+    ("药店汇总", "summary.csv"),
+)
+OVERVIEW = "概况"
+#: Rows a sheet holds at most (Excel's limit, less the header); more continue on 证据明细_2, ….
+MAX_ROWS = 1_048_575
+MAX_WIDTH = 60
+_NUMBER = re.compile(r"-?(0|[1-9]\d{0,14})(\.\d+)?")  # at most 15 digits: a float keeps them all
+_WIDTH_SAMPLE = 500
+
+
+def workbook_name(scope: str) -> str:
+    """``tracecode_<month>.xlsx``, or ``tracecode_all.xlsx`` for every month."""
+    return f"tracecode_{scope}.xlsx"
+
+
+@dataclass
+class Summary:
+    """What 概况 shows: the scope, the rows of each file, the codes found per rule."""
+
+    scope: str
+    rows: dict[str, int]
+    findings: list[tuple[str, str, int]]  # (rule id, Chinese label, codes)
+
+
+def folder_summary(folder: Path, scope: str, encoding: str, catalog: Sequence[tuple[str, str]]) -> Summary:
+    """The :class:`Summary` of a folder's CSV files, counted from them (a pharmacy's folder)."""
+    rows: dict[str, int] = {}
+    found: dict[str, int] = {}
+    for _, file in SHEETS:
+        if (folder / file).exists():
+            header, body = _read(folder / file, encoding)
+            rule = next((i for i, h in enumerate(header) if h in ("rule", "规则")), None)
+            n = 0
+            for record in body:
+                n += 1
+                if file == "suspicious_codes.csv" and rule is not None:
+                    found[record[rule]] = found.get(record[rule], 0) + 1
+            rows[file] = n
+    return Summary(scope, rows, [(r, name, found.get(r, 0)) for r, name in catalog])
+
+
+def write_workbooks(staging: Path, scope: str, encoding: str, catalog: Sequence[tuple[str, str]],
+                    rows: dict[str, int], findings: dict[str, int], pharmacy_dirs: Sequence[Path] = ()) -> str:
+    """The export's workbook in ``staging`` and one in each of ``pharmacy_dirs``; returns its name."""
+    labels = dict(catalog)
+    write_workbook(staging, Summary(scope, rows, [(r, name, findings.get(r, 0)) for r, name in catalog]),
+                   encoding, labels)
+    for folder in pharmacy_dirs:
+        write_workbook(folder, folder_summary(folder, scope, encoding, catalog), encoding, labels)
+    return workbook_name(scope)
+
+
+def overview_rows(summary: Summary, folder: Path, encoding: str) -> list[tuple[str, object]]:
+    """概况's rows (项目, 数值): the month, each rule's codes, the rows of each sheet, and the
+    amounts of 药店汇总 (its columns named *amount*) summed when the export has them."""
+    rows: list[tuple[str, object]] = [("月份", "全部月份" if summary.scope == "all" else summary.scope)]
+    rows += [(f"可疑追溯码：{name}（{rule}）", n) for rule, name, n in summary.findings]
+    rows.append(("可疑追溯码合计", sum(n for _, _, n in summary.findings)))
+    for sheet, file in SHEETS:
+        if file in summary.rows:
+            rows.append((f"{sheet}行数", summary.rows[file]))
+    summary_csv = folder / "summary.csv"
+    if summary_csv.exists():
+        header, body = _read(summary_csv, encoding)
+        amounts = [i for i, name in enumerate(header) if "amount" in name or "金额" in name]
+        for i in amounts:
+            total = sum(float(v) for r in body for v in [r[i]] if _NUMBER.fullmatch(v))
+            rows.append((label(header[i], "zh"), round(total, 2)))
+    return rows
+
+
+def write_workbook(folder: Path, summary: Summary, encoding: str, rule_labels: dict[str, str]) -> Path:
+    """Write ``folder``/tracecode_<scope>.xlsx from the CSV files in ``folder``; returns its path."""
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    _sheet(book, OVERVIEW, ["项目", "数值"], iter(overview_rows(summary, folder, encoding)), bold)
+    for sheet, file in SHEETS:
+        path = folder / file
+        if not path.exists():
+            continue
+        header, body = _read(path, encoding)
+        names = [label(h, "zh", rule_labels) for h in header]
+        part, rows = 1, iter(body)
+        while True:  # a sheet per MAX_ROWS rows; an empty CSV still gets its sheet
+            chunk = _take(rows, MAX_ROWS)
+            first = next(chunk, None)
+            if first is None and part > 1:
+                break
+            _sheet(book, sheet if part == 1 else f"{sheet}_{part}", names,
+                   _chain(first, chunk), bold)
+            part += 1
+    target = folder / workbook_name(summary.scope)
+    book.save(target)
+    return target
+
+
+def _read(path: Path, encoding: str) -> tuple[list[str], Iterator[list[str]]]:
+    handle = open(path, encoding=encoding, newline="")
+    reader = csv.reader(handle)
+    header = next(reader, [])
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+
+    def body() -> Iterator[list[str]]:
+        with handle:
+            yield from reader
+    return header, body()
+
+
+def _take(rows: Iterator, n: int) -> Iterator:
+    for _ in range(n):
+        row = next(rows, None)
+        if row is None:
+            return
+        yield row
+
+
+def _chain(first, rest: Iterator) -> Iterator:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def _sheet(book: Workbook, title: str, names: Sequence[str], rows: Iterator[Sequence], bold: Font) -> None:
+    ws = book.create_sheet(title)
+    sample = list(_take(rows, _WIDTH_SAMPLE))
+    widths = [_width(n) for n in names]
+    for row in sample:
+        for i, v in enumerate(row[:len(widths)]):
+            widths[i] = max(widths[i], _width(str(v)))
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = min(w + 2, MAX_WIDTH)
+    ws.freeze_panes = "A2"
+    header = []
+    for n in names:
+        c = WriteOnlyCell(ws, value=_clean(n))
+        c.data_type = "s"
+        c.font = bold
+        header.append(c)
+    ws.append(header)
+    count = 0
+    for row in _chain_all(sample, rows):
+        ws.append([_cell(ws, v) for v in row])
+        count += 1
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(names), 1))}{count + 1}"
+
+
+def _chain_all(sample: list, rest: Iterator) -> Iterator:
+    yield from sample
+    yield from rest
+
+
+def _cell(ws, value: object) -> object:
+    """A CSV text as a typed cell: a tab-led code or id as text (the tab removed, format @), the
+    guard's ' removed from a formula-looking text kept a string, a short number as a number."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(TEXT_LEAD):
+        c = WriteOnlyCell(ws, value=_clean(value[1:]))
+        c.data_type = "s"
+        c.number_format = "@"
+        return c
+    if value == "":
+        return None
+    if _NUMBER.fullmatch(value):
+        return float(value) if "." in value else int(value)
+    if value[:1] == "'" and value[1:2] in FORMULA_LEADS:
+        value = value[1:]
+    c = WriteOnlyCell(ws, value=_clean(value))
+    c.data_type = "s"  # never a formula
+    return c
+
+
+def _clean(text: str) -> str:
+    """Characters an xlsx file cannot hold (control characters) as U+FFFD."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
