@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tracecode.cli import main
+from tracecode.outputs.export_write import exact
 
 HEADER = ("fixmedins_code,fixmedins_name,med_list_codg,rtal_docno,setl_id,mdtrt_setl_type,trdn_flag,"
           "sel_retn_cnt,sel_retn_time,drug_trac_codg,price")
@@ -33,7 +34,7 @@ def _store(tmp_path: Path) -> str:
 
 def _csv(path: Path) -> list[dict]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
+        return [{k: exact(v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
 def test_amount_is_price_times_quantity_of_the_flagged_rows_only(tmp_path):

@@ -12,6 +12,7 @@ import duckdb
 from click.testing import CliRunner
 
 from tracecode.cli import main
+from tracecode.outputs.export_write import exact
 
 SALES = """fixmedins_code,med_list_codg,rtal_docno,trdn_flag,sel_retn_cnt,sel_retn_time,drug_trac_codg,price
 P001,XA01,S1,0,1,2026-01-02 09:00:00,81000010000000000301,10
@@ -75,11 +76,11 @@ def test_uncoded_sales_csv(tmp_path):
     result = CliRunner().invoke(main, ["export", "--db", db, "--out", str(out), "--per-pharmacy"])
     assert result.exit_code == 0, result.output
     with open(out / "uncoded_sales.csv", encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+        rows = [{k: exact(v) for k, v in r.items()} for r in csv.DictReader(fh)]
     assert [(r["fixmedins_code"], r["med_list_codg"], r["sales"], r["amount"]) for r in rows] == [
         ("P001", "XA01", "3", "40.0"), ("P001", "ZB02", "1", ""), ("P002", "XA01", "1", "8.0")]
     with open(out / "summary.csv", encoding="utf-8-sig", newline="") as fh:
-        summary = {r["fixmedins_code"]: r for r in csv.DictReader(fh)}
+        summary = {exact(r["fixmedins_code"]): r for r in csv.DictReader(fh)}
     assert summary["P001"]["uncoded_sale"] == "2" and summary["P002"]["uncoded_sale"] == "1"
     with open(out / "pharmacies" / "P002" / "uncoded_sales.csv", encoding="utf-8-sig", newline="") as fh:
-        assert [r["fixmedins_code"] for r in csv.DictReader(fh)] == ["P002"]
+        assert [exact(r["fixmedins_code"]) for r in csv.DictReader(fh)] == ["P002"]

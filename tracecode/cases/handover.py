@@ -11,7 +11,7 @@ import duckdb
 from tracecode.cases.statuses import CaseError
 from tracecode.cases.sync import ensure_cases_schema, sync_cases
 from tracecode.months import check_month_text
-from tracecode.sqlfiles import read_sql
+from tracecode.sqlfiles import check_identifier, read_sql
 
 __all__ = ["NEEDED_COLUMNS", "sync_from_folder"]
 
@@ -35,6 +35,10 @@ def sync_from_folder(con: duckdb.DuckDBPyConnection, folder: Path, month: str | 
     missing = [c for c in NEEDED_COLUMNS if c not in have]
     if missing:
         raise CaseError(f"{path}: 第 1 行缺少列 {', '.join(missing)}", hint="export with --headers nhsa")
+    for column in NEEDED_COLUMNS:  # tracecode's CSVs lead code and id cells with one tab (README)
+        check_identifier(column)
+        con.execute(f'UPDATE spark_events SET "{column}" = substr("{column}", 2) '
+                    f'WHERE starts_with("{column}", chr(9))')
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE finding_rows AS {read_sql('cases/spark_finding_rows.sql')}")
     except duckdb.ConversionException as exc:
