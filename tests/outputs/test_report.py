@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -223,6 +224,52 @@ def test_chromium_screenshot_shows_the_bars(con, tmp_path):
     assert len(bars) >= 8, "the top pharmacy's bar is not on screen"
     colours = {r[x * bpp:x * bpp + 3] for r in rows[::7] for x in range(0, width, 5)}
     assert len(colours) > 20  # text, cards and charts, not a blank page
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def shot_with_fonts(tmp_path: Path, page: Path, fonts: list[Path], name: str) -> list[bytes]:
+    """Screenshot rows (top 700 px) of ``page`` by a Chromium that sees only ``fonts``."""
+    folder = tmp_path / f"fonts-{name}"
+    folder.mkdir()
+    for font in fonts:
+        shutil.copy(font, folder / font.name)
+    conf = tmp_path / f"fonts-{name}.conf"
+    conf.write_text(f'<?xml version="1.0"?><fontconfig><dir>{folder}</dir>'
+                    f'<cachedir>{tmp_path / ("fc-" + name)}</cachedir></fontconfig>', encoding="utf-8")
+    shot = tmp_path / f"{name}.png"
+    profile = tmp_path / f"profile-{name}"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    f"--user-data-dir={profile}", "--window-size=1000,700", "--hide-scrollbars",
+                    "--virtual-time-budget=3000", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, env={**os.environ, "FONTCONFIG_FILE": str(conf)})
+    assert shot.exists()
+    return decode_png(shot)[2]
+
+
+def differing_rows(a: list[bytes], b: list[bytes]) -> int:
+    return sum(x != y for x, y in zip(a, b))
+
+
+@needs_chromium
+@pytest.mark.skipif(not (DEJAVU.exists() and NOTO_CJK.exists()), reason="needs DejaVu Sans and Noto Sans CJK "
+                    "installed to compare against (Debian: fonts-dejavu-core, fonts-noto-cjk)")
+def test_chinese_renders_on_a_server_without_a_cjk_font(con, tmp_path):
+    """A server with a Latin font only (no CJK font) shows the report exactly as a machine with
+    Noto Sans CJK does: the page's embedded font draws the Chinese. The control: the same page
+    without its embedded font renders differently on the two (tofu where Chinese should be)."""
+    page = tmp_path / "report.html"
+    write_report(con, "2026-02", page)
+    bare = shot_with_fonts(tmp_path, page, [DEJAVU], "bare")
+    full = shot_with_fonts(tmp_path, page, [DEJAVU, NOTO_CJK], "full")
+    assert differing_rows(bare, full) == 0
+    stripped = tmp_path / "stripped.html"
+    stripped.write_text(re.sub(r"@font-face\{[^}]*\}", "", page.read_text(encoding="utf-8")), encoding="utf-8")
+    bare_stripped = shot_with_fonts(tmp_path, stripped, [DEJAVU], "bare-stripped")
+    full_stripped = shot_with_fonts(tmp_path, stripped, [DEJAVU, NOTO_CJK], "full-stripped")
+    assert differing_rows(bare_stripped, full_stripped) > 50  # without the embedded font: tofu
 
 
 def test_page_embeds_a_font_with_every_character_it_shows(con):
