@@ -99,7 +99,8 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
                       _top_pharmacies(con, scope, top), _top_drugs(con, scope), masked=mask)
     from tracecode.outputs.report_rings import report_section
 
-    data.rings_html = report_section(con, scope, mask)
+    data.lang = lang
+    data.rings_html = report_section(con, scope, mask, lang)
     from tracecode.outputs.report_cases import report_section as cases_section
 
     data.cases_html = cases_section(con, scope)

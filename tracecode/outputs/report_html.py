@@ -10,13 +10,18 @@ from __future__ import annotations
 import html
 import math
 
-from tracecode.messages import severity_text
+from tracecode.messages import DEFAULT_LANG, severity_text, text
 from tracecode.outputs.report_font import font_face_css
 from tracecode.outputs.report_model import Case, ReportData
 
 PALETTE = ("#c0392b", "#e67e22", "#8e44ad", "#2c3e50", "#16a085", "#2980b9", "#7f8c8d", "#d35400",
            "#27ae60", "#f39c12")
-KIND_ZH = {"sale": "销售", "return": "退货"}
+
+
+def t(lang: str, key: str, **params) -> str:
+    """The report's words for ``key`` (``report.<key>`` in the catalogue) in ``lang``; the
+    catalogue's text is trusted HTML, the ``params`` are escaped by the caller."""
+    return text(f"report.{key}", lang, **params)
 
 CSS = """
 body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC",sans-serif;
@@ -78,16 +83,17 @@ def pct(x: float | None) -> str:
 
 def render(data: ReportData) -> str:
     colors = {r.rule: PALETTE[i % len(PALETTE)] for i, r in enumerate(data.rules)}
+    lang = data.lang
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:; font-src data:">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>药品追溯码监测月报 {e(data.month)}</title><style>{CSS}</style></head><body>",
-        "<header><h1>药品追溯码重复使用监测月报</h1>",
-        f'<p class="sub">统计月份 <b>{e(data.month)}</b> · 数据库 {e(data.db_label)} · '
-        f"生成时间 {e(data.generated_at)}</p></header>",
+        f"<title>{t(lang, 'title', month=e(data.month))}</title><style>{CSS}</style></head><body>",
+        f"<header><h1>{t(lang, 'h1')}</h1>",
+        f'<p class="sub">{t(lang, "sub", month=e(data.month), db=e(data.db_label), at=e(data.generated_at))}'
+        "</p></header>",
         _headline(data, colors),
         _trend(data, colors),
         _pharmacies(data),
@@ -97,9 +103,8 @@ def render(data: ReportData) -> str:
         _cases(data, colors),
         _rejects(data),
         "<footer>",
-        "人员编号已脱敏（保留前三位与后两位，附校验串，可区分不同人员但无法还原）。" if data.masked
-        else "注意：本报告含未脱敏的人员编号，请按个人信息管理规定保管。",
-        " 同一追溯码可同时触发多条规则。规则定义见 tracecode 文档 docs/RULES.md。</footer>",
+        t(lang, "footer_masked") if data.masked else t(lang, "footer_unmasked"),
+        t(lang, "footer_rules") + "</footer>",
         f"<script>{SCRIPT}</script></body></html>",
     ]
     page = "\n".join(parts) + "\n"
@@ -107,33 +112,34 @@ def render(data: ReportData) -> str:
     return page.replace("</style>", font_face_css(page) + "</style>", 1)
 
 
-def _delta(line) -> str:
+def _delta(line, lang: str = DEFAULT_LANG) -> str:
     if line.previous is None:
-        return '<span class="na">上月未检查</span>'
+        return f'<span class="na">{t(lang, "not_checked_prev")}</span>'
     d = line.codes - line.previous
     if d > 0:
-        return f'<span class="up">▲ {num(d)}</span> <span class="muted">较上月</span>'
+        return f'<span class="up">▲ {num(d)}</span> <span class="muted">{t(lang, "vs_prev")}</span>'
     if d < 0:
-        return f'<span class="down">▼ {num(-d)}</span> <span class="muted">较上月</span>'
-    return '<span class="same">与上月持平</span>'
+        return f'<span class="down">▼ {num(-d)}</span> <span class="muted">{t(lang, "vs_prev")}</span>'
+    return f'<span class="same">{t(lang, "same_as_prev")}</span>'
 
 
 def _headline(data: ReportData, colors: dict[str, str]) -> str:
+    lang = data.lang
     share = data.flagged_rows / data.rows if data.rows else 0.0
-    totals = [("上传追溯码行数", num(data.rows)), ("药店数", num(data.pharmacies)),
-              ("可疑追溯码（码×规则）", num(data.total_codes)),
-              ("被标记行数", f"{num(data.flagged_rows)} <small>({pct(share)})</small>"),
-              ("无法读取的记录", num(data.rejects))]
-    out = ['<section id="headline"><h2>本月概况</h2><div class="cards">']
+    totals = [(t(lang, "card_rows"), num(data.rows)), (t(lang, "card_pharmacies"), num(data.pharmacies)),
+              (t(lang, "card_codes"), num(data.total_codes)),
+              (t(lang, "card_flagged"), f"{num(data.flagged_rows)} <small>({pct(share)})</small>"),
+              (t(lang, "card_rejects"), num(data.rejects))]
+    out = [f'<section id="headline"><h2>{t(lang, "overview")}</h2><div class="cards">']
     out += [f'<div class="card"><div class="n">{v}</div><div class="l">{e(k)}</div></div>' for k, v in totals]
-    out.append('</div><h3>各规则发现的可疑追溯码</h3><div class="cards">')
+    out.append(f'</div><h3>{t(lang, "by_rule")}</h3><div class="cards">')
     for r in data.rules:
         out.append(
             f'<div class="card rule" style="--c:{colors[r.rule]}" data-rule="{e(r.rule)}">'
             f'<div class="n">{num(r.codes)}</div><div class="l">{e(r.label_zh)}</div>'
-            f'<div class="muted">{e(r.rule)} · 严重程度 {e(severity_text(r.severity, "zh") or "—")}</div>'
-            f"<div>{_delta(r)}</div>"
-            f'<div class="muted">标记 {num(r.flagged_rows)} 行 · {num(r.pharmacies)} 家药店</div></div>')
+            f'<div class="muted">{e(r.rule)} · {t(lang, "severity")} {e(severity_text(r.severity, lang) or "—")}</div>'
+            f"<div>{_delta(r, lang)}</div>"
+            f'<div class="muted">{t(lang, "rule_flagged", rows=num(r.flagged_rows), pharmacies=num(r.pharmacies))}</div></div>')
     out.append("</div></section>")
     return "\n".join(out)
 
@@ -155,9 +161,10 @@ def _trend(data: ReportData, colors: dict[str, str]) -> str:
     slot = (width - left - 10) / max(len(months), 1)
     bar_w = max(6.0, min(48.0, slot * 0.6))
     ymax = _nice_max(max([sum(c.values()) for _, c in months if c] or [0]))
-    out = ['<section id="trend-section"><h2>各规则发现数（按月）</h2>',
+    lang = data.lang
+    out = [f'<section id="trend-section"><h2>{t(lang, "trend")}</h2>',
            f'<svg class="chart" id="trend" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'role="img" aria-label="各规则发现数（按月）">']
+           f'role="img" aria-label="{t(lang, "trend")}">']
     for i in range(6):
         v = ymax * i / 5
         y = top + plot_h - plot_h * i / 5
@@ -172,7 +179,7 @@ def _trend(data: ReportData, colors: dict[str, str]) -> str:
         if counts is None:
             out.append(f'<rect x="{x:.1f}" y="{top + plot_h - 20}" width="{bar_w:.1f}" height="20" fill="none" '
                        f'stroke="#bbb" stroke-dasharray="3,3"/><text x="{x + bar_w / 2:.1f}" y="{label_y + 14}" '
-                       f'text-anchor="middle" class="muted" fill="#999">未检查</text>')
+                       f'text-anchor="middle" class="muted" fill="#999">{t(lang, "not_checked")}</text>')
             continue
         y = top + plot_h
         for r in data.rules:
@@ -194,16 +201,16 @@ def _trend(data: ReportData, colors: dict[str, str]) -> str:
 
 
 def _pharmacies(data: ReportData) -> str:
-    rows = data.top_pharmacies
-    out = ['<section id="pharmacies"><h2>被标记比例最高的药店</h2>']
+    rows, lang = data.top_pharmacies, data.lang
+    out = [f'<section id="pharmacies"><h2>{t(lang, "top_pharmacies")}</h2>']
     if not rows:
-        out.append("<p>本月没有药店的上传行被标记。</p></section>")
+        out.append(f"<p>{t(lang, 'no_pharmacy')}</p></section>")
         return "\n".join(out)
     label_w, bar_max, row_h = 300, 330, 24
     width, height = label_w + bar_max + 140, row_h * len(rows) + 10
     top_share = max(r["share"] for r in rows) or 1.0
     out.append(f'<svg class="chart" id="pharmacy-chart" width="{width}" height="{height}" '
-               f'viewBox="0 0 {width} {height}" role="img" aria-label="被标记比例最高的药店">')
+               f'viewBox="0 0 {width} {height}" role="img" aria-label="{t(lang, "top_pharmacies")}">')
     for i, r in enumerate(rows):
         y = 5 + i * row_h
         name = r["fixmedins_name"] or ""
@@ -216,8 +223,9 @@ def _pharmacies(data: ReportData) -> str:
                    f'<text x="{label_w + w + 6:.1f}" y="{y + 16}">{pct(r["share"])} '
                    f'({num(r["flagged_rows"])}/{num(r["rows_uploaded"])})</text>')
     out.append("</svg>")
-    out.append('<table class="sortable"><thead><tr><th>定点医药机构编号</th><th>名称</th><th>上传行数</th>'
-               "<th>标记行数</th><th>标记比例</th><th>可疑追溯码</th><th>规则</th></tr></thead><tbody>")
+    out.append('<table class="sortable"><thead><tr>' + _heads(lang, "col_pharmacy_code", "col_name", "col_rows",
+                                                              "col_flagged", "col_share", "col_codes", "col_rules")
+               + "</tr></thead><tbody>")
     for r in rows:
         out.append(f'<tr><td class="code">{e(r["fixmedins_code"])}</td><td>{e(r["fixmedins_name"])}</td>'
                    f'<td class="num">{num(r["rows_uploaded"])}</td><td class="num">{num(r["flagged_rows"])}</td>'
@@ -229,21 +237,23 @@ def _pharmacies(data: ReportData) -> str:
 
 def _rule_names(data: ReportData, ids: str | None) -> str:
     labels = {r.rule: r.label_zh for r in data.rules}
-    return "、".join(labels.get(i, i) for i in (ids or "").split(",") if i)
+    return t(data.lang, "list_sep").join(labels.get(i, i) for i in (ids or "").split(",") if i)
 
 
 def _drugs(data: ReportData) -> str:
-    out = ['<section id="drugs"><h2>涉及最多的药品</h2>']
+    lang = data.lang
+    out = [f'<section id="drugs"><h2>{t(lang, "top_drugs")}</h2>']
     if not data.top_drugs:
-        out.append("<p>本月没有可疑药品。</p></section>")
+        out.append(f"<p>{t(lang, 'no_drug')}</p></section>")
         return "\n".join(out)
     most = max(d["findings"] for d in data.top_drugs) or 1
-    out.append('<table class="sortable"><thead><tr><th>医疗目录编码</th><th>药品名称</th><th>可疑追溯码</th>'
-               "<th>标记行数</th><th>药店数</th></tr></thead><tbody>")
+    out.append('<table class="sortable"><thead><tr>' + _heads(lang, "col_med_list", "col_drug_name", "col_codes",
+                                                              "col_flagged", "col_pharmacy_count")
+               + "</tr></thead><tbody>")
     for d in data.top_drugs:
         bar = f'<svg width="80" height="10"><rect x="0" y="1" width="{80 * d["findings"] / most:.1f}" height="8" ' \
               f'fill="#e67e22"/></svg>'
-        out.append(f'<tr><td class="code">{e(d["med_list_codg"] or "（无）")}</td><td>{e(d["name"])}</td>'
+        out.append(f'<tr><td class="code">{e(d["med_list_codg"] or t(lang, "none"))}</td><td>{e(d["name"])}</td>'
                    f'<td class="num" data-v="{d["findings"]}">{bar} {num(d["findings"])}</td>'
                    f'<td class="num">{num(d["flagged_rows"])}</td><td class="num">{num(d["pharmacies"])}</td></tr>')
     out.append("</tbody></table></section>")
@@ -251,60 +261,66 @@ def _drugs(data: ReportData) -> str:
 
 
 def _cases(data: ReportData, colors: dict[str, str]) -> str:
-    out = ['<section id="rules"><h2>各规则最严重的案例及证据</h2>']
+    lang = data.lang
+    out = [f'<section id="rules"><h2>{t(lang, "cases")}</h2>']
     if not data.cases:
-        out.append("<p>本月没有发现可疑追溯码。</p>")
+        out.append(f"<p>{t(lang, 'no_finding')}</p>")
     for line in data.rules:
         cases = data.cases.get(line.rule)
         if not cases:
             continue
-        shown = f"（前 {len(cases)} 个）" if line.codes > len(cases) else ""
+        shown = t(lang, "first_n", n=len(cases)) if line.codes > len(cases) else ""
         out.append(f'<h3 id="rule-{e(line.rule)}" style="color:{colors[line.rule]}">{e(line.label_zh)} '
-                   f'<span class="muted">{e(line.rule)} · {num(line.codes)} 个追溯码{shown}</span></h3>')
-        out.append('<table class="cases"><thead><tr><th>追溯码</th><th>说明</th><th>涉及药店</th><th>出现次数</th>'
-                   "<th>标记行数</th><th>首次出现</th><th>最后出现</th></tr></thead><tbody>")
+                   f'<span class="muted">{e(line.rule)} · {t(lang, "rule_codes", n=num(line.codes), shown=shown)}</span></h3>')
+        out.append('<table class="cases"><thead><tr>' + _heads(lang, "col_code", "col_detail", "col_pharmacies",
+                                                                "col_occurrences", "col_flagged", "col_first", "col_last")
+                   + "</tr></thead><tbody>")
         for case in cases:
             f = case.finding
             out.append(f'<tr><td class="code">{e(f["drug_trac_codg"])}</td><td>{e(f["detail"])}</td>'
                        f'<td>{num(f["pharmacies"])}：{e(f["pharmacy_list"])}</td>'
                        f'<td class="num">{num(f["occurrences"])}</td><td class="num">{num(f["flagged_rows"])}</td>'
                        f'<td>{e(f["first_seen"])}</td><td>{e(f["last_seen"])}</td></tr>')
-            out.append(f'<tr class="evidence"><td colspan="7">{_evidence(case)}</td></tr>')
+            out.append(f'<tr class="evidence"><td colspan="7">{_evidence(case, lang)}</td></tr>')
         out.append("</tbody></table>")
     out.append("</section>")
     return "\n".join(out)
 
 
-def _evidence(case: Case) -> str:
-    rows = ["<details><summary>证据：该追溯码的全部记录（红色为被标记行）</summary>",
-            "<table><thead><tr><th>时间</th><th>类型</th><th>药店</th><th>零售单据号</th><th>医疗目录编码</th>"
-            "<th>数量</th><th>拆零</th><th>医保结算</th><th>人员编号</th><th>原始追溯码</th><th>来源</th></tr></thead><tbody>"]
+def _heads(lang: str, *keys: str) -> str:
+    return "".join(f"<th>{t(lang, k)}</th>" for k in keys)
+
+
+def _evidence(case: Case, lang: str = DEFAULT_LANG) -> str:
+    rows = [f"<details><summary>{t(lang, 'evidence')}</summary>",
+            "<table><thead><tr>" + _heads(lang, "col_time", "col_kind", "col_pharmacy", "col_receipt", "col_med_list",
+                                          "col_qty", "col_split", "col_insured", "col_person", "col_code_raw",
+                                          "col_source") + "</tr></thead><tbody>"]
+    kinds = {"sale": t(lang, "kind_sale"), "return": t(lang, "kind_return")}
     for ev in case.events:
         rows.append(
             f'<tr class="{"flag" if ev["flagged"] else ""}"><td>{e(ev["sel_retn_time"])}</td>'
-            f'<td>{e(KIND_ZH.get(ev["kind"], ev["kind"]))}</td>'
+            f'<td>{e(kinds.get(ev["kind"], ev["kind"]))}</td>'
             f'<td>{e(ev["fixmedins_code"])} {e(ev["fixmedins_name"])}</td><td>{e(ev["rtal_docno"])}</td>'
             f'<td>{e(ev["med_list_codg"])} {e(ev["fixmedins_hilist_name"])}</td>'
             f'<td class="num">{num(ev["sel_retn_cnt"])}</td>'
-            f'<td>{"拆零" if ev["trdn_flag"] else "整盒"}</td><td>{"是" if ev["insured"] else "否"}</td>'
+            f'<td>{t(lang, "split") if ev["trdn_flag"] else t(lang, "whole")}</td>'
+            f'<td>{t(lang, "yes") if ev["insured"] else t(lang, "no")}</td>'
             f'<td class="code">{e(ev["psn_no"])}</td><td class="code">{e(ev["code_raw"])}</td>'
             f'<td>{e(ev["source_file"])}:{e(ev["src_line"])}</td></tr>')
     rows.append("</tbody></table>")
     if case.more_events:
-        rows.append(f'<p class="muted">另有 {num(case.more_events)} 条记录未列出，'
-                    "完整证据见 tracecode export 的 suspicious_events.csv。</p>")
+        rows.append(f'<p class="muted">{t(lang, "more_events", n=num(case.more_events))}</p>')
     rows.append("</details>")
     return "".join(rows)
 
 
 def _rejects(data: ReportData) -> str:
-    out = ['<section id="rejects"><h2>无法读取的记录</h2>',
-           f'<p>本月相关文件中共有 <b id="rejects-count">{num(data.rejects)}</b> 条记录无法读取。'
-           f'这些文件共读取 <b id="records-read">{num(data.records)}</b> 条记录；概况中的'
-           f'“上传追溯码行数” <b>{num(data.rows)}</b> 是其中属于本月的追溯码行'
-           "（一条记录可含多个追溯码，文件也可含其他月份的记录）。</p>"]
+    lang = data.lang
+    out = [f'<section id="rejects"><h2>{t(lang, "rejects_title")}</h2>',
+           f'<p>{t(lang, "rejects_text", rejects=num(data.rejects), records=num(data.records), rows=num(data.rows))}</p>']
     if data.reject_reasons:
-        out.append("<table><thead><tr><th>原因</th><th>记录数</th></tr></thead><tbody>")
+        out.append("<table><thead><tr>" + _heads(lang, "col_reason", "col_records") + "</tr></thead><tbody>")
         out += [f'<tr><td>{e(reason)}</td><td class="num">{num(n)}</td></tr>' for reason, n in data.reject_reasons[:20]]
         out.append("</tbody></table>")
     out.append("</section>")

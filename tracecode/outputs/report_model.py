@@ -46,6 +46,7 @@ class ReportData:
     cases: dict[str, list[Case]] = field(default_factory=dict)
     masked: bool = True
     cases_html: str = ""  # the cases section, drawn by tracecode.outputs.report_cases.report_section
+    lang: str = "zh"  # the language of the page's words (tracecode.messages, report.*)
     rings_html: str = ""  # the recycling-rings section, drawn by tracecode.outputs.report_rings.report_section
 
     @property

@@ -16,6 +16,7 @@ from tracecode.analysis.rings import (
     rings_svg,
 )
 from tracecode.errors import TracecodeError
+from tracecode.messages import DEFAULT_LANG, text
 
 
 def _e(value) -> str:
@@ -26,17 +27,21 @@ def _short_time(t) -> str:
     return "" if t is None else str(t)[:10]
 
 
+def _t(lang: str, key: str, **params) -> str:
+    return text(f"report.{key}", lang, **params)
+
+
 def rings_section_html(found: list[Ring], *, min_packs: int = DEFAULT_MIN_PACKS, limit: int = SVG_RINGS,
-                       table_rows: int = 20) -> str:
+                       table_rows: int = 20, lang: str = DEFAULT_LANG) -> str:
     """The report section: a sentence, the drawings of the largest rings, a table of rings."""
-    out = ['<section id="rings"><h2>疑似回流团伙（药店之间的医保药品回流）</h2>',
-           f'<p class="sub">一条箭头 A → B：在药店 A 医保购买的整盒药品，之后在药店 B 再次销售。'
-           f'单条流向至少 {min_packs} 盒、或同一人至少 {min_packs} 盒回流时连成团伙；'
-           f'共 {len(found)} 个团伙，下图为最大的 {min(limit, len(found))} 个。</p>',
+    out = [f'<section id="rings"><h2>{_t(lang, "rings_title")}</h2>',
+           f'<p class="sub">{_t(lang, "rings_text", min_packs=min_packs, n=len(found), shown=min(limit, len(found)))}</p>',
            rings_svg(found, limit)]
     if found:
-        out.append('<table class="sortable rings-table"><thead><tr><th>团伙</th><th>药店数</th><th>回流盒数</th>'
-                   '<th>涉及人数</th><th>药品种数</th><th>主要流向</th><th>主要人员</th><th>时间</th></tr></thead><tbody>')
+        heads = ("col_ring", "col_members", "col_packs", "col_persons", "col_drugs", "col_flows", "col_top_persons",
+                 "col_time")
+        out.append('<table class="sortable rings-table"><thead><tr>'
+                   + "".join(f"<th>{_t(lang, k)}</th>" for k in heads) + '</tr></thead><tbody>')
         for r in found[:table_rows]:
             out.append(f'<tr><td>{_e(r.ring_id)}</td><td class="num">{len(r.members)}</td>'
                        f'<td class="num">{r.packs}</td><td class="num">{r.persons}</td>'
@@ -48,13 +53,13 @@ def rings_section_html(found: list[Ring], *, min_packs: int = DEFAULT_MIN_PACKS,
     return "".join(out)
 
 
-def report_section(con: duckdb.DuckDBPyConnection, month: str, mask: bool = True) -> str:
+def report_section(con: duckdb.DuckDBPyConnection, month: str, mask: bool = True, lang: str = DEFAULT_LANG) -> str:
     """The rings section of the monthly HTML report (``tracecode report``) for ``month``: the
     drawings of the largest rings and a table; a short note when recycled_resale was not
     checked for that month."""
     try:
         found = rings(con, month, DEFAULT_MIN_PACKS, mask=mask)
     except TracecodeError as exc:
-        return (f'<section id="rings"><h2>疑似回流团伙（药店之间的医保药品回流）</h2>'
-                f'<p class="muted">无法分析：{_e(exc)}</p></section>')
-    return rings_section_html(found)
+        return (f'<section id="rings"><h2>{_t(lang, "rings_title")}</h2>'
+                f'<p class="muted">{_t(lang, "rings_failed", error=_e(exc))}</p></section>')
+    return rings_section_html(found, lang=lang)
