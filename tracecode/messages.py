@@ -205,6 +205,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report.col_flows": ('主要流向', 'Main flows'),
     "report.col_top_persons": ('主要人员', 'Main persons'),
     "report.rings_failed": ('无法分析：{error}', 'Could not analyse: {error}'),
+    "report.cases_head": ('规则|新案件|重开|未结|已结|涉及金额(元)|已追回(元)|未结最长天数|规则精确率（已决定数）', 'Rule|New cases|Reopened|Open|Closed|Amount at stake (yuan)|Recovered (yuan)|Oldest open (days)|Rule precision (decided)'),
+    "report.cases_title": ('案件处理情况', 'Cases'),
+    "report.cases_text": ('案件 = 按规则和追溯码跨月跟踪的发现；精确率 = 确认违规 /（确认违规 + 已排除），按全部已决定案件计。', 'A case is a finding followed across months by rule and code; precision = confirmed / (confirmed + dismissed), over every decided case.'),
+    "report.cases_none": ('本月没有涉及案件的标记行。', 'No flagged row of a case this month.'),
+    "report.cases_more": ('按药店的明细见导出文件 cases_summary.csv。', 'Per pharmacy: the exported cases_summary.csv.'),
     "report.done": ("已写出 {path}：{month} 可疑追溯码 {codes:,} 个，{rows:,} 行中标记 {flagged:,} 行，拒收记录 {rejects:,} 条",
                     ("Wrote {path}: {codes:,} suspicious codes in {month}, {flagged:,} of {rows:,} rows flagged, "
                      "{rejects:,} records rejected")),

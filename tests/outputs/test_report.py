@@ -345,3 +345,18 @@ def test_counts_are_named_the_same_everywhere(con):
     assert page.count("上传追溯码行数") == 2
     assert f'“上传追溯码行数” <b>{data.rows:,}</b>' in page
     assert f'id="records-read">{data.records:,}<' in page
+
+
+def test_page_words_follow_lang(con):
+    """report --lang en draws the page's own words in English; only data (the rules' Chinese
+    labels, names) may stay Chinese. zh keeps the Chinese page."""
+    zh, en = render(gather(con, "2026-02")), render(gather(con, "2026-02", lang="en"))
+    assert "本月概况" in zh and "上传追溯码行数" in zh and '<html lang="zh-CN">' in zh
+    assert "This month" in en and "Uploaded code rows" in en and '<html lang="en">' in en
+    assert "<title>Drug traceability code monitoring report 2026-02</title>" in en
+    chrome = re.findall(r"<(h1|h2|th|summary|footer)\b[^>]*>(.*?)</\1>", en, re.S)
+    assert len(chrome) > 30
+    for tag, words in chrome:
+        assert not re.search(r"[\u4e00-\u9fff]", words), f"<{tag}> {words} on the English page"
+    zh_chrome = re.findall(r"<(h2|th)\b[^>]*>(.*?)</\1>", zh, re.S)
+    assert sum(bool(re.search(r"[\u4e00-\u9fff]", w)) for _, w in zh_chrome) == len(zh_chrome)

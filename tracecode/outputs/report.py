@@ -103,7 +103,7 @@ def _gather(con: duckdb.DuckDBPyConnection, scope: str, mask: bool, db_label: st
     data.rings_html = report_section(con, scope, mask, lang)
     from tracecode.outputs.report_cases import report_section as cases_section
 
-    data.cases_html = cases_section(con, scope)
+    data.cases_html = cases_section(con, scope, lang)
     secret = mask_key(con) if mask else ""
     for line in rules:
         if line.codes:
