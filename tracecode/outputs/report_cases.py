@@ -42,7 +42,9 @@ def report_section(con: duckdb.DuckDBPyConnection, month: str, lang: str = DEFAU
     out.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in _t(lang, "cases_head").split("|")) + "</tr></thead><tbody>")
     for r in lines:
         precision = r[at["rule_precision"]]
-        shown = "—" if precision is None else f"{precision:.0%} ({r[at['rule_decided_cases']]})"
+        decided = r[at["rule_decided_cases"]]
+        shown = "—" if precision is None else (f"{precision:.0%}（{decided}）" if lang == "zh"
+                                               else f"{precision:.0%} ({decided})")
         cells = [labels.get(r[at["rule"]], r[at["rule"]]), r[at["new_cases"]], r[at["reopened"]], r[at["open_cases"]],
                  r[at["closed_cases"]], r[at["amount_at_stake"]], r[at["recovered"]], r[at["open_age_days_max"]]]
         out.append("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in cells) + f"<td>{html.escape(shown)}</td></tr>")
