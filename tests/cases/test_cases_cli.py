@@ -222,7 +222,7 @@ def test_report_has_the_cases_section(tmp_path):
     out = tmp_path / "r.html"
     run("report", "--db", str(db), "--month", "2026-01", "--out", str(out))
     text = out.read_text(encoding="utf-8")
-    assert "案件处理情况" in text and "100%（1）" in text
+    assert "<h2>Cases</h2>" in text and "100% (1)" in text  # the page follows --lang (en in the CLI tests)
 
 
 def test_sync_takes_a_spark_findings_folder_into_cases(tmp_path):
