@@ -157,3 +157,12 @@ def test_scan_takes_columns(tmp_path):
     assert "same_pharmacy_repeat" in (tmp_path / "out" / "suspicious_codes.csv").read_text(encoding="utf-8-sig")
     without = CliRunner().invoke(main, ["scan", "--out", str(tmp_path / "out2"), str(path)])
     assert without.exit_code == 1
+
+
+def test_tab_led_ids_of_chinese_systems_are_read_without_the_tab(db, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("\n".join([HEADER, "\tP001,益民大药房,\tR1,\t81234567890123456789,0,1,2026-01-05 10:00:00",
+                               ROW2]) + "\n", encoding="utf-8")
+    ingest_files(db, [path])
+    assert db.execute("SELECT DISTINCT fixmedins_code FROM events").fetchall() == [("P001",)]
+    assert [r[1] for r in stored(db)] == ["R1", "R2"]

@@ -400,8 +400,14 @@ def _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, s
         yield _batch_from_lists(columns, lines)
 
 
+def _untabbed(array: pa.Array) -> pa.Array:
+    """A text column without leading tabs: Chinese systems (and tracecode's own exports) lead
+    code and id cells with a tab so that spreadsheets keep their digits."""
+    return pc.utf8_ltrim(array, "\t")
+
+
 def _batch_from_lists(columns: dict[str, list[str]], lines: list[int]) -> pa.RecordBatch:
-    arrays = [pa.array(v, pa.string()) for v in columns.values()]
+    arrays = [_untabbed(pa.array(v, pa.string())) for v in columns.values()]
     names = list(columns.keys())
     arrays.append(pa.array(lines, pa.int64()))
     names.append("__line")
@@ -412,7 +418,7 @@ def _batch_from_lists(columns: dict[str, list[str]], lines: list[int]) -> pa.Rec
 
 def _canonical_batch(batch: pa.RecordBatch, mapping: dict[str, str], lines: pa.Array) -> pa.RecordBatch:
     names = [mapping[n] for n in batch.schema.names]
-    arrays = list(batch.columns) + [lines, pa.nulls(batch.num_rows, pa.string())]
+    arrays = [_untabbed(c) for c in batch.columns] + [lines, pa.nulls(batch.num_rows, pa.string())]
     return pa.RecordBatch.from_arrays(arrays, names=names + ["__line", "__kind"])
 
 
