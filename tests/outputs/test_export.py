@@ -465,7 +465,11 @@ def test_failed_export_leaves_nothing_half_written(con, tmp_path, monkeypatch):
     monkeypatch.setattr(ew.CsvWriter, "partitions", boom)
     with pytest.raises(RuntimeError):
         export(con, tmp_path / "out", per_pharmacy=True)
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # a failed export into a new folder leaves no folder (issue 17)
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError):
+        export(con, tmp_path / "kept", per_pharmacy=True)
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 @pytest.mark.parametrize("fail", ["summary.csv", "suspicious_events.csv", "persons.csv"])
