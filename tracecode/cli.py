@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from tracecode.errors import ExitCode, TracecodeError, is_interrupt
+from tracecode.errors import ExitCode, TracecodeError, WriteFailed, is_interrupt, write_failure
 from tracecode.messages import DEFAULT_LANG, error_text, text
 
 #: The key under which the --lang option keeps the language in Context.meta (shared with the
@@ -57,11 +57,7 @@ class TracecodeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TracecodeError as exc:
-            lang = ctx.meta.get(LANG_KEY, DEFAULT_LANG)
-            click.echo(text("error", lang, message=error_text(str(exc), lang)), err=True)
-            if exc.hint:
-                click.echo(text("hint", lang, hint=error_text(exc.hint, lang)), err=True)
-            ctx.exit(ExitCode.ERROR)
+            self._fail(ctx, exc)
         except (KeyboardInterrupt, RuntimeError) as exc:
             if not is_interrupt(exc):
                 raise
@@ -69,6 +65,23 @@ class TracecodeGroup(click.Group):
             key = f"interrupted.{command}" if command in INTERRUPT_NOTES else "interrupted"
             click.echo(text(key, ctx.meta.get(LANG_KEY, DEFAULT_LANG)), err=True)
             ctx.exit(130)
+        except Exception as exc:  # a full disk or a path not writable, wherever it was met
+            failure = write_failure(exc)
+            if failure is None:
+                raise
+            self._fail(ctx, failure)
+
+    @staticmethod
+    def _fail(ctx: click.Context, exc: TracecodeError) -> None:
+        if isinstance(exc, WriteFailed):
+            # A writer left half-open by the failed write (openpyxl's) fails again when it is
+            # collected at exit; the one error line has said it all.
+            sys.unraisablehook = lambda _: None
+        lang = ctx.meta.get(LANG_KEY, DEFAULT_LANG)
+        click.echo(text("error", lang, message=error_text(str(exc), lang)), err=True)
+        if exc.hint:
+            click.echo(text("hint", lang, hint=error_text(exc.hint, lang)), err=True)
+        ctx.exit(ExitCode.ERROR)
 
 
 @click.group(cls=TracecodeGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -65,3 +65,44 @@ def is_interrupt(exc: BaseException) -> bool:
     if isinstance(exc, KeyboardInterrupt):
         return True
     return type(exc).__name__ in ("RuntimeError", "InterruptException") and "interrupted" in str(exc).lower()
+
+
+class WriteFailed(TracecodeError):
+    """The disk is full, a file grew past the system's limit, or a path may not be written."""
+
+
+#: What the system says when it cannot write (errno names), with the hint a user needs.
+_WRITE_FAILURES = {
+    "ENOSPC": ("no space left on the device", "free disk space (or use a disk with more), then run the same command again"),
+    "EDQUOT": ("the disk quota is used up", "free disk space, then run the same command again"),
+    "EFBIG": ("a file grew larger than this system allows", "raise the file size limit (ulimit -f), then run again"),
+    "EACCES": ("permission denied", "choose a folder you may write to, or ask for write permission"),
+    "EPERM": ("operation not permitted", "choose a folder you may write to, or ask for write permission"),
+    "EROFS": ("the file system is read-only", "choose a folder on a writable disk"),
+}
+_WRITE_WORDS = {"ENOSPC": "no space left", "EDQUOT": "quota exceeded", "EFBIG": "file too large",
+                "EACCES": "permission denied", "EROFS": "read-only file system"}
+
+
+def write_failure(exc: BaseException) -> WriteFailed | None:
+    """The one-line error for an OSError or DuckDB error that says the disk is full or a path
+    is not writable (DuckDB reports these as IOException, FatalException or
+    TransactionException, with the system's words in the message); None for anything else."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno is not None:
+        name = errno.errorcode.get(exc.errno, "")
+        if name in _WRITE_FAILURES:
+            words, hint = _WRITE_FAILURES[name]
+            where = f": {exc.filename}" if exc.filename else ""
+            return WriteFailed(f"cannot write{where}: {words}", hint=hint)
+        return None
+    if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+        return None
+    text = str(exc).lower()
+    for name, phrase in _WRITE_WORDS.items():
+        if phrase in text:
+            words, hint = _WRITE_FAILURES[name]
+            return WriteFailed(f"the database could not write: {words}; nothing of the failed step was kept",
+                               hint=hint)
+    return None

@@ -1,9 +1,19 @@
 """Staged output: files are written into a hidden folder inside the output folder and moved
 into place at the end, so that a failed run leaves no half-written files (one rename per file
-or folder, on the same file system)."""
+or folder, on the same file system).
+
+While a command writes into a folder it holds ``.tracecode-lock`` there (an advisory lock the
+system drops when the process dies), so two runs into one folder never mix their files: the
+later stops with an error. :func:`publish` moves the staged files in by a plan written first
+into the staging folder (``PLAN.json``), after checking that nothing in the way (a file where a
+folder goes) would stop it half-way: a run killed while moving leaves the plan, and the next run
+into the folder finishes it (every step can be done twice). A staging folder without a plan is
+a run killed while writing: the next run into the folder removes it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -11,19 +21,156 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from tracecode.errors import OutputError
+from tracecode.faults import fault_point
+
+try:  # POSIX; on Windows the folder is not locked (staging still keeps each run's output whole)
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
 STAGING_PREFIX = ".tracecode-staging-"
+LOCK_NAME = ".tracecode-lock"
+PLAN_NAME = "PLAN.json"
+#: Entries of an output folder that are tracecode's own bookkeeping, not output.
+HIDDEN_PREFIX = ".tracecode-"
+
+
+def visible_entries(out_dir: Path) -> list[Path]:
+    """The entries of ``out_dir`` other than tracecode's lock and staging folders."""
+    return [p for p in Path(out_dir).iterdir() if not p.name.startswith(HIDDEN_PREFIX)]
 
 
 @contextmanager
-def staging_folder(out_dir: Path) -> Iterator[Path]:
-    """A new hidden folder ``out_dir/.tracecode-staging-<random>`` (``out_dir`` must exist),
-    removed with whatever is left in it when the block ends, however it ends."""
-    staging = Path(out_dir) / f"{STAGING_PREFIX}{uuid.uuid4().hex[:8]}"
+def folder_lock(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir/.tracecode-lock`` for the block; another process holding it is an error."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    path = Path(out_dir) / LOCK_NAME
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot write into {out_dir}: {exc.strerror}",
+                              hint="choose a folder you may write to") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(f"another tracecode process is writing into {out_dir}",
+                              hint="wait for it to finish, or choose another output folder") from None
+        try:  # the file may have been removed by the holder just before we locked it: retry
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
     try:
-        staging.mkdir()
-        yield staging
+        yield
     finally:
+        try:
+            path.unlink()
+        finally:
+            os.close(fd)
+
+
+def recover(out_dir: Path) -> None:
+    """Finish or remove what killed runs left in ``out_dir`` (the caller holds its lock): a
+    staging folder with a plan is moved in as planned, one without is removed."""
+    for staging in Path(out_dir).glob(f"{STAGING_PREFIX}*"):
+        if (staging / PLAN_NAME).is_file():
+            _run_plan(Path(out_dir), staging)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def staging_folder(out_dir: Path, refuse_nonempty: bool = False) -> Iterator[Path]:
+    """A new hidden folder ``out_dir/.tracecode-staging-<random>`` (``out_dir`` must exist),
+    removed with whatever is left in it when the block ends, however it ends. ``out_dir`` is
+    locked meanwhile and cleared of killed runs' leftovers first; with ``refuse_nonempty`` a
+    folder holding anything else is refused (checked under the lock: of two runs into one empty
+    folder, the later never overwrites the earlier)."""
+    out_dir = Path(out_dir)
+    with folder_lock(out_dir):
+        recover(out_dir)
+        if refuse_nonempty and visible_entries(out_dir):
+            raise OutputError(f"output folder {out_dir} is not empty",
+                              hint="choose an empty or new --out folder, or add --force to overwrite tracecode's files")
+        staging = out_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex[:8]}"
+        try:
+            staging.mkdir()
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, out_dir: Path, names: Iterable[str], folder: str | None = None,
+            ours: Iterable[str] = ()) -> None:
+    """Move the staged files (or folders) called ``names`` that exist into ``out_dir``, and the
+    staged ``folder`` (one sub-folder per recipient) as :func:`merge_folder` does, all or
+    nothing as far as the file system allows: every step is checked first (a file where a folder
+    goes, or the reverse, is an error before anything moved), then written down as a plan that a
+    killed run's successor finishes."""
+    staging, out_dir = Path(staging), Path(out_dir)
+    steps: list[list[str]] = []
+    for name in names:
+        if (staging / name).exists():
+            _check_kind(staging / name, out_dir / name)
+            steps.append(["move", name, name])
+    if folder is not None and (staging / folder).is_dir():
+        steps += _merge_steps(staging, out_dir, folder, tuple(ours))
+    plan = staging / PLAN_NAME
+    plan.with_suffix(".tmp").write_text(json.dumps(steps), encoding="utf-8")
+    os.replace(plan.with_suffix(".tmp"), plan)  # from here on the new output is the one to have
+    fault_point()
+    _run_plan(out_dir, staging)
+
+
+def _check_kind(src: Path, dest: Path) -> None:
+    if dest.exists() and src.is_dir() != dest.is_dir():
+        what = "a file" if dest.is_file() else "a folder"
+        raise OutputError(f"{dest} is {what} where tracecode writes {'a folder' if src.is_dir() else 'a file'}; "
+                          "nothing was changed", hint=f"move {dest} away and run again")
+
+
+def _merge_steps(staging: Path, out_dir: Path, name: str, ours: tuple[str, ...]) -> list[list[str]]:
+    staged, old = staging / name, out_dir / name
+    _check_kind(staged, old)
+    if not old.exists():
+        return [["move", name, name]]  # one rename, however many sub-folders
+    steps, moved = [], set()
+    for sub in sorted(staged.iterdir()):
+        _check_kind(sub, old / sub.name)
+        steps.append(["mkdir", f"{name}/{sub.name}"])
+        for f in sorted(sub.iterdir()):
+            _check_kind(f, old / sub.name / f.name)
+            steps.append(["move", f"{name}/{sub.name}/{f.name}", f"{name}/{sub.name}/{f.name}"])
+            moved.add((sub.name, f.name))
+    for sub in sorted(old.iterdir()):
+        if sub.is_dir():
+            drop = [f for f in ours if (sub.name, f) not in moved and (sub / f).is_file()]
+            steps += [["delete", f"{name}/{sub.name}/{f}"] for f in drop]
+            if drop:
+                steps.append(["rmdir_if_empty", f"{name}/{sub.name}"])
+    return steps
+
+
+def _run_plan(out_dir: Path, staging: Path) -> None:
+    """Do the plan's steps; each can be done again after a kill (a move whose source is gone
+    was done)."""
+    for step in json.loads((staging / PLAN_NAME).read_text(encoding="utf-8")):
+        op, target = step[0], out_dir / step[-1]
+        if op == "move":
+            if (staging / step[1]).exists():
+                os.replace(staging / step[1], target)
+                fault_point()
+        elif op == "mkdir":
+            target.mkdir(exist_ok=True)
+        elif op == "delete":
+            target.unlink(missing_ok=True)
+        elif op == "rmdir_if_empty" and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
 
 
 def move_files(staging: Path, out_dir: Path, names: Iterable[str]) -> None:

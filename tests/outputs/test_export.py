@@ -465,7 +465,11 @@ def test_failed_export_leaves_nothing_half_written(con, tmp_path, monkeypatch):
     monkeypatch.setattr(ew.CsvWriter, "partitions", boom)
     with pytest.raises(RuntimeError):
         export(con, tmp_path / "out", per_pharmacy=True)
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # a failed export into a new folder leaves no folder (issue 17)
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError):
+        export(con, tmp_path / "kept", per_pharmacy=True)
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 @pytest.mark.parametrize("fail", ["summary.csv", "suspicious_events.csv", "persons.csv"])
@@ -490,7 +494,7 @@ def test_a_failure_on_any_connection_fails_the_export(con, tmp_path, monkeypatch
         monkeypatch.setattr(rings_module, "write_csv", write_csv)
     with pytest.raises(RuntimeError, match=f"disk full writing {fail}"):
         export(con, tmp_path / "out")
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # nothing half-written, not even the new folder
     assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0]
     assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()[0][0]
 

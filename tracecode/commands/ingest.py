@@ -65,21 +65,29 @@ def ingest(db_path: str, kind: str, columns: dict[str, str] | None, parquet_dir:
         # brought up to date here, so that `check` never has to read the history; after Ctrl-C
         # the next ingest or check does it.
         try:
-            results = ingest_files(con, files, kind=kind, columns=columns, progress=show_progress(quiet),
-                                   on_result=_report_file)
+            ingest_files(con, files, kind=kind, columns=columns, progress=show_progress(quiet),
+                         on_result=_report_file)
         except BaseException as exc:
             if not is_interrupt(exc):
                 update_summaries(con)
+                # The files loaded before the failing one stay in the store: the lake gets them too.
+                _write_lake(con, parquet_dir)
             raise
         update_summaries(con)
-        if parquet_dir is not None:
-            from tracecode.store.layout import write_parquet
-
-            loaded = [r.file_id for r in results if r.status == "loaded"]
-            rows = write_parquet(con, parquet_dir, loaded)
-            click.echo(say("parquet.written", rows=rows, path=parquet_dir), err=True)
+        _write_lake(con, parquet_dir)
     finally:
         con.close()
+
+
+def _write_lake(con, parquet_dir: Path | None) -> None:
+    """--to-parquet: the lake holds every upload file the store holds (the ones this run loaded,
+    and any an earlier failed or killed run left out)."""
+    if parquet_dir is None:
+        return
+    from tracecode.store.layout import write_missing
+
+    rows = write_missing(con, parquet_dir)
+    click.echo(say("parquet.written", rows=rows, path=parquet_dir), err=True)
 
 
 def _report_file(result: FileResult) -> None:

@@ -70,7 +70,7 @@ from tracecode.outputs.export_write import (
 )
 from tracecode.outputs.workbook import write_workbooks
 from tracecode.privacy import mask_key
-from tracecode.staging import merge_folder, move_files, staging_folder
+from tracecode.staging import publish, staging_folder, visible_entries
 
 HEADERS = ("nhsa", "zh")
 FILE_NAMES = ("suspicious_codes.csv", "suspicious_events.csv", "rejects.csv", "summary.csv", "uncoded_sales.csv")
@@ -169,9 +169,18 @@ def check_out_dir(out_dir: Path, force: bool) -> None:
     """Refuse to write over files in a non-empty folder unless ``force``."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir} exists and is not a folder", hint="give --out a folder path")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+    if out_dir.is_dir() and visible_entries(out_dir) and not force:
         raise OutputError(f"output folder {out_dir} is not empty",
                           hint="choose an empty or new --out folder, or add --force to overwrite tracecode's files")
+
+
+def make_out_dir(out_dir: Path) -> None:
+    """Create the output folder (and its parents), or say why it cannot be."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {out_dir}: {exc.strerror}",
+                          hint="choose a folder you may write to") from None
 
 
 def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month: str | None = None,
@@ -198,8 +207,21 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
     result.findings = dict(con.execute(
         "SELECT rule, count(*) FROM findings WHERE month = $scope GROUP BY rule ORDER BY rule",
         {"scope": scope}).fetchall())
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with staging_folder(out_dir) as staging:
+    created = not out_dir.exists()
+    make_out_dir(out_dir)
+    try:
+        _export_staged(con, out_dir, result, scope, catalog, rules, per_pharmacy, encoding, headers, mask, force, lang)
+    except BaseException:
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a failed export into a new folder leaves no folder behind
+        raise
+    return result
+
+
+def _export_staged(con: duckdb.DuckDBPyConnection, out_dir: Path, result: ExportResult, scope: str, catalog,
+                   rules: list[str], per_pharmacy: bool, encoding: str, headers: str, mask: bool, force: bool,
+                   lang: str) -> None:
+    with staging_folder(out_dir, refuse_nonempty=not force) as staging:
         stand_in = _stand_in_finding_evidence(con)
         # persons.csv, rings.csv and ring_edges.csv are computed on a second connection while the
         # four files are written (see _Background); the graph library they end with is imported
@@ -224,13 +246,11 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike, *, month:
             book = write_workbooks(staging, scope, encoding, catalog, result.rows, result.findings,
                                    sorted(p for p in (staging / PHARMACY_DIR).glob("*") if p.is_dir()))
             written.append(book)
-            move_files(staging, out_dir, written)
-            merge_folder(staging, out_dir, PHARMACY_DIR, (*FILE_NAMES, book))
+            publish(staging, out_dir, written, PHARMACY_DIR, (*FILE_NAMES, book))
         finally:
             people.wait()
             if stand_in:
                 con.execute("DROP TABLE IF EXISTS temp.main.finding_evidence")
-    return result
 
 
 class _Background:

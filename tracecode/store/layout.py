@@ -4,6 +4,7 @@ rejects and the files table."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -54,9 +55,40 @@ def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[
     total = 0
     for file_id in file_ids:
         total += _copy_events(con, out_dir / "events", "file_id = ?", [file_id], f"file_{int(file_id)}_{{i}}")
+        # files/ last: its part marks the upload file as complete in the layout (held_file_ids).
         for table in ("rejects", "files"):
             _copy_table(con, table, out_dir / table / f"file_{int(file_id)}.parquet", "file_id = ?", [file_id])
     return total
+
+
+_FILES_PART = re.compile(r"(file|all)_(\d+)\.parquet")
+
+
+def held_file_ids(out_dir: Path, stored: list[int]) -> set[int]:
+    """The stored file ids the layout under ``out_dir`` already holds: ``files/file_<id>.parquet``
+    (written last for each upload file, so its presence means the file's events and rejects are
+    complete) and ``files/all_<n>.parquet`` (an ``export --parquet`` layout: every id up to n)."""
+    held: set[int] = set()
+    folder = Path(out_dir) / "files"
+    if not folder.is_dir():
+        return held
+    for part in folder.iterdir():
+        match = _FILES_PART.fullmatch(part.name)
+        if match is None:
+            continue
+        number = int(match.group(2))
+        held.update(i for i in stored if i == number or (match.group(1) == "all" and i <= number))
+    return held
+
+
+def write_missing(con: duckdb.DuckDBPyConnection, out_dir: Path) -> int:
+    """Bring the layout under ``out_dir`` up to the store: write every stored upload file it does
+    not hold yet (see :func:`held_file_ids`), so that the lake never misses rows the database
+    keeps, whether an earlier ingest failed on a later file or was killed before writing the lake.
+    Returns the number of event rows written."""
+    stored = [r[0] for r in con.execute("SELECT file_id FROM files ORDER BY file_id").fetchall()]
+    held = held_file_ids(out_dir, stored)
+    return write_parquet(con, out_dir, [i for i in stored if i not in held])
 
 
 def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = False) -> int:
