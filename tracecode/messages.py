@@ -433,6 +433,8 @@ STORED_PHRASES: list[tuple[str, str]] = [
 #: progress lines) -> Chinese.
 #: Same form as STORED_PHRASES; an error without an entry is shown as raised.
 ERROR_PHRASES: list[tuple[str, str]] = [
+    (r"^the report is for one checked month$", "报告针对一个已检查的月份"),
+    (r"^give --month YYYY-MM$", "请给出 --month YYYY-MM"),
     (r"^(.+): missing required column\(s\) (.+); columns found: (.*)$", "{1}：缺少必需的列 {2}；文件中的列：{3}"),
     (r"^(.+): mixes UTF-8 and GBK text$", "{1}：文件中混有 UTF-8 与 GBK 文本"),
     (r"^database (.+) does not exist$", "数据库 {1} 不存在"),

@@ -360,3 +360,16 @@ def test_page_words_follow_lang(con):
         assert not re.search(r"[\u4e00-\u9fff]", words), f"<{tag}> {words} on the English page"
     zh_chrome = re.findall(r"<(h2|th)\b[^>]*>(.*?)</\1>", zh, re.S)
     assert sum(bool(re.search(r"[\u4e00-\u9fff]", w)) for _, w in zh_chrome) == len(zh_chrome)
+
+
+def test_report_of_an_all_months_check_asks_for_a_month(tmp_path):
+    from tests.conftest import sale, write_csv
+
+    sales = write_csv(tmp_path / "sales.csv", [sale(), sale(receipt="R2", time="2026-01-06 10:00:00")])
+    db = str(tmp_path / "t.duckdb")
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "--db", db, str(sales), "--quiet"]).exit_code == 0
+    assert runner.invoke(main, ["check", "--db", db, "--quiet"]).exit_code == 0
+    result = runner.invoke(main, ["report", "--db", db, "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1 and "--month" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.html").exists()

@@ -43,6 +43,8 @@ def gather(con: duckdb.DuckDBPyConnection, month: str, *, mask: bool = True, db_
     """Everything the page shows for ``month`` (which must have been checked); stored details and
     reject reasons in ``lang``."""
     scope = resolve_scope(con, month, db_label)
+    if scope == "all":  # the page compares a month with the one before: it needs one month
+        raise OutputError("the report is for one checked month", hint="give --month YYYY-MM")
     # The evidence joined to events once, and the month's uploads per pharmacy counted once:
     # every query below reads these two small tables instead of the events table.
     con.execute(f"CREATE OR REPLACE TEMP TABLE {EVIDENCE_TABLE} AS\n{export_query('evidence_events')}", {"scope": scope})
