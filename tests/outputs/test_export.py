@@ -402,14 +402,15 @@ def test_pharmacy_code_cannot_escape_the_output_folder(con, tmp_path):
 
 
 @pytest.mark.parametrize("codes", [
-    ["../../x", "..", ".", "", "a/b", "a\\b", "CON", "nul", "-rf", "P1", "p1", "药店1", "x" * 200, "a\u202eb", "a b"],
+    ["../../x", "..", ".", "", "a/b", "a\\b", "CON", "nul", "-rf", "P1", "p1", "药店1", "x" * 200, "a\u202eb", "a b",
+     "COM¹", "lpt²", "COM1"],
 ])
 def test_folder_names_are_safe_and_distinct(codes):
     names = folder_names(codes)
     assert len({n.lower() for n in names}) == len(codes)
     for code, name in zip(codes, names):
         assert re.fullmatch(r"[\w-]+", name) and not name.startswith("-") and len(name) <= 100
-        assert name.split(".")[0].upper() not in {"CON", "NUL"}
+        assert name.split(".")[0].upper() not in {"CON", "NUL", "COM¹", "LPT²", "COM1"}
     assert names[codes.index("药店1")] == "药店1" and names[codes.index("P1")] == "P1"
 
 

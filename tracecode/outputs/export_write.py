@@ -64,7 +64,8 @@ TEXT_ID_COLUMNS = frozenset({
 })
 TEXT_LEAD = "\t"
 
-WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+#: Windows device names, superscript digits included (Windows treats COM¹ like COM1).
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in "0123456789¹²³")}
 PHARMACY_DIR = "pharmacies"
 
 
