@@ -497,14 +497,6 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
         book.close()
 
 
-# ---------------------------------------------------------------- NHSA JSON messages
-
-def read_json(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
-    from tracecode.inputs.nhsa_json import read_messages
-
-    yield from read_messages(path, extra, source)
-
-
 # ---------------------------------------------------------------- Parquet
 
 def read_parquet(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
@@ -539,6 +531,3 @@ def read_parquet(path: Path, extra: dict[str, str] | None, source: Source) -> It
         source.records += n
         line += n
         yield pa.RecordBatch.from_arrays(arrays, names=names)
-
-
-READERS = {"csv": read_csv, "xlsx": read_xlsx, "json": read_json, "parquet": read_parquet}

@@ -1,7 +1,7 @@
 """Read raw upload files inside Spark: the same readers, normaliser, hashing and parsing SQL as
 ``tracecode ingest``, run in Spark tasks (one task per upload file), never in a driver loop.
 
-Each task reads its file with :data:`tracecode.inputs.readers.READERS` (encoding detection, Chinese
+Each task reads its file with :data:`tracecode.inputs.formats.READERS` (encoding detection, Chinese
 headers, line numbers, malformed records), explodes multi-code cells and normalises and hashes
 every code in Arrow batches (:func:`tracecode.store.ingest.explode_batch`:
 :func:`tracecode.codes.normalize_arrow.normalize_array` + :func:`tracecode.codes.hashing_numpy.code_keys`), and types
@@ -122,8 +122,8 @@ def ingest_task(batches: Iterator[pa.RecordBatch], columns: dict[str, str] | Non
 
 def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.RecordBatch]:
     """Ingestor._load for one file, with its INSERT statements, yielding instead of storing."""
+    from tracecode.inputs.formats import READERS
     from tracecode.inputs.readers import (
-        READERS,
         NeedExactReader,
         Source,
         check_readable,

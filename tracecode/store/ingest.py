@@ -25,8 +25,8 @@ from tracecode.codes.normalize_arrow import (
 )
 from tracecode.errors import DatabaseError, TracecodeError
 from tracecode.inputs.columns import CANONICAL_COLUMNS
+from tracecode.inputs.formats import READERS
 from tracecode.inputs.readers import (
-    READERS,
     NeedExactReader,
     Source,
     check_readable,
