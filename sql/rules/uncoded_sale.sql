@@ -1,7 +1,7 @@
 -- rule: uncoded_sale
 -- severity: medium
 -- label_zh: 未扫码销售
--- needs: rule_events, rule_dict
+-- needs: rule_events, rule_dict, withdrawn
 -- evidence: flagged
 -- meaning: per pharmacy and drug (med_list_codg), the sales uploaded without a traceability
 --   code of a drug that must carry one: by the NHSA drug code class, Western medicine (med_list_codg
@@ -23,6 +23,7 @@ WITH rows_ AS (
       AND r.month >= $month_lo
       AND r.month <= $month_hi
       AND UPPER(SUBSTR(d.value, 1, 1)) IN ('X', 'Z')
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = r.event_id)
 ), counted AS (
     SELECT
         w.*,
