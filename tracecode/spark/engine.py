@@ -83,7 +83,8 @@ def summary_schemas() -> dict[str, pa.Schema]:
 
 
 #: The Arrow type of each DuckDB column type the runner registers lists of values as.
-_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "INTEGER": pa.int32()}
+_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
+                "SMALLINT": pa.int16()}
 
 
 # ---------------------------------------------------------------------------
