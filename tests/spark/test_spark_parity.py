@@ -633,7 +633,8 @@ def test_deletes_parity(spark, tmp_path):
                  ["export", "--db", str(db), "--parquet", str(tmp_path / "lake")]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
-    duck = _duckdb_outputs(db, tmp_path, None)
-    found = sorted((r[1], r[2]) for scope in duck.values() for r in scope["findings"])
+    scopes = ("2026-03", None)
+    duck = _duckdb_outputs(db, tmp_path, None, scopes)
+    found = sorted((r[1], r[2]) for r in duck["all"]["findings"])
     assert [rule for rule, _ in found] == ["duplicate_upload", "duplicate_upload"], found
-    _assert_same(duck, _spark_outputs(spark, tmp_path / "lake", tmp_path, None), tmp_path)
+    _assert_same(duck, _spark_outputs(spark, tmp_path / "lake", tmp_path, None, scopes), tmp_path, scopes)
