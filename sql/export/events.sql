@@ -1,5 +1,5 @@
 -- relation: suspicious_events
--- needs: export_evidence, files
+-- needs: withdrawn_events, export_evidence, files
 -- meaning: suspicious_events.csv: every evidence row of each suspicious code (flagged 1 for the
 --   rows the rule blames), with its file's name, in rule order ($rules), code, time. Person ids
 --   masked when $mask ($mask_key); text cells through the formula guard.
@@ -21,6 +21,7 @@ SELECT excel_safe(x.rule) AS rule,
        excel_safe(fl.name) AS source_file,
        x.src_line AS src_line,
        excel_safe(x.code_raw) AS code_raw,
-       excel_safe(x.fixmedins_hilist_name) AS fixmedins_hilist_name
+       excel_safe(x.fixmedins_hilist_name) AS fixmedins_hilist_name,
+       CAST(x.event_id IN (SELECT w.event_id FROM withdrawn_events w) AS INTEGER) AS withdrawn
 FROM export_evidence x JOIN files fl ON fl.file_id = x.file_id
 ORDER BY list_position($rules, x.rule), x.rule, x.drug_trac_codg, x.code_key, x.sel_retn_time, x.event_id

@@ -1,5 +1,5 @@
 -- relation: suspicious_events_per_pharmacy
--- needs: export_evidence, files, export_pharmacies
+-- needs: withdrawn_events, export_evidence, files, export_pharmacies
 -- meaning: suspicious_events.csv of each pharmacy (pidx first, sorted by it): its own evidence
 --   rows of the findings in which at least one of its own rows is flagged (mine).
 WITH mine AS (
@@ -25,7 +25,8 @@ SELECT p.pidx,
        excel_safe(fl.name) AS source_file,
        x.src_line AS src_line,
        excel_safe(x.code_raw) AS code_raw,
-       excel_safe(x.fixmedins_hilist_name) AS fixmedins_hilist_name
+       excel_safe(x.fixmedins_hilist_name) AS fixmedins_hilist_name,
+       CAST(x.event_id IN (SELECT w.event_id FROM withdrawn_events w) AS INTEGER) AS withdrawn
 FROM export_evidence x JOIN files fl ON fl.file_id = x.file_id
 JOIN mine m ON m.fixmedins_code = x.fixmedins_code AND m.rule = x.rule AND m.code_key = x.code_key
             AND m.drug_trac_codg = x.drug_trac_codg

@@ -1,5 +1,5 @@
 -- relation: suspicious_events_presorted
--- needs: export_evidence
+-- needs: withdrawn_events, export_evidence
 -- meaning: suspicious_events.csv when export_evidence is the view of finding_evidence in file
 --   order (read with preserve_insertion_order on), whose rows carry source_file: no join, no
 --   sort. Person ids masked when $mask ($mask_key); text cells through the formula guard.
@@ -21,5 +21,6 @@ SELECT excel_safe(x.rule) AS rule,
        excel_safe(x.source_file) AS source_file,
        x.src_line AS src_line,
        excel_safe(x.code_raw) AS code_raw,
-       excel_safe(x.fixmedins_hilist_name) AS fixmedins_hilist_name
+       excel_safe(x.fixmedins_hilist_name) AS fixmedins_hilist_name,
+       CAST(x.event_id IN (SELECT w.event_id FROM withdrawn_events w) AS INTEGER) AS withdrawn
 FROM export_evidence x

@@ -1,12 +1,14 @@
 -- relation: finding_rows
--- needs: flagged, rule_meta, code_events, history_rows, rule_dict, rule_events
+-- needs: flagged, rule_meta, code_events, history_rows, rule_dict, rule_events, events, withdrawn
 -- meaning: the evidence of every finding of the checked months, with the few event columns
 --   the findings need: all flagged rows of a (rule, code) that has at least one flagged row in
 --   $month_lo .. $month_hi, plus — for rules whose evidence is the whole code — every other
 --   valid row of the code up to the cut-off (sales, returns, re-uploaded copies),
 --   flagged = FALSE. Flagged rows take their columns from code_events when they are there
 --   and otherwise from the checked months' rule_events or history_rows (invalid codes, lone
---   rows): no pass over the history, no strings but the dictionary's.
+--   rows): no pass over the history, no strings but the dictionary's. The rows of the code that
+--   a 3507 delete withdrew (the rules did not read them) are evidence too, flagged = FALSE, for
+--   rules whose evidence is the whole code.
 WITH from_codes AS (
     SELECT f.rule, f.code_key, f.drug_trac_codg, f.event_id, c.month, c.fixmedins_code, c.sel_retn_time
     FROM flagged f
@@ -66,3 +68,16 @@ WHERE NOT EXISTS (
     WHERE f2.rule = k.rule
       AND f2.event_id = c.event_id
 )
+UNION ALL
+SELECT
+    k.rule, k.code_key, k.drug_trac_codg, e.event_id, FALSE AS flagged,
+    e.month, e.fixmedins_code, e.sel_retn_time
+FROM keys k
+JOIN rule_meta m
+  ON m.rule = k.rule
+ AND m.evidence = 'code'
+JOIN events e
+  ON e.code_key = k.code_key
+ AND e.drug_trac_codg = k.drug_trac_codg
+WHERE e.month <= $month_hi
+  AND e.event_id IN (SELECT w.event_id FROM withdrawn w)

@@ -166,6 +166,12 @@ CREATE TABLE IF NOT EXISTS pharmacy_rows (
 -- Stores written before purchase_rows existed gain it (NULL, counted as none, for their older files).
 ALTER TABLE pharmacy_rows ADD COLUMN IF NOT EXISTS purchase_rows BIGINT;
 
+-- The events the 3507 deletes withdrew as of the latest check (stage withdrawn): the export marks
+-- them in the evidence (column withdrawn). Replaced whole by every check.
+CREATE TABLE IF NOT EXISTS withdrawn_events (
+    event_id       BIGINT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS pharmacy_rows_files (
     file_id        INTEGER NOT NULL
 );

@@ -146,3 +146,23 @@ def test_summary_counts_deletes_and_says_whom_purchases_judge(tmp_path):
     assert rows["P001"]["duplicate_upload"] == "0"  # B302 was deleted
     con = duckdb.connect(db, read_only=True)
     assert con.execute("SELECT count(*) FROM deletes").fetchall()[0][0] == 2
+
+
+def test_evidence_lists_the_withdrawn_row_marked(tmp_path):
+    """A flagged code's withdrawn upload is in suspicious_events.csv, unflagged, withdrawn = 1."""
+    db = str(tmp_path / "t.duckdb")
+    sales = write(tmp_path / "sales.csv", HEADER + f"P001,R1,B1,0,1,2026-03-02 09:00:00,{CODE}\n"
+                                                   f"P001,R1,B2,0,1,2026-03-02 09:00:00,{CODE}\n")
+    other = write(tmp_path / "other.csv", HEADER + f"P002,R7,C1,0,1,2026-03-04 09:00:00,{CODE}\n")
+    deletes = write(tmp_path / "deletes.csv", "fixmedins_code,fixmedins_bchno\nP001,B2\n")
+    runner = CliRunner()
+    for args in (["ingest", "--db", db, str(sales), str(other)], ["ingest", "--db", db, str(deletes)],
+                 ["check", "--db", db], ["export", "--db", db, "--out", str(tmp_path / "out")]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    with open(tmp_path / "out" / "suspicious_events.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = [(r["rule"], r["fixmedins_code"].lstrip("\t"), r["src_line"], r["flagged"], r["withdrawn"])
+                for r in csv.DictReader(fh)]
+    assert ("cross_pharmacy_reuse", "P001", "3", "0", "1") in rows
+    assert {r[0] for r in rows} == {"cross_pharmacy_reuse"}  # B2 withdrawn: no duplicate_upload
+    assert [r for r in rows if r[4] == "1"] == [("cross_pharmacy_reuse", "P001", "3", "0", "1")]

@@ -29,7 +29,7 @@ CODE_COLUMNS = ("drug_trac_codg", "rule", "severity", "label_zh", "first_seen", 
                 "pharmacies", "pharmacy_list", "detail", "month", "amount")
 EVENT_COLUMNS = ("rule", "drug_trac_codg", "flagged", "fixmedins_code", "fixmedins_name", "rtal_docno",
                  "sel_retn_time", "kind", "med_list_codg", "sel_retn_cnt", "qty", "trdn_flag", "insured", "setl_id",
-                 "psn_no", "source_file", "src_line", "code_raw", "fixmedins_hilist_name")
+                 "psn_no", "source_file", "src_line", "code_raw", "fixmedins_hilist_name", "withdrawn")
 UNCODED_COLUMNS = ("fixmedins_code", "fixmedins_name", "med_list_codg", "fixmedins_hilist_name", "sales", "quantity",
                    "amount", "first_seen", "last_seen", "month")
 REJECT_COLUMNS = ("source_file", "src_line", "field", "reason", "raw_value", "raw_record", "fixmedins_code")

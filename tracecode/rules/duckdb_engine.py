@@ -116,7 +116,7 @@ class DuckDBEngine:
         and their evidence rows, in one transaction; ``summary`` (RuleSummary lines) goes to
         check_runs; ``on_store`` (e.g. taking the findings into cases) runs inside it. The stages' temporary tables are dropped first: their memory goes to the
         evidence (big at scale)."""
-        self.drop_temp_tables(keep=("finding_rows", "new_findings"))
+        self.drop_temp_tables(keep=("finding_rows", "new_findings", "withdrawn"))
         t0 = time.perf_counter()
         current = self._evidence_current(scope, rule_ids)
         if not current:
@@ -137,6 +137,8 @@ class DuckDBEngine:
             con.execute("INSERT INTO findings SELECT * FROM new_findings")
             con.execute("INSERT INTO finding_events SELECT ?, rule, code_key, drug_trac_codg, event_id, flagged "
                         "FROM finding_rows", [scope])
+            con.execute("DELETE FROM withdrawn_events")
+            con.execute("INSERT INTO withdrawn_events SELECT event_id FROM withdrawn")
             if store_evidence:
                 self._store_evidence(scope)
             for row in summary:

@@ -135,6 +135,7 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
         "s_rejects": _to_arrow(engine.sql(REJECTS_SQL, params, where="spark_output.REJECTS_SQL")),
         "s_files": _to_arrow(check.data.files),
         "s_deletes": _to_arrow(check.data.deletes),
+        "s_withdrawn": _to_arrow(check.frame("withdrawn")),
     }
     con = duckdb.connect()
     try:
@@ -155,6 +156,7 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
         con.execute("CREATE TABLE files AS SELECT * FROM s_files")
         con.execute("CREATE TABLE rejects AS SELECT * FROM s_rejects")
         con.execute("CREATE TABLE deletes AS SELECT * FROM s_deletes")
+        con.execute("INSERT INTO withdrawn_events SELECT event_id FROM s_withdrawn")
         con.execute("INSERT INTO pharmacy_rows_files SELECT file_id FROM files")
         for name in arrow:
             con.unregister(name)
