@@ -444,6 +444,9 @@ ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^database (.+) does not exist$", "数据库 {1} 不存在"),
     (r"^database (.+) is in use by another process$", "数据库 {1} 正被另一个进程使用"),
     (r"^cannot open database (.+?): (.*)$", "无法打开数据库 {1}：{2}"),
+    (r"^this command writes to the database: copy it to a writable folder, or use a command that only reads it "
+     r"\(status, trace, export, report\)$",
+     "此命令要写入数据库：请把它复制到可写的文件夹，或使用只读取它的命令（status、trace、export、report）"),
     (r"^(.+) is a folder, not a database file$", "{1} 是文件夹，不是数据库文件"),
     (r"^(.+) is not a DuckDB database file$", "{1} 不是 DuckDB 数据库文件"),
     (r"^(.+) is not a tracecode database$", "{1} 不是 tracecode 数据库"),

@@ -83,7 +83,11 @@ def open_store(path: str | os.PathLike, *, read_only: bool = False, create: bool
         text = str(exc)
         if "lock" in text.lower():
             raise DatabaseInUse(f"database {path} is in use by another process") from None
-        raise DatabaseError(f"cannot open database {path}: {text.splitlines()[0]}") from None
+        hint = None
+        if "read-only" in text.lower() or "permission denied" in text.lower():
+            hint = ("this command writes to the database: copy it to a writable folder, or use a command that "
+                    "only reads it (status, trace, export, report)")
+        raise DatabaseError(f"cannot open database {path}: {text.splitlines()[0]}", hint=hint) from None
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
     spill = None if path == ":memory:" else str(Path(path).resolve()) + ".tmp"
