@@ -91,8 +91,8 @@ def xlsx(sheet_rows: str, shared: list[str] | None = None) -> bytes:
     }
     sink = io.BytesIO()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for name, text in parts.items():
-            z.writestr(name, text)
+        for name, text in parts.items():  # a fixed time: the same bytes on every run
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text, zipfile.ZIP_DEFLATED, 9)
     return sink.getvalue()
 
 
@@ -256,23 +256,36 @@ CASES: dict[str, Case] = {
                                          + xlsx_cells(120_003, row("LATE"))),
                             "loaded", "120,000 empty <row/> elements between a record and the next"),
     "wide_empty_rows.xlsx": Case(lambda: xlsx(xlsx_cells(1, HEADER) + xlsx_cells(2, row())
-                                              + ("<row>" + "<c/>" * 1000 + "</row>") * 2_000),
-                                 "loaded", "2,000 rows of 1,000 empty cells each"),
+                                              + ("<row>" + "<c/>" * 5000 + "</row>") * 40 + xlsx_cells(43, row("LATE"))),
+                                 "loaded", "40 rows of 5,000 empty cells each (under the empty-cell cap), then a record"),
     "xlsx_no_sheet_data.xlsx": Case(lambda: xlsx(""), "error", "a workbook with an empty first sheet"),
     "xlsx_not_a_zip.xlsx": Case(lambda: b"PK\x03\x04 not really a zip", "error", "zip magic, no zip"),
     "xlsx_is_csv.xlsx": Case(lambda: utf8(csv_text(GOOD)), "error", "a CSV named .xlsx"),
+    "xlsx_bad_number.xlsx": Case(lambda: xlsx(xlsx_cells(1, HEADER) + xlsx_cells(2, row())
+                                              + '<row r="3"><c r="A3"><v>abc</v></c></row>'),
+                                 "error", "a number cell holding abc"),
+    "xlsx_bad_reference.xlsx": Case(lambda: xlsx(xlsx_cells(1, HEADER) + xlsx_cells(2, row())
+                                                 + '<row r="3"><c r="!!"><v>1</v></c></row>'),
+                                    "error", "a cell reference that is not one (r=\"!!\")"),
+    "xlsx_missing_shared_string.xlsx": Case(lambda: xlsx(xlsx_cells(1, HEADER) + xlsx_cells(2, row())
+                                                         + '<row r="3"><c r="A3" t="s"><v>5</v></c></row>'),
+                                            "error", "a shared-string cell pointing at no shared string"),
+    "xlsx_row_jump.xlsx": Case(lambda: xlsx(xlsx_cells(1, HEADER) + xlsx_cells(2, row())
+                                            + xlsx_cells(999_999_999, row("FAR"))),
+                               "loaded", "a row numbered 999,999,999 after row 2 (a gap of empty rows)"),
     "xlsx_formulas.xlsx": Case(lambda: openpyxl_book([HEADER, [*row("R1")[:7], "=1+1", "=A1"],
                                                       [*row("=cmd|'/C calc'!A0")[:7], "81234567890123456789", 1]]),
                                "loaded", "formulas in cells (read as their text, never evaluated)"),
     # ---------------------------------------------------------------- compressed and unknown
-    "bomb.csv.gz": Case(lambda: gzip.compress(b"0" * 40_000_000, 9), "error",
+    "bomb.csv.gz": Case(lambda: gzip.compress(b"0" * 40_000_000, 9, mtime=0), "error",
                         "gzip that unpacks to 40 MB (compressed inputs are not read: unknown file type)"),
-    "gzip_named.csv": Case(lambda: gzip.compress(utf8(csv_text(GOOD))), "error", "gzip bytes named .csv"),
+    "gzip_named.csv": Case(lambda: gzip.compress(utf8(csv_text(GOOD)), mtime=0), "error", "gzip bytes named .csv"),
     "no_suffix": Case(lambda: utf8(csv_text(GOOD)), "error", "a file without a suffix"),
 }
 
 
 def main() -> None:
+    built = {name: case.build() for name, case in CASES.items()}
     CORPUS.mkdir(exist_ok=True)
     for old in CORPUS.iterdir():
         old.unlink()
@@ -284,7 +297,7 @@ def main() -> None:
              "| file | expect | what it is |",
              "|---|---|---|"]
     for name, case in CASES.items():
-        data = case.build()
+        data = built[name]
         assert len(data) < 50_000, (name, len(data))
         (CORPUS / name).write_bytes(data)
         lines.append(f"| {name} | {case.expect} | {case.what} |")
