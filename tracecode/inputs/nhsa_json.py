@@ -47,8 +47,8 @@ MAX_MESSAGE_CHARS = 10 << 20
 #: A JSON array is parsed whole (Python objects take about ten times the file's bytes); a larger
 #: one must be written one message per line, which is read message by message.
 MAX_ARRAY_BYTES = 64 << 20
-MESSAGE_TOO_LONG = f"message too long: more than {MAX_MESSAGE_CHARS:,} characters; not read"
-SURROGATE_REASON = "encoding: a JSON string holds an unpaired UTF-16 surrogate escape (ud800 to udfff), not a character"
+SURROGATE_REASON = ("encoding: a JSON string holds an unpaired UTF-16 surrogate escape (ud800 to udfff), "
+                    "not a character")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 CHINA = dt.timezone(dt.timedelta(hours=8))
 _ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
@@ -205,7 +205,8 @@ def _message_lines(fh) -> Iterator[tuple[int, object]]:
             if buffer:
                 yield start, broken("invalid JSON: the message is not complete")
                 buffer, size = [], 0
-            yield number, BadRecord(number, "(record)", MESSAGE_TOO_LONG, "")
+            yield number, BadRecord(number, "(record)",
+                                    f"message too long: more than {MAX_MESSAGE_CHARS:,} characters; not read", "")
             continue
         if buffer and line.startswith(("{", "[")):
             yield start, broken("invalid JSON: the message is not complete")

@@ -263,7 +263,6 @@ def has_long_line(path: Path) -> bool:
     return False
 
 
-LINE_TOO_LONG_REASON = f"line too long: more than {MAX_LINE_BYTES:,} bytes; not read"
 
 
 def _decoded_lines(fh, encoding: str, source: Source, bad_lines: dict[int, str]) -> Iterator[str]:
@@ -273,7 +272,7 @@ def _decoded_lines(fh, encoding: str, source: Source, bad_lines: dict[int, str])
     nor a line held whole in memory."""
     for number, raw in enumerate(_raw_lines(fh), start=1):
         if raw is None:
-            bad_lines[number] = LINE_TOO_LONG_REASON
+            bad_lines[number] = f"line too long: more than {MAX_LINE_BYTES:,} bytes; not read"
             yield "\n"
             continue
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
