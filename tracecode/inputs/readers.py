@@ -234,14 +234,14 @@ def _decode_line(raw: bytes, encoding: str) -> str | None:
         return None
 
 
-def _raw_lines(fh) -> Iterator[bytes | None]:
-    """The lines of a binary file; None for a line longer than MAX_LINE_BYTES (read past in
-    chunks, never held whole)."""
+def _raw_lines(fh) -> Iterator:
+    """The lines of a file (bytes or text); None for a line longer than MAX_LINE_BYTES (read
+    past in chunks, never held whole)."""
     while raw := fh.readline(MAX_LINE_BYTES + 1):
-        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+        if len(raw) <= MAX_LINE_BYTES or raw[-1:] in (b"\n", "\n"):
             yield raw
             continue
-        while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+        while (rest := fh.readline(MAX_LINE_BYTES)) and rest[-1:] not in (b"\n", "\n"):
             pass
         yield None
 
@@ -319,13 +319,15 @@ def _read_header(path: Path, encoding: str, extra: dict[str, str] | None) -> tup
 
 
 def _header_lines(path: Path, encoding: str) -> Iterator[str]:
+    """The first lines, where the header is looked for (a line too long for a record is none)."""
     if encoding == MIXED_ENCODING:
         with open(path, "rb") as fh:
-            for raw in fh:
-                yield _decode_line(raw, encoding) or ""
+            for raw in _raw_lines(fh):
+                yield "" if raw is None else _decode_line(raw, encoding) or ""
     else:
         with open(path, encoding=encoding, errors="replace", newline="") as fh:
-            yield from fh
+            for text in _raw_lines(fh):
+                yield "" if text is None else text
 
 
 class NeedExactReader(Exception):
