@@ -431,6 +431,12 @@ STORED_PHRASES: list[tuple[str, str]] = [
     ((r"^stopped reading: ([\d,]+) empty rows in a row; rows after ([\d,]+) were not read "
       r"\(delete the empty rows in Excel if records follow\)"),
      "停止读取：连续 {1} 行为空；第 {2} 行之后未读取（如后面还有记录，请在 Excel 中删除空行）"),
+    # resource caps (inputs/caps.py, readers.py, nhsa_json.py)
+    (r"^cell too long: ([\d,]+) bytes, more than the ([\d,]+) a cell may hold", "单元格过长：{1} 字节，超过单元格上限 {2} 字节"),
+    (r"^line too long: more than ([\d,]+) bytes; not read", "行过长：超过 {1} 字节，未读取"),
+    (r"^message too long: more than ([\d,]+) characters; not read", "报文过长：超过 {1} 个字符，未读取"),
+    (r"^encoding: a JSON string holds an unpaired UTF-16 surrogate escape \(ud800 to udfff\), not a character",
+     "编码：JSON 字符串含不成对的 UTF-16 代理项转义（ud800 至 udfff），不是字符"),
 ]
 
 #: Whole lines the library raises or reports (``Error:``/``Hint:``/``Warning:`` lines, Spark's
@@ -513,6 +519,39 @@ ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^upgrade tracecode$", "请升级 tracecode"),
     (r"^tracecode reads \.csv, \.xlsx, \.json/\.jsonl \(NHSA messages\) and \.parquet$",
      "tracecode 可读取 .csv、.xlsx、.json/.jsonl（医保报文）和 .parquet"),
+    # input files (inputs/readers.py, inputs/nhsa_json.py)
+    (r"^(.+): unknown file type (.+)$", "{1}：未知的文件类型 {2}"),
+    (r"^(.+): the file is empty$", "{1}：文件为空"),
+    (r"^(.+): is a folder, not a file$", "{1}：是文件夹，不是文件"),
+    (r"^(.+): looks like a binary file, not text$", "{1}：看起来是二进制文件，不是文本"),
+    (r"^export the data as CSV or \.xlsx$", "请把数据导出为 CSV 或 .xlsx"),
+    (r"^(.+): no header line found \(the first lines are empty\)$", "{1}：找不到表头行（开头几行为空）"),
+    (r"^name the columns with NHSA field names or Chinese headers, or give a --columns mapping file$",
+     "请用医保字段名或中文表头命名各列，或用 --columns 给出映射文件"),
+    (r"^(.+): cannot read as (\S+) CSV: (.*)$", "{1}：无法按 {2} CSV 读取：{3}"),
+    (r"^check the file is CSV text in one encoding \(UTF-8 or GBK\), one record per line$",
+     "请确认文件是同一种编码（UTF-8 或 GBK）的 CSV 文本，每行一条记录"),
+    (r"^(.+): malformed CSV: (.*)$", "{1}：CSV 格式错误：{2}"),
+    (r"^(.+): cannot open as an Excel \.xlsx workbook \((\w+)\)$", "{1}：无法作为 Excel .xlsx 工作簿打开（{2}）"),
+    (r"^(.+): the first sheet is empty$", "{1}：第一个工作表为空"),
+    (r"^(.+): cannot read the first sheet after row ([\d,]+) \((\w+)\)$", "{1}：第一个工作表在第 {2} 行之后无法读取（{3}）"),
+    (r"^(.+): part (.+) unpacks to ([\d,]+) bytes from ([\d,]+): a zip bomb, not a workbook$",
+     "{1}：部件 {2} 由 {4} 字节解压为 {3} 字节：这是压缩炸弹，不是工作簿"),
+    (r"^(.+): part (.+) unpacks to ([\d,]+) bytes; at most ([\d,]+) are read whole$",
+     "{1}：部件 {2} 解压后为 {3} 字节；整体读取的上限为 {4} 字节"),
+    (r"^(.+): the workbook unpacks to ([\d,]+) bytes; at most ([\d,]+) are read$",
+     "{1}：工作簿解压后为 {2} 字节；读取上限为 {3} 字节"),
+    (r"^open the file in Excel and save it again as \.xlsx, or export the data as CSV$",
+     "请用 Excel 打开该文件并重新另存为 .xlsx，或把数据导出为 CSV"),
+    (r"^(.+): not a readable Parquet file \((.*)\)$", "{1}：不是可读取的 Parquet 文件（{2}）"),
+    (r"^(.+): column (.+) holds (.+), not text or numbers$", "{1}：列 {2} 的类型为 {3}，不是文本或数字"),
+    (r"^write each field as a text column \(one value per row\)$", "请把每个字段写成文本列（每行一个值）"),
+    (r"^(.+): not valid JSON: (.*)$", "{1}：不是有效的 JSON：{2}"),
+    (r"^(.+): JSON nested too deeply to be an NHSA message$", "{1}：JSON 嵌套过深，不是医保报文"),
+    (r"^(.+): a JSON array of ([\d,]+) bytes; at most ([\d,]+) are read as one array$",
+     "{1}：JSON 数组有 {2} 字节；作为一个数组读取的上限为 {3} 字节"),
+    (r"^write the messages one per line \(\.jsonl\): such a file is read message by message$",
+     "请每行写一条报文（.jsonl）：这样的文件逐条读取"),
 ]
 
 _GROUP = re.compile(r"\{(\d)\}")

@@ -41,8 +41,15 @@ UNUSED = {
 }
 #: Where a message's records sit under ``input``.
 RECORD_KEYS = ("selinfo", "selinfoDetail", "selinfo_detail", "purcinfo", "data")
-#: A pretty-printed message longer than this is broken, not a message.
+#: A message longer than this (one line, or pretty-printed over many) is broken, not a message;
+#: a longer line is read past in chunks, never held whole.
 MAX_MESSAGE_CHARS = 10 << 20
+#: A JSON array is parsed whole (Python objects take about ten times the file's bytes); a larger
+#: one must be written one message per line, which is read message by message.
+MAX_ARRAY_BYTES = 64 << 20
+SURROGATE_REASON = ("encoding: a JSON string holds an unpaired UTF-16 surrogate escape (ud800 to udfff), "
+                    "not a character")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 CHINA = dt.timezone(dt.timedelta(hours=8))
 _ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 _NO_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2})(\d{2}:\d{2}:\d{2}(\.\d+)?)$")
@@ -167,6 +174,11 @@ def _messages(path: Path, source: Source) -> Iterator[tuple[int, object]]:
             head = fh.read(4096)
             fh.seek(0)
             if head.lstrip().startswith("["):
+                size = path.stat().st_size
+                if size > MAX_ARRAY_BYTES:
+                    raise InputFileError(
+                        f"{path}: a JSON array of {size:,} bytes; at most {MAX_ARRAY_BYTES:,} are read as one array",
+                        hint="write the messages one per line (.jsonl): such a file is read message by message")
                 try:
                     messages = json.load(fh)
                 except json.JSONDecodeError as exc:
@@ -190,7 +202,14 @@ def _message_lines(fh) -> Iterator[tuple[int, object]]:
     def broken(reason: str) -> BadRecord:
         return BadRecord(start, "(record)", reason, "".join(buffer)[:500])
 
-    for number, line in enumerate(fh, start=1):
+    for number, line in enumerate(_lines(fh), start=1):
+        if line is None:
+            if buffer:
+                yield start, broken("invalid JSON: the message is not complete")
+                buffer, size = [], 0
+            yield number, BadRecord(number, "(record)",
+                                    f"message too long: more than {MAX_MESSAGE_CHARS:,} characters; not read", "")
+            continue
         if buffer and line.startswith(("{", "[")):
             yield start, broken("invalid JSON: the message is not complete")
             buffer, size = [], 0
@@ -216,6 +235,27 @@ def _message_lines(fh) -> Iterator[tuple[int, object]]:
         buffer, size = [], 0
     if buffer:
         yield start, broken("invalid JSON: the message is not complete")
+
+
+def _lines(fh) -> Iterator[str | None]:
+    """The lines of a text file; None for a line longer than MAX_MESSAGE_CHARS (read past in
+    chunks, never held whole)."""
+    while line := fh.readline(MAX_MESSAGE_CHARS + 1):
+        if len(line) <= MAX_MESSAGE_CHARS or line.endswith("\n"):
+            yield line
+            continue
+        while (rest := fh.readline(MAX_MESSAGE_CHARS)) and not rest.endswith("\n"):
+            pass
+        yield None
+
+
+def _unpaired_surrogate(canonical: dict[str, str]) -> str | None:
+    """The column whose value holds an unpaired surrogate (JSON's \\ud800 escape; no text can
+    hold one), or None."""
+    for col, value in canonical.items():
+        if not value.isascii() and _SURROGATE.search(value):
+            return col
+    return None
 
 
 def _reject_field(reason: str) -> str:
@@ -257,6 +297,11 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> I
                                                     str(item)[:500]))
                 continue
             canonical = record_columns(message, item, extra)
+            bad_column = _unpaired_surrogate(canonical)
+            if bad_column is not None:
+                source.bad_records.append(BadRecord(number, bad_column, SURROGATE_REASON,
+                                                    json.dumps(item, ensure_ascii=True)[:500]))
+                continue
             for col in columns:
                 columns[col].append(canonical.get(col, ""))
             lines.append(number)

@@ -32,9 +32,25 @@ from tracecode.inputs.columns import (
 
 BATCH_ROWS = 200_000
 SNIFF_BYTES = 1 << 20
+#: A CSV line longer than this is no record (a record of real fields is a few KB): it becomes a
+#: reject and is never held whole in memory.
+MAX_LINE_BYTES = 16 << 20
 #: A sheet with this many empty rows in a row holds no more records (a hostile or broken file
 #: can carry millions of empty <row/> elements); reading stops there with a reject saying so.
 MAX_EMPTY_XLSX_ROWS = 100_000
+#: Nor does a run of empty rows holding this many cells (rows of thousands of empty <c/> each
+#: cost openpyxl as much as rows of data: some 5 µs a cell).
+MAX_EMPTY_XLSX_CELLS = 500_000
+#: A workbook part that unpacks to more than this many times its packed size (and to more than
+#: XLSX_RATIO_FLOOR bytes) is a zip bomb: real sheets pack 5-20 times, 16 MiB of empty <row/>
+#: elements some 700 times.
+MAX_XLSX_RATIO = 100
+XLSX_RATIO_FLOOR = 16 << 20
+#: Parts other than the sheets (shared strings, styles) are parsed whole: a 1M-row export's
+#: shared strings are about 100 MB.
+MAX_XLSX_PART_BYTES = 256 << 20
+#: A whole workbook unpacked (Excel's 1,048,576 rows of 20 columns are under 1 GB of XML).
+MAX_XLSX_BYTES = 4 << 30
 
 
 @dataclass
@@ -227,16 +243,52 @@ def _decode_line(raw: bytes, encoding: str) -> str | None:
         return None
 
 
-def _decoded_lines(fh, encoding: str, source: Source, bad_lines: set[int]) -> Iterator[str]:
+def _raw_lines(fh) -> Iterator:
+    """The lines of a file (bytes or text); None for a line longer than MAX_LINE_BYTES (read
+    past in chunks, never held whole)."""
+    while raw := fh.readline(MAX_LINE_BYTES + 1):
+        if len(raw) <= MAX_LINE_BYTES or raw[-1:] in (b"\n", "\n"):
+            yield raw
+            continue
+        while (rest := fh.readline(MAX_LINE_BYTES)) and rest[-1:] not in (b"\n", "\n"):
+            pass
+        yield None
+
+
+def has_long_line(path: Path) -> bool:
+    """Whether a line of the file is longer than MAX_LINE_BYTES (read in chunks smaller than
+    that, so only a line running over chunk ends can be too long)."""
+    run = 0  # bytes of the line still open at the end of the chunks read so far
+    for chunk in _chunks(path):
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            run += len(chunk)
+        elif run + chunk.find(b"\n") > MAX_LINE_BYTES:
+            return True
+        else:
+            run = len(chunk) - last - 1
+        if run > MAX_LINE_BYTES:
+            return True
+    return False
+
+
+
+
+def _decoded_lines(fh, encoding: str, source: Source, bad_lines: dict[int, str]) -> Iterator[str]:
     """The lines of a binary file as text, each decoded on its own (see ``_decode_line``). A line
-    whose encoding is not certain is yielded as an empty line and its number put in ``bad_lines``:
-    the record becomes a reject with reason ``encoding``, never mojibake."""
-    for number, raw in enumerate(fh, start=1):
+    whose encoding is not certain, or longer than MAX_LINE_BYTES, is yielded as an empty line and
+    its number put in ``bad_lines`` with the reason: the record becomes a reject, never mojibake
+    nor a line held whole in memory."""
+    for number, raw in enumerate(_raw_lines(fh), start=1):
+        if raw is None:
+            bad_lines[number] = f"line too long: more than {MAX_LINE_BYTES:,} bytes; not read"
+            yield "\n"
+            continue
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
         text = _decode_line(raw, encoding)
         if text is None:
-            bad_lines.add(number)
+            bad_lines[number] = ENCODING_REASON
             yield "\n" if raw.endswith(b"\n") else ""
             continue
         if encoding in ("utf-8", "utf-8-sig") and not raw.isascii():
@@ -277,13 +329,15 @@ def _read_header(path: Path, encoding: str, extra: dict[str, str] | None,
 
 
 def _header_lines(path: Path, encoding: str) -> Iterator[str]:
+    """The first lines, where the header is looked for (a line too long for a record is none)."""
     if encoding == MIXED_ENCODING:
         with open(path, "rb") as fh:
-            for raw in fh:
-                yield _decode_line(raw, encoding) or ""
+            for raw in _raw_lines(fh):
+                yield "" if raw is None else _decode_line(raw, encoding) or ""
     else:
         with open(path, encoding=encoding, errors="replace", newline="") as fh:
-            yield from fh
+            for text in _raw_lines(fh):
+                yield "" if text is None else text
 
 
 class NeedExactReader(Exception):
@@ -299,7 +353,8 @@ def read_csv(path: Path, extra: dict[str, str] | None, source: Source, exact: bo
     source.header_line = header_line
     mapping = map_columns(path, headers, extra, required)
     source.columns = list(mapping.values())
-    if exact or encoding == MIXED_ENCODING or len(set(headers)) != len(headers):
+    # A line too long for a record is a reject; only the exact reader reads past it in chunks.
+    if exact or encoding == MIXED_ENCODING or len(set(headers)) != len(headers) or has_long_line(path):
         yield from _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, source)
     else:
         yield from _read_csv_arrow(path, encoding, headers, delimiter, header_line, mapping, source)
@@ -367,10 +422,13 @@ def _read_csv_arrow(path, encoding, headers, delimiter, header_line, mapping, so
 
 
 def _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, source) -> Iterator[pa.RecordBatch]:
-    wanted = [(i, h) for i, h in enumerate(headers) if h in mapping]
-    columns: dict[str, list[str]] = {mapping[h]: [] for _, h in wanted}
+    wanted = first_columns(headers, mapping)
+    columns: dict[str, list[str]] = {col: [] for _, col in wanted}
     lines: list[int] = []
-    bad_lines: set[int] = set()
+    bad_lines: dict[int, str] = {}
+    # A quoted cell may span lines; past MAX_LINE_BYTES it is malformed (the cell cap rejects
+    # any record with a cell over caps.MAX_CELL_BYTES).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     try:
         with open(path, "rb") as fh:
             reader = csv.reader(_decoded_lines(fh, encoding, source, bad_lines), delimiter=delimiter)
@@ -380,9 +438,11 @@ def _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, s
             for record in reader:
                 first, line = last + 1, reader.line_num
                 last = line
-                if bad_lines and any(n in bad_lines for n in range(first, line + 1)):
+                bad = bad_lines and next((bad_lines[n] for n in range(first, line + 1) if n in bad_lines), None)
+                if bad:
                     source.records += 1
-                    source.bad_records.append(BadRecord(first, "encoding", ENCODING_REASON, ""))
+                    field = "encoding" if bad == ENCODING_REASON else "(record)"
+                    source.bad_records.append(BadRecord(first, field, bad, ""))
                     continue
                 if _blank(record):
                     source.skipped += 1
@@ -393,8 +453,8 @@ def _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, s
                         first, "(record)", f"expected {len(headers)} fields, found {len(record)}",
                         delimiter.join(record)[:500]))
                     continue
-                for i, h in wanted:
-                    columns[mapping[h]].append(record[i])
+                for i, col in wanted:
+                    columns[col].append(record[i])
                 lines.append(first)
                 if len(lines) >= BATCH_ROWS:
                     yield _batch_from_lists(columns, lines)
@@ -409,6 +469,17 @@ def _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, s
         raise InputFileError(f"{path}: malformed CSV: {exc}") from None
     if lines:
         yield _batch_from_lists(columns, lines)
+
+
+def first_columns(headers: list[str], mapping: dict[str, str]) -> list[tuple[int, str]]:
+    """(index, canonical column) of the mapped headers, each column from its first header only
+    (a header given twice is read once, from its first place)."""
+    wanted: list[tuple[int, str]] = []
+    for i, header in enumerate(headers):
+        col = mapping.get(header)
+        if col and all(col != c for _, c in wanted):
+            wanted.append((i, col))
+    return wanted
 
 
 def _untabbed(array: pa.Array) -> pa.Array:
@@ -458,16 +529,57 @@ def _excel_text(value, column: str | None) -> str:
     return str(value)
 
 
+XLSX_HINT = "open the file in Excel and save it again as .xlsx, or export the data as CSV"
+
+
+def check_xlsx_size(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than a workbook holds, before any is read.
+    (A part never unpacks to more than its declared size: zipfile stops there.)"""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = book.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: openpyxl says so
+    for part in parts:
+        if part.file_size > XLSX_RATIO_FLOOR and part.file_size > MAX_XLSX_RATIO * max(part.compress_size, 1):
+            raise InputFileError(f"{path}: part {part.filename} unpacks to {part.file_size:,} bytes from "
+                                 f"{part.compress_size:,}: a zip bomb, not a workbook", hint=XLSX_HINT)
+        if not part.filename.startswith("xl/worksheets/") and part.file_size > MAX_XLSX_PART_BYTES:
+            raise InputFileError(f"{path}: part {part.filename} unpacks to {part.file_size:,} bytes; at most "
+                                 f"{MAX_XLSX_PART_BYTES:,} are read whole", hint=XLSX_HINT)
+    total = sum(part.file_size for part in parts)
+    if total > MAX_XLSX_BYTES:
+        raise InputFileError(f"{path}: the workbook unpacks to {total:,} bytes; at most {MAX_XLSX_BYTES:,} are read",
+                             hint=XLSX_HINT)
+
+
+def _sheet_rows(path: Path, rows: Iterator[tuple]) -> Iterator[tuple]:
+    """The rows of a sheet; a part openpyxl cannot read (a cell reference or number that is
+    not one, a shared string that is not there, a damaged zip) is one clear error."""
+    number = 0
+    try:
+        for number, row in enumerate(rows, start=1):
+            yield row
+    except InputFileError:
+        raise
+    except Exception as exc:  # openpyxl and zipfile raise many types for a damaged sheet
+        raise InputFileError(f"{path}: cannot read the first sheet after row {number:,} ({type(exc).__name__})",
+                             hint=XLSX_HINT) from None
+
+
 def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
     import openpyxl
 
+    check_xlsx_size(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
         raise InputFileError(f"{path}: cannot open as an Excel .xlsx workbook ({type(exc).__name__})") from None
     try:
         sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = _sheet_rows(path, sheet.iter_rows(values_only=True))
         top = [["" if v is None else str(v) for v in (row or ())] for _, row in zip(range(MAX_TITLE_LINES + 1), rows)]
         if not top or all(_blank(r) for r in top):
             raise InputFileError(f"{path}: the first sheet is empty")
@@ -477,16 +589,17 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
         headers = [h.strip() for h in top[index]]
         mapping = map_columns(path, headers, extra, required)
         source.columns = list(mapping.values())
-        wanted = [(i, mapping[h]) for i, h in enumerate(headers) if h in mapping]
+        wanted = first_columns(headers, mapping)
         columns: dict[str, list[str]] = {c: [] for _, c in wanted}
         lines: list[int] = []
-        empty = 0
+        empty = empty_cells = 0
         below = ((n, tuple(r)) for n, r in enumerate(top[index + 1:], start=index + 2))
         for row_number, row in itertools.chain(below, enumerate(rows, start=len(top) + 1)):
             if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 empty += 1  # Excel reports trailing formatted-but-empty rows; they hold nothing
+                empty_cells += len(row or ())
                 source.skipped += 1
-                if empty >= MAX_EMPTY_XLSX_ROWS:
+                if empty >= MAX_EMPTY_XLSX_ROWS or empty_cells >= MAX_EMPTY_XLSX_CELLS:
                     source.skipped -= 1
                     source.records += 1
                     source.bad_records.append(BadRecord(
@@ -494,7 +607,7 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
                         f"{row_number:,} were not read (delete the empty rows in Excel if records follow)", ""))
                     break
                 continue
-            empty = 0
+            empty = empty_cells = 0
             source.records += 1
             for i, col in wanted:
                 columns[col].append(_excel_text(row[i] if i < len(row) else None, col))
@@ -511,6 +624,21 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
 
 # ---------------------------------------------------------------- Parquet
 
+def _text_like(kind: pa.DataType) -> bool:
+    """Whether a Parquet column of this type reads as one text value per row: not a list, struct
+    or map, not bytes (which need not be UTF-8), and castable to text (an interval is not)."""
+    if pa.types.is_dictionary(kind):
+        return _text_like(kind.value_type)
+    if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind) \
+            or pa.types.is_fixed_size_binary(kind) or str(kind) == "binary_view":
+        return False
+    try:
+        pa.array([], kind).cast(pa.string())
+    except (pa.ArrowException, TypeError):
+        return False
+    return True
+
+
 def read_parquet(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
     try:
         pfile = pq.ParquetFile(path)
@@ -520,9 +648,7 @@ def read_parquet(path: Path, extra: dict[str, str] | None, source: Source) -> It
     mapping = map_columns(path, headers, extra, required_columns(source.kind))
     for header in [*mapping, *(["kind"] if "kind" in headers else [])]:
         kind = pfile.schema_arrow.field(header).type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
-                or pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_temporal(kind)
-                or pa.types.is_boolean(kind) or pa.types.is_null(kind) or pa.types.is_dictionary(kind)):
+        if not _text_like(kind):
             raise InputFileError(f"{path}: column {header} holds {kind}, not text or numbers",
                                  hint="write each field as a text column (one value per row)")
     source.columns = list(mapping.values())

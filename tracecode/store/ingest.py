@@ -274,7 +274,7 @@ class Ingestor:
         con = self.con
         for bad in source.bad_records:
             con.execute("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
-                        [file_id, bad.line, bad.field, bad.reason, bad.raw, None])
+                        [file_id, bad.line, bad.field, bad.reason, _storable(bad.raw), None])
         rejected += len(source.bad_records)
         stored = source.records - rejected
         if stored < 0 or events + deletes < stored:
@@ -295,6 +295,12 @@ class Ingestor:
         return FileResult(path, "loaded", file_id, file_kind, fmt, source.encoding, source.records, stored,
                           rejected, events, rows_skipped=source.skipped, header_line=source.header_line,
                           deletes=deletes)
+
+
+def _storable(raw: str) -> str:
+    """A reject's raw text as UTF-8 can hold it: an unpaired surrogate (from a JSON \\ud800
+    escape) written as its escape."""
+    return raw if raw.isascii() else raw.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind: str = "auto",
