@@ -4,8 +4,9 @@ of every month), written beside the CSV files from them: each sheet holds the ro
 tab-led cells, :data:`tracecode.outputs.export_write.TEXT_ID_COLUMNS`) typed as text with their
 exact value; numbers as numbers; a text that looks like a formula stays a plain string. Header
 row frozen, filters on, widths from the content. Written by xlsxwriter in its constant_memory
-mode (rows streamed to temporary files in the output folder, memory flat): 2.7 times faster than
-openpyxl's write-only mode here (bench/bench_workbook.py measures both against the CSV export)."""
+mode (rows streamed to temporary files in the output folder, memory flat): 1.9-2.7 times faster
+than openpyxl's write-only mode here (bench/bench_workbook.py measures both against the CSV
+export)."""
 
 from __future__ import annotations
 
