@@ -9,6 +9,7 @@ formats). Then --lang en and $TRACECODE_LANG give English.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from tracecode.cases.statuses import STATUS_LABELS
+from tracecode.cases.workbook import DECISION_COLUMNS
 from tracecode.cli import main
 from tracecode.messages import (
     ERROR_PHRASES,
@@ -39,7 +42,10 @@ ALLOWED = {"csv", "xlsx", "json", "jsonl", "parquet", "utf", "gbk", "gb", "GS", 
            "NHSA", "Parquet", "DuckDB", "Spark", "tracecode", "YYYY", "MM", "x", "P", "R", "TH", "XS", "FILE", "DIR",
            "g", "mg", "ml", "mL", "kg", "IU",  # units in drug names
            # command names (in hints such as "tracecode ingest --db FILE")
-           "ingest", "status", "check", "export", "scan", "report", "trace", "people", "rings", "synth", "spark"}
+           "ingest", "status", "check", "export", "scan", "report", "trace", "people", "rings", "synth", "spark",
+           "cases", "list", "show", "set", "import", "sync",
+           # case statuses and the workbook's decision columns: ids a user types (cases set --status reviewing)
+           *STATUS_LABELS, *DECISION_COLUMNS, "version"}
 #: A token that is an id (rule ids and column names have '_', codes and masked ids have digits).
 ID_TOKEN = re.compile(r"^[A-Za-z0-9_-]*[_0-9][A-Za-z0-9_-]*$")
 
@@ -50,8 +56,9 @@ def english_words(text: str) -> list[str]:
     for token in re.split(r"[\s,;:()（）：，；、\"'=<>|\[\]]+", text):
         if not token or token.startswith("-") or "#" in token or "/" in token or "\\" in token or re.search(r"\.(csv|xlsx|jsonl?|parquet|duckdb|html)$", token):
             continue  # a path or a file name
-        if ID_TOKEN.match(token):
-            continue  # a code or an id as a whole (a GS1 code may end in letters: 0104…2152BQLAIZSW)
+        if ID_TOKEN.match(token) or re.fullmatch(r"\d[\d.]*E\+\d+", token):
+            continue  # a code or an id as a whole (a GS1 code may end in letters: 0104…2152BQLAIZSW; an
+            # Excel-mangled code, as uploaded, is shown as it came: 8.33297871964026E+19)
         for word in re.findall(r"[A-Za-z][A-Za-z0-9_.-]*", token):
             word = word.strip(".-")
             if word and not ID_TOKEN.match(word) and word not in ALLOWED and word not in RULE_IDS:
@@ -87,6 +94,17 @@ def zh_runs(tmp_path_factory):
     runs["trace"] = run("trace", "--db", db, *codes[:12], "81000000000000000000", env=env)
     runs["scan"] = run("scan", "--out", tmp / "scan", SAMPLE / "sales_2026-01.csv", SAMPLE / "sales_2026-02.csv",
                        "--returns", SAMPLE / "returns_2026-01.csv", "--catalog", SAMPLE / "catalog.csv", env=env)
+    runs["cases list"] = run("cases", "list", "--db", db, env=env)
+    ids = [c["case_id"] for c in json.loads(run("cases", "list", "--db", db, "--format", "json", env=env).stdout)]
+    runs["cases set"] = run("cases", "set", ids[0], "--db", db, "--status", "reviewing", "--by", "张三", env=env)
+    runs["cases show"] = run("cases", "show", ids[0], "--db", db, env=env)
+    runs["cases export"] = run("cases", "export", "--db", db, "--out", tmp / "cases.xlsx", env=env)
+    runs["cases import"] = run("cases", "import", tmp / "cases.xlsx", "--db", db, "--by", "张三", env=env)
+    decisions = tmp / "decisions.csv"
+    decisions.write_text("case_id,decision,reason,recovered\n" f"{ids[0]},dismissed,,\n" f"{ids[1]},reviewing,,5\n"
+                         "TC-XXX-0,confirmed,,-1\n", encoding="utf-8")
+    runs["error cases import"] = run("cases", "import", decisions, "--db", db, "--by", "张三", env=env)
+    runs["error cases show"] = run("cases", "show", "TC-XXX-0", "--db", db, env=env)
     runs["synth"] = run("synth", "--rows", "300", "--months", "1", "--formats", "csv", "--out", tmp / "synth", env=env)
     runs["error"] = run("export", "--db", tmp / "missing.duckdb", "--out", tmp / "o", env=env)
     runs["error month"] = run("report", "--db", db, "--month", "2030-01", "--out", tmp / "r2.html", env=env)
@@ -108,6 +126,11 @@ def test_no_english_sentence_in_the_default_output(zh_runs):
     assert "错误：" in runs["error"].stderr and "提示：" in runs["error"].stderr
     assert "规则名称" in runs["check"].stdout and "严重程度" in runs["check"].stdout
     assert "已检查" in runs["scan"].stdout
+    assert "案件编号" in runs["cases list"].stdout and "核查中" in runs["cases show"].stdout
+    assert "历史：" in runs["cases show"].stdout and "已设为 reviewing（核查中）" in runs["cases set"].stderr
+    problems = runs["error cases import"].stderr
+    assert "排除须给出原因之一" in problems and "追回金额只用于 confirmed" in problems and "没有这个案件" in problems
+    assert "3 处错误，未做任何更改" in problems and "提示：`tracecode cases list`" in runs["error cases show"].stderr
 
 
 def test_no_english_in_the_exported_words(zh_runs):
@@ -145,6 +168,11 @@ def test_lang_en_gives_english(tmp_path):
     assert any("sold at" in d for d in details)
     scanned = run("scan", "--out", tmp_path / "scan", SAMPLE / "sales_2026-01.csv", env={"TRACECODE_LANG": "en"})
     assert scanned.stdout.startswith("Checked ")
+    listed = run("cases", "list", "--db", db, "--lang", "en", env=env)
+    assert listed.stdout.split()[:3] == ["case_id", "rule", "drug_trac_codg"] and "new" in listed.stdout
+    assert "case(s)" in listed.stderr
+    missing = run("cases", "show", "TC-XXX-0", "--db", db, "--lang", "en", env=env)
+    assert missing.stderr.splitlines() == ["Error: no such case: TC-XXX-0", "Hint: `tracecode cases list` lists them"]
     en = run("status", "--db", db, env={"TRACECODE_LANG": "en"})
     assert en.stdout.startswith("Database: ")
     assert run("status", "--db", db, "--lang", "zh", env={"TRACECODE_LANG": "en"}).stdout.startswith("数据库：")

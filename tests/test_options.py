@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from tracecode.cli import main
 
 COMMANDS = ["ingest", "status", "check", "export", "scan", "report", "trace", "people", "rings", "synth",
-            "spark check"]
+            "spark check", "cases list", "cases show", "cases set", "cases export", "cases import", "cases sync"]
 WITH_DB = ["ingest", "status", "check", "export", "scan", "report", "trace", "people", "rings"]
 WITH_MONTH = ["check", "export", "report", "people", "rings", "spark check"]
 WITH_MASK = ["export", "scan", "report", "trace", "people", "rings", "spark check"]

@@ -19,7 +19,7 @@ from tracecode.outputs.report_rings import rings_section_html
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
 
-from tests.outputs.test_report import CHROMIUM, chromium
+from tests.outputs.test_report import CHROMIUM, assert_draws_without_any_font, chromium, needs_fonts
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 
@@ -279,3 +279,20 @@ def test_chromium_renders_the_rings_in_the_report(ring_path, tmp_path):
     ring_id, width, height, bad, overlaps, short, nodes, flows = measured.split(":")
     assert (ring_id, nodes, flows) == ("R001", "4", "3")
     assert (bad, overlaps, short) == ("0", "0", "0") and int(width) >= 500
+
+
+@needs_chromium
+@needs_fonts
+def test_report_draws_the_rings_with_no_font_installed(ring_path, tmp_path):
+    """The rings drawing names its fonts in inline styles; in the report it is drawn by the
+    page's embedded font all the same: the page down to the end of the drawing (2,400 px) looks the
+    same on a machine with no font at all as with Noto Sans CJK installed."""
+    from tracecode.outputs.report import write_report
+
+    c = open_store(ring_path, read_only=True)
+    try:
+        write_report(c, "2026-01", tmp_path / "r.html")
+    finally:
+        c.close()
+    assert "Microsoft YaHei" in (tmp_path / "r.html").read_text(encoding="utf-8").split('<section id="rings">')[1]
+    assert_draws_without_any_font(tmp_path, tmp_path / "r.html", height=2400)

@@ -123,8 +123,19 @@ def test_a_bad_import_changes_nothing_and_lists_every_row(tmp_path):
         w.writerow([cases[C]["case_id"], cases[C]["version"], "closed", "", "", ""])  # no such status
     result = CliRunner().invoke(main, ["cases", "import", str(sheet), "--db", str(db), "--by", "王五"])
     assert result.exit_code == 1
-    for where, field in (("第 3 行", "case_id"), ("第 4 行", "recovered"), ("第 5 行", "status")):
-        assert f"decisions.csv {where}: {field}:" in result.output
+    assert result.stderr.splitlines() == [
+        "Error: decisions.csv line 3: case_id: no such case: TC-SPR-0000000000",
+        "Error: decisions.csv line 4: recovered: the amount recovered is not a number: '很多'",
+        "Error: decisions.csv line 5: status: unknown status 'closed'; choose from reviewing, appealed, confirmed, "
+        "dismissed",
+        "3 error(s), nothing changed"]
+    zh = CliRunner().invoke(main, ["cases", "import", str(sheet), "--db", str(db), "--by", "王五", "--lang", "zh"])
+    assert zh.exit_code == 1
+    assert zh.stderr.splitlines() == [
+        "错误：decisions.csv 第 3 行：case_id：没有这个案件：TC-SPR-0000000000",
+        "错误：decisions.csv 第 4 行：recovered：追回金额不是数字：'很多'",
+        "错误：decisions.csv 第 5 行：status：未知状态 'closed'，可选：reviewing, appealed, confirmed, dismissed",
+        "3 处错误，未做任何更改"]
     assert cases_json(db) == cases  # nothing applied, A included
 
 
@@ -255,3 +266,18 @@ def test_cases_bench_runs_at_a_small_size(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["ratio"] > 0 and len(result["with"]) == 1
+
+
+@pytest.mark.parametrize("lang, words", [("zh", "状态须为 reviewing/appealed/confirmed/dismissed 之一"),
+                                         ("en", "the status is one of reviewing/appealed/confirmed/dismissed")])
+def test_the_workbook_pop_ups_follow_lang(tmp_path, lang, words):
+    from openpyxl import load_workbook
+
+    db = tmp_path / "city.duckdb"
+    jan, _ = month_files(tmp_path)
+    run("ingest", "--db", str(db), "-q", str(jan))
+    run("check", "--db", str(db), "--month", "2026-01", "-q")
+    book = tmp_path / "cases.xlsx"
+    run("cases", "export", "--db", str(db), "--out", str(book), "--lang", lang)
+    checks = {dv.errorTitle: dv.error for dv in load_workbook(book)["cases"].data_validations.dataValidation}
+    assert checks["decision"] == words

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_workbook.py"
 
 
@@ -14,5 +16,7 @@ def test_bench_workbook_smoke(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     result = bench.main(["--findings", "50", "--evidence", "300", "--json", str(tmp_path / "r.json")])
-    assert result["evidence"] == 300 and result["csv_s"] > 0 and result["openpyxl_s"] > 0
+    assert result["evidence"] == 300 and result["csv_s"] > 0 and result["workbook_s"] > 0 and result["openpyxl_s"] > 0
+    # the ratio of the unrounded times: near that of the rounded ones
+    assert result["workbook_ratio"] == pytest.approx(result["workbook_s"] / result["csv_s"], rel=0.1)
     assert (tmp_path / "r.json").exists()

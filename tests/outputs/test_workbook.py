@@ -114,3 +114,17 @@ def test_empty_csv_still_gets_its_sheet(tmp_path):
     assert list(got) == ["概况", "无法读取的记录"]
     assert got["无法读取的记录"]["rows"] == [[["s", "来源文件"], ["s", "来源行号"]]]
     assert got["概况"]["rows"][1] == [["s", "月份"], ["s", "全部月份"]]
+
+
+def test_the_rows_wait_in_a_folder_that_goes_away(tmp_path):
+    """xlsxwriter streams each sheet's rows through temporary files: they are kept in the output
+    folder (its disk) and removed, after a written workbook as after a failed one."""
+    write_csv_text(tmp_path / "suspicious_codes.csv", f"drug_trac_codg,rule\n\t{CODE},duplicate_upload\n")
+    write_workbook(tmp_path, Summary("2026-03", {}, []), "utf-8-sig", {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["suspicious_codes.csv", "tracecode_2026-03.xlsx"]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "suspicious_codes.csv").write_bytes(b"drug_trac_codg,rule\n\t1,\xff\xfe\n")  # not UTF-8
+    with pytest.raises(UnicodeDecodeError):
+        write_workbook(bad, Summary("2026-03", {}, []), "utf-8-sig", {})
+    assert [p.name for p in bad.iterdir()] == ["suspicious_codes.csv"]

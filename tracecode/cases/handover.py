@@ -24,17 +24,17 @@ def sync_from_folder(con: duckdb.DuckDBPyConnection, folder: Path, month: str | 
     check was run for (None: all)."""
     path = Path(folder) / "suspicious_events.csv"
     if not path.is_file():
-        raise CaseError(f"{path}: 文件不存在", hint="--findings names the --out folder of `check --engine spark`")
+        raise CaseError(f"{path}: no such file", hint="--findings names the --out folder of `check --engine spark`")
     scope = check_month_text(month) if month else "all"
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE spark_events AS SELECT * FROM read_csv($path, all_varchar = true, "
                     "header = true)", {"path": str(path)})
     except duckdb.Error as exc:
-        raise CaseError(f"{path}: 无法读取：{str(exc).splitlines()[0]}") from None
+        raise CaseError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
     have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE spark_events)").fetchall()}
     missing = [c for c in NEEDED_COLUMNS if c not in have]
     if missing:
-        raise CaseError(f"{path}: 第 1 行缺少列 {', '.join(missing)}", hint="export with --headers nhsa")
+        raise CaseError(f"{path}: line 1 lacks the column(s) {', '.join(missing)}", hint="export with --headers nhsa")
     for column in NEEDED_COLUMNS:  # tracecode's CSVs lead code and id cells with one tab (README)
         check_identifier(column)
         con.execute(f'UPDATE spark_events SET "{column}" = substr("{column}", 2) '
@@ -42,7 +42,7 @@ def sync_from_folder(con: duckdb.DuckDBPyConnection, folder: Path, month: str | 
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE finding_rows AS {read_sql('cases/spark_finding_rows.sql')}")
     except duckdb.ConversionException as exc:
-        raise CaseError(f"{path}: sel_retn_time 不是时间：{str(exc).splitlines()[0]}") from None
+        raise CaseError(f"{path}: sel_retn_time is not a time: {str(exc).splitlines()[0]}") from None
     ensure_cases_schema(con)
     con.execute("BEGIN TRANSACTION")
     try:

@@ -1,4 +1,7 @@
-"""Case statuses, their Chinese labels, the dismissal reasons and the allowed transitions."""
+"""Case statuses, their Chinese labels, the dismissal reasons and the allowed transitions.
+
+Messages are raised in English and shown in the user's language by the message catalogue
+(``tracecode.messages.ERROR_PHRASES``)."""
 
 from __future__ import annotations
 
@@ -47,29 +50,30 @@ def check_decision(current: str, status: str, reason: str | None, recovered: str
     """Validate one decision on a case in status ``current``; return (reason, recovered, until)
     as stored. Raises DecisionError naming the field."""
     if status not in STATUS_LABELS:
-        raise DecisionError("status", f"未知状态 {status!r}，可选：{', '.join(s for s in STATUS_LABELS if s != 'new')}")
+        raise DecisionError("status", f"unknown status {status!r}; choose from "
+                                      f"{', '.join(s for s in STATUS_LABELS if s != 'new')}")
     if status not in TRANSITIONS.get(current, ()):
-        allowed = ", ".join(TRANSITIONS.get(current, ())) or "无"
-        raise DecisionError("status", f"不允许从 {current}（{STATUS_LABELS.get(current, '?')}）改为 {status}；"
-                                      f"可改为：{allowed}")
+        allowed = ", ".join(TRANSITIONS.get(current, ())) or "-"
+        raise DecisionError("status", f"a case {current} cannot be set to {status}; it can be set to: {allowed}")
     reason = (reason or "").strip() or None
     if status == "dismissed":
         if reason is None or not any(reason == r or (r == "其他" and reason.startswith("其他")) for r in DISMISS_REASONS):
-            raise DecisionError("reason", f"排除须给出原因之一：{'、'.join(DISMISS_REASONS)}（其他可加说明，如 “其他：…”）")
+            raise DecisionError("reason", f"a dismissal needs one of the reasons {', '.join(DISMISS_REASONS)} "
+                                          "(其他 may add words: 其他：…)")
     amount = None
     if recovered is not None and str(recovered).strip() != "":
         if status != "confirmed":
-            raise DecisionError("recovered", "追回金额只用于 confirmed（确认违规）")
+            raise DecisionError("recovered", "the amount recovered is for confirmed only")
         try:
             amount = float(str(recovered).strip())
         except ValueError:
-            raise DecisionError("recovered", f"追回金额不是数字：{recovered!r}") from None
+            raise DecisionError("recovered", f"the amount recovered is not a number: {recovered!r}") from None
         if not amount >= 0 or amount == float("inf"):
-            raise DecisionError("recovered", f"追回金额须为 >= 0 的数字：{recovered!r}")
+            raise DecisionError("recovered", f"the amount recovered must be a number >= 0: {recovered!r}")
     day = None
     if until is not None and str(until).strip() != "":
         if status != "dismissed":
-            raise DecisionError("until", "--until 只用于 dismissed（已排除）")
+            raise DecisionError("until", "--until is for dismissed only")
         if isinstance(until, dt.datetime):
             day = until.date()
         elif isinstance(until, dt.date):
@@ -78,5 +82,5 @@ def check_decision(current: str, status: str, reason: str | None, recovered: str
             try:
                 day = dt.date.fromisoformat(str(until).strip())
             except ValueError:
-                raise DecisionError("until", f"日期须为 YYYY-MM-DD：{until!r}") from None
+                raise DecisionError("until", f"a date is written YYYY-MM-DD: {until!r}") from None
     return reason, amount, day

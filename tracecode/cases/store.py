@@ -86,12 +86,12 @@ class Decision:
     until: str | dt.date | None = None
     note: str | None = None
     version: int | None = None  # the case's version when exported (None: not checked)
-    where: str = ""  # e.g. 'cases.xlsx row 5'
+    where: str = ""  # e.g. 'cases.xlsx line 5'
 
 
 @dataclass
 class Problem:
-    """Why one decision cannot be applied."""
+    """Why one decision cannot be applied (``where`` and ``reason`` in English, as errors are)."""
 
     where: str
     field: str
@@ -105,7 +105,7 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], b
     """Apply every decision in one transaction, or none: returns the problems (empty when applied)."""
     by = (by or "").strip()
     if not by:
-        raise CaseError("--by 不能为空：写明决定人")
+        raise CaseError("--by is empty: name who decides")
     ensure_cases_schema(con)
     now = dt.datetime.now().replace(microsecond=0)
     con.execute("BEGIN TRANSACTION")
@@ -115,7 +115,7 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], b
         for d in decisions:
             case = get_case(con, d.case_id)
             if case is None:
-                problems.append(Problem(d.where, "case_id", f"没有这个案件：{d.case_id}"))
+                problems.append(Problem(d.where, "case_id", f"no such case: {d.case_id}"))
                 continue
             if d.version is not None and int(d.version) != case["version"]:
                 problems.append(Problem(d.where, "version", _changed(con, d.case_id, int(d.version), case)))
@@ -128,7 +128,7 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], b
             planned.append((d, case, reason, recovered, until))
         seen = [d.case_id for d in decisions]
         for cid in sorted({c for c in seen if seen.count(c) > 1}):
-            problems.append(Problem(cid, "case_id", "同一案件在一次导入中出现多次"))
+            problems.append(Problem(cid, "case_id", "the same case appears more than once in one import"))
         if problems:
             con.execute("ROLLBACK")
             return problems
@@ -162,6 +162,6 @@ def _changed(con: duckdb.DuckDBPyConnection, case_id: str, version: int, case: d
     what = ""
     if last:
         at, by, frm, to, detail = last[0]
-        what = f"；最近一次：{at} {by} {frm or '-'} → {to}" + (f"（{detail}）" if detail else "")
-    return (f"导出后案件已变更（导出时版本 {version}，现为 {case['version']}，状态 {case['status']}，"
-            f"标记行 {case['flagged_rows']}{what}）：请重新导出")
+        what = f"; last change: {at} {by} {frm or '-'} → {to}" + (f" ({detail})" if detail else "")
+    return (f"the case changed after the export (version {version} when exported, now {case['version']}, "
+            f"status {case['status']}, flagged rows {case['flagged_rows']}{what}): export again")

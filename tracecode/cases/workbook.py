@@ -9,6 +9,7 @@ from typing import Any
 
 from tracecode.cases.statuses import DISMISS_REASONS, STATUS_LABELS, CaseError
 from tracecode.cases.store import LIST_COLUMNS, Decision, Problem
+from tracecode.messages import DEFAULT_LANG, text
 
 __all__ = ["DECISION_COLUMNS", "read_decisions", "write_workbook"]
 
@@ -17,8 +18,9 @@ DECISION_COLUMNS = ["decision", "reason", "recovered", "until", "note"]
 _TEXT = {"case_id", "drug_trac_codg", "pharmacy_list", "rule", "status", "status_zh", "opened_month", "last_month"}
 
 
-def write_workbook(path: Path, cases: list[dict[str, Any]]) -> None:
-    """Write the cases to ``path`` (.xlsx), decision columns empty, with drop-downs."""
+def write_workbook(path: Path, cases: list[dict[str, Any]], lang: str = DEFAULT_LANG) -> None:
+    """Write the cases to ``path`` (.xlsx), decision columns empty, with drop-downs (their
+    pop-up words in ``lang``)."""
     from openpyxl import Workbook
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -53,13 +55,13 @@ def write_workbook(path: Path, cases: list[dict[str, Any]]) -> None:
         lists.cell(row=i, column=3, value=reason)
     checks = [
         DataValidation(type="list", formula1=f"lists!$A$1:$A${len(statuses)}", allow_blank=True,
-                       errorTitle="decision", error="状态须为 reviewing/appealed/confirmed/dismissed 之一"),
+                       errorTitle="decision", error=text("cases.book_decision", lang)),
         DataValidation(type="list", formula1=f"lists!$C$1:$C${len(DISMISS_REASONS)}", allow_blank=True,
                        showErrorMessage=False),  # 其他 may carry free text
         DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                       errorTitle="recovered", error="追回金额须为 >= 0 的数字"),
+                       errorTitle="recovered", error=text("cases.book_recovered", lang)),
         DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True,
-                       errorTitle="until", error="日期，如 2027-06-30"),
+                       errorTitle="until", error=text("cases.book_until", lang)),
     ]
     for dv, name in zip(checks, ["decision", "reason", "recovered", "until"]):
         dv.add(f"{column(name)}2:{column(name)}{last}")
@@ -74,31 +76,31 @@ def write_workbook(path: Path, cases: list[dict[str, Any]]) -> None:
 def read_decisions(path: Path) -> tuple[list[Decision], list[Problem]]:
     """The filled-in rows of a workbook or CSV (rows with an empty decision are skipped)."""
     if not path.exists():
-        raise CaseError(f"{path}: 文件不存在")
+        raise CaseError(f"{path}: no such file")
     if path.suffix.lower() == ".csv":
         try:
             with open(path, encoding="utf-8-sig", newline="") as fh:
                 rows = list(csv.reader(fh))
         except (OSError, UnicodeDecodeError) as exc:
-            raise CaseError(f"{path}: 无法读取：{exc}") from None
+            raise CaseError(f"{path}: cannot be read: {exc}") from None
     elif path.suffix.lower() == ".xlsx":
         from openpyxl import load_workbook
 
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
-            raise CaseError(f"{path}: 不是可读的 xlsx 文件（{type(exc).__name__}）") from None
+            raise CaseError(f"{path}: not a readable xlsx file ({type(exc).__name__})") from None
         ws = wb["cases"] if "cases" in wb.sheetnames else wb.worksheets[0]
         rows = [["" if v is None else v for v in r] for r in ws.iter_rows(values_only=True)]
         wb.close()
     else:
-        raise CaseError(f"{path}: 只接受 .xlsx 或 .csv")
+        raise CaseError(f"{path}: only .xlsx or .csv files are read")
     if not rows:
-        raise CaseError(f"{path}: 空文件")
+        raise CaseError(f"{path}: the file is empty")
     header = [str(h).strip() for h in rows[0]]
     missing = [c for c in ("case_id", "decision") if c not in header]
     if missing:
-        raise CaseError(f"{path}: 第 1 行缺少列 {', '.join(missing)}")
+        raise CaseError(f"{path}: line 1 lacks the column(s) {', '.join(missing)}")
     at = {name: i for i, name in enumerate(header)}
     decisions: list[Decision] = []
     problems: list[Problem] = []
@@ -111,12 +113,12 @@ def read_decisions(path: Path) -> tuple[list[Decision], list[Problem]]:
         if not status:
             continue
         status = {label: sid for sid, label in STATUS_LABELS.items()}.get(status, status)
-        where = f"{path.name} 第 {n} 行"
+        where = f"{path.name} line {n}"
         version = get("version")
         try:
             version = int(float(version)) if str(version).strip() != "" else None
         except ValueError:
-            problems.append(Problem(where, "version", f"版本不是数字：{version!r}"))
+            problems.append(Problem(where, "version", f"the version is not a number: {version!r}"))
             continue
         until = get("until")
         decisions.append(Decision(

@@ -21,13 +21,19 @@ from tracecode.cases.store import (
     get_case,
     list_cases,
 )
-from tracecode.commands.options import db_option, say
+from tracecode.commands.options import current_lang, db_option, lang_option, say
 from tracecode.errors import ExitCode
+from tracecode.messages import error_text
 from tracecode.outputs.textout import format_table
 from tracecode.privacy import mask_key, mask_person
 from tracecode.store.database import open_store
 
 STATUS = click.Choice(list(STATUS_LABELS))
+
+
+def _heads(columns: list[str]) -> list[str]:
+    """The table heads of ``columns`` in the running language (csv and json keep the names)."""
+    return [say(f"case_col.{c}") for c in columns]
 
 
 def _plain(value: Any) -> Any:
@@ -58,6 +64,7 @@ def cases() -> None:
 @click.option("--pharmacy", default=None, metavar="CODE", help="Cases with a flagged row at this pharmacy.")
 @click.option("--month", default=None, metavar="YYYY-MM", help="Cases with a flagged row in this month.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@lang_option
 def list_command(db_path: str, status: str | None, rule: str | None, pharmacy: str | None, month: str | None,
                  fmt: str) -> None:
     """List cases (json: one array of objects)."""
@@ -75,10 +82,11 @@ def list_command(db_path: str, status: str | None, rule: str | None, pharmacy: s
         writer.writerows([[_plain(r[c]) for c in LIST_COLUMNS] for r in rows])
         click.echo(out.getvalue(), nl=False)
     else:
-        cols = ["case_id", "rule", "drug_trac_codg", "status_zh", "flagged_rows", "pharmacies", "amount",
+        cols = ["case_id", "rule", "drug_trac_codg", "status", "flagged_rows", "pharmacies", "amount",
                 "recovered", "last_month"]
-        click.echo(format_table(cols, [[r[c] for c in cols] for r in rows]))
-        click.echo(f"{len(rows)} 个案件", err=True)
+        click.echo(format_table(_heads(cols), [[say(f"case_status.{r[c]}") if c == "status" else r[c] for c in cols]
+                                               for r in rows]))
+        click.echo(say("cases.listed", n=len(rows)), err=True)
 
 
 @cases.command("show")
@@ -86,13 +94,14 @@ def list_command(db_path: str, status: str | None, rule: str | None, pharmacy: s
 @click.argument("case_id")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--no-mask", is_flag=True, help="Show insured-person ids unmasked.")
+@lang_option
 def show_command(db_path: str, case_id: str, as_json: bool, no_mask: bool) -> None:
     """A case, its flagged rows, and its whole history oldest first."""
     con = open_store(db_path, read_only=True)
     try:
         case = get_case(con, case_id)
         if case is None:
-            raise CaseError(f"没有这个案件：{case_id}", hint="`tracecode cases list` lists them")
+            raise CaseError(f"no such case: {case_id}", hint="`tracecode cases list` lists them")
         evidence = case_evidence(con, case_id)
         history = case_history(con, case_id)
         key = mask_key(con)
@@ -107,14 +116,14 @@ def show_command(db_path: str, case_id: str, as_json: bool, no_mask: bool) -> No
                                "history": [{k: _plain(v) for k, v in r.items()} for r in history]},
                               ensure_ascii=False, indent=1))
         return
-    click.echo(format_table(["field", "value"], [[k, _plain(v)] for k, v in case.items()]))
-    click.echo("\n标记行:")
+    click.echo(format_table(_heads(["field", "value"]), [[say(f"case_col.{k}"), _plain(v)] for k, v in case.items()]))
+    click.echo("\n" + say("cases.flagged_rows"))
     cols = ["month", "fixmedins_code", "sel_retn_time", "rtal_docno", "code_raw", "amount", "psn_no", "source_file",
             "src_line"]
-    click.echo(format_table(cols, [[_plain(r[c]) for c in cols] for r in evidence]))
-    click.echo("\n历史:")
+    click.echo(format_table(_heads(cols), [[_plain(r[c]) for c in cols] for r in evidence]))
+    click.echo("\n" + say("cases.history"))
     cols = ["at", "by", "from_status", "to_status", "reason", "detail"]
-    click.echo(format_table(cols, [[_plain(r[c]) for c in cols] for r in history]))
+    click.echo(format_table(_heads(cols), [[_plain(r[c]) for c in cols] for r in history]))
 
 
 @cases.command("set")
@@ -125,6 +134,7 @@ def show_command(db_path: str, case_id: str, as_json: bool, no_mask: bool) -> No
 @click.option("--recovered", default=None, metavar="YUAN", help="confirmed: the amount recovered.")
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="dismissed: suppressed until this date.")
 @click.option("--by", "by", required=True, metavar="NAME", help="Who decides (kept in the history).")
+@lang_option
 def set_command(db_path: str, case_ids: tuple[str, ...], status: str, reason: str | None, recovered: str | None,
                 until: str | None, by: str) -> None:
     """Set the status of cases (all or none)."""
@@ -134,7 +144,7 @@ def set_command(db_path: str, case_ids: tuple[str, ...], status: str, reason: st
     finally:
         con.close()
     _fail_on(problems)
-    click.echo(f"{len(case_ids)} 个案件已设为 {status}（{STATUS_LABELS[status]}）", err=True)
+    click.echo(say("cases.set", n=len(case_ids), status=status, label=say(f"case_status.{status}")), err=True)
 
 
 @cases.command("export")
@@ -143,12 +153,13 @@ def set_command(db_path: str, case_ids: tuple[str, ...], status: str, reason: st
 @click.option("--status", type=STATUS, default=None)
 @click.option("--month", default=None, metavar="YYYY-MM")
 @click.option("--per-pharmacy", is_flag=True, help="One workbook per pharmacy: FILE-<pharmacy>.xlsx.")
+@lang_option
 def export_command(db_path: str, out: Path, status: str | None, month: str | None, per_pharmacy: bool) -> None:
     """Write the workbook an inspector fills in (decision, reason, recovered, until, note)."""
     from tracecode.cases.workbook import write_workbook
 
     if out.suffix.lower() != ".xlsx":
-        raise click.UsageError("--out names an .xlsx file")
+        raise click.UsageError(error_text("--out names an .xlsx file", current_lang()))
     con = open_store(db_path, read_only=True)
     try:
         rows = list_cases(con, status=status, month=month)
@@ -160,17 +171,18 @@ def export_command(db_path: str, out: Path, status: str | None, month: str | Non
         con.close()
     if per_pharmacy:
         for code, part in groups.items():
-            write_workbook(out.with_name(f"{out.stem}-{code}{out.suffix}"), part)
-        click.echo(f"{len(groups)} 个药店工作簿，{len(rows)} 个案件", err=True)
+            write_workbook(out.with_name(f"{out.stem}-{code}{out.suffix}"), part, lang=current_lang())
+        click.echo(say("cases.workbooks", n=len(groups), cases=len(rows)), err=True)
     else:
-        write_workbook(out, rows)
-        click.echo(f"{out}: {len(rows)} 个案件", err=True)
+        write_workbook(out, rows, lang=current_lang())
+        click.echo(say("cases.workbook", path=out, cases=len(rows)), err=True)
 
 
 @cases.command("import")
 @db_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.xlsx|FILE.csv")
 @click.option("--by", "by", required=True, metavar="NAME")
+@lang_option
 def import_command(db_path: str, file: Path, by: str) -> None:
     """Apply a filled-in workbook: all or nothing; every bad row is listed."""
     from tracecode.cases.workbook import read_decisions
@@ -184,15 +196,17 @@ def import_command(db_path: str, file: Path, by: str) -> None:
     finally:
         con.close()
     _fail_on(problems)
-    click.echo(f"{file}: {len(decisions)} 个决定已导入", err=True)
+    click.echo(say("cases.imported", path=file, n=len(decisions)), err=True)
 
 
 def _fail_on(problems: list) -> None:
     if not problems:
         return
+    lang = current_lang()
     for p in problems:
-        click.echo(say("error", message=str(p)), err=True)
-    click.echo(f"{len(problems)} 处错误，未做任何更改", err=True)
+        line = say("cases.problem", where=error_text(p.where, lang), field=p.field, reason=error_text(p.reason, lang))
+        click.echo(say("error", message=line), err=True)
+    click.echo(say("cases.not_applied", n=len(problems)), err=True)
     raise SystemExit(ExitCode.ERROR)
 
 
@@ -201,6 +215,7 @@ def _fail_on(problems: list) -> None:
 @click.option("--findings", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
               metavar="DIR", help="The --out folder of `check --engine spark` (its suspicious_events.csv).")
 @click.option("--month", default=None, metavar="YYYY-MM", help="The month that Spark check was run for.")
+@lang_option
 def sync_command(db_path: str, folder: Path, month: str | None) -> None:
     """Take a Spark check's findings into the cases of this store (docs/SPARK.md)."""
     from tracecode.cases.handover import sync_from_folder
@@ -210,4 +225,5 @@ def sync_command(db_path: str, folder: Path, month: str | None) -> None:
         counts = sync_from_folder(con, folder, month)
     finally:
         con.close()
-    click.echo(f"{folder}: {counts['opened']} 个新案件，{counts['reopened']} 个重开，{counts['rows']} 行新标记", err=True)
+    click.echo(say("cases.synced", path=folder, opened=counts["opened"], reopened=counts["reopened"], rows=counts["rows"]),
+               err=True)

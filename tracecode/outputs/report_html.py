@@ -1,8 +1,10 @@
 """Draw the report page: plain HTML, inline CSS, inline SVG charts; every value escaped.
 
 No file, font or script is fetched: a Content-Security-Policy forbids the page any network
-access; the Chinese font is embedded, cut to the page's characters (:mod:`report_font`). The one inline script only sorts tables on a header click and records the drawn bar
-widths (``data-drawn``) so a headless browser test can check what was rendered.
+access; the font is embedded, cut to the page's characters, with a small script in the head that
+installs it (:mod:`report_font`). The one other inline script only sorts tables on a header click
+and records the drawn bar widths (``data-drawn``) so a headless browser test can check what was
+rendered.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import html
 import math
 
 from tracecode.messages import DEFAULT_LANG, severity_text, text
-from tracecode.outputs.report_font import font_face_css
+from tracecode.outputs.report_font import embed_font
 from tracecode.outputs.report_model import Case, ReportData
 
 PALETTE = ("#c0392b", "#e67e22", "#8e44ad", "#2c3e50", "#16a085", "#2980b9", "#7f8c8d", "#d35400",
@@ -108,8 +110,8 @@ def render(data: ReportData) -> str:
         f"<script>{SCRIPT}</script></body></html>",
     ]
     page = "\n".join(parts) + "\n"
-    # the page's own font, cut to the characters it shows (a server may have no CJK font)
-    return page.replace("</style>", font_face_css(page) + "</style>", 1)
+    # the page's own font, cut to the characters it shows (a server may have no font at all)
+    return embed_font(page)
 
 
 def _delta(line, lang: str = DEFAULT_LANG) -> str:
