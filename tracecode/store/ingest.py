@@ -72,11 +72,16 @@ def fingerprint(path: Path) -> str:
 
 
 def guess_kind(path: Path, kind: str) -> str:
-    """--kind auto: a file whose name says return (return, retn, 退货) holds returns."""
+    """--kind auto: a file whose name says return (return, retn, 退货) holds returns; one that
+    says purchase (purchase, purc, 采购) purchases, or purchase returns when it says return too.
+    (NHSA JSON records carry their own kind, by infno.)"""
     if kind != "auto":
         return kind
     name = path.name.lower()
-    return "return" if ("return" in name or "retn" in name or "退" in name) else "sale"
+    returns = "return" in name or "retn" in name or "退" in name
+    if "purchase" in name or "purc" in name or "采购" in name:
+        return "purchase_return" if returns else "purchase"
+    return "return" if returns else "sale"
 
 
 def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int,
