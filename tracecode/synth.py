@@ -1677,11 +1677,14 @@ class _Generator:
             # the GS character cannot live in an Excel cell
             gs_in_xlsx = (group == G_XLSX) & np.isin(b["style"], [GS1_GS, GS1_SYM])
             b["style"][gs_in_xlsx] = GS1_PAREN
-            # reject-worthy records: background sales in text/Excel/JSON files
-            cand = np.nonzero((b["tpl"] < 0) & (b["kind"] == 0)
-                              & np.isin(group, [G_CSV, G_BOM, G_GBK, G_XLSX, G_JSONL, G_JSON2021]))[0]
-            n_rej = min(len(cand), max(3, int(round(REJECT_SHARE * n))))
-            pick = np.sort(rng.choice(cand, n_rej, replace=False))
+            # reject-worthy records: background sales in text/Excel/JSON files, one in each at least
+            texts = [G_CSV, G_BOM, G_GBK, G_XLSX, G_JSONL, G_JSON2021]
+            cand = np.nonzero((b["tpl"] < 0) & (b["kind"] == 0) & np.isin(group, texts))[0]
+            firsts = [int(rng.choice(c)) for g in texts if len(c := cand[group[cand] == g])]
+            rest = np.setdiff1d(cand, firsts)
+            more = min(len(rest), max(0, max(3, int(round(REJECT_SHARE * n))) - len(firsts)))
+            pick = np.sort(np.concatenate([firsts, rng.choice(rest, more, replace=False)]).astype(np.int64))
+            n_rej = len(pick)
             b["reject"][pick] = 1 + np.arange(n_rej) % 3  # 1 time, 2 pharmacy, 3 quantity
             ts = self._ts(b["month"], b["osec"])
             multi = self._code_lists(b)
