@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracecode.store.ingest import ingest_files  # noqa: E402
 from tracecode.rules.catalogue import RULE_IDS  # noqa: E402
 from tracecode.rules.runner import run_checks  # noqa: E402
 from tracecode.store.database import open_store  # noqa: E402
+from tracecode.store.ingest import ingest_files  # noqa: E402
 
 
 @dataclass

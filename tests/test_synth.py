@@ -598,9 +598,9 @@ def test_nhsa_json_mode_writes_only_messages(tmp_path):
 
 
 def ev(eid, code="C", ph="A", kind="S", doc=None, ts=0, month=0, trdn=0, qty=1.0, ins=False, med="D", product="D",
-       valid=True):
+       valid=True, must_code=True):
     return OracleEvent(eid=eid, key=code, valid=valid, kind=kind, ph=ph, doc=doc or f"R{eid}", ts=ts, month=month,
-                       trdn=trdn, qty=qty, insured=ins, med=med, product=product)
+                       trdn=trdn, qty=qty, insured=ins, med=med, product=product, must_code=must_code)
 
 
 def judge(events, units=None, months=(0,)):
@@ -648,8 +648,7 @@ def test_judge_invalid_and_mismatch():
 def test_judge_uncoded_sale():
     # a coded drug sold without a code is flagged; a decoction piece without one is not
     assert judge([ev(1, code="uncoded:A:D", kind="U")]) == [("uncoded_sale", 0)]
-    assert judge([ev(1, code="uncoded:A:T", kind="U", med="T").__class__(
-        **{**vars(ev(1, code="uncoded:A:T", kind="U", med="T")), "must_code": False})]) == []
+    assert judge([ev(1, code="uncoded:A:T", kind="U", med="T", must_code=False)]) == []
     # an uncoded sale is no sale to the code rules: a coded sale of the same drug stays alone
     assert judge([ev(1, code="uncoded:A:D", kind="U"), ev(2, ts=1)]) == [("uncoded_sale", 0)]
 
