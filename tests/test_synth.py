@@ -321,14 +321,19 @@ def test_purchase_messages(sample):
     out, _ = sample
     kinds = Counter()
     as_string = 0
+    deliveries = 0
     for line, msg in json_messages(out / "purchases_2026-01.jsonl"):
         kinds[msg["infno"]] += 1
         as_string += isinstance(msg["input"]["purcinfo"], str)
-        [purc] = message_items(msg)
-        assert msg["fixmedins_code"].startswith("P") and "fixmedins_code" not in purc
-        assert purc["purc_retn_cnt"] == len(item_codes(purc)) >= 1
-        assert re.fullmatch(r"2026-01-\d\d \d\d:\d\d:\d\d", purc["purc_retn_stoin_time"])
+        items = message_items(msg)
+        deliveries += len(items) > 1
+        assert len({purc["purc_retn_stoin_time"] for purc in items}) == 1
+        for purc in items:
+            assert msg["fixmedins_code"].startswith("P") and "fixmedins_code" not in purc
+            assert purc["purc_retn_cnt"] == len(item_codes(purc)) >= 1
+            assert re.fullmatch(r"2026-01-\d\d \d\d:\d\d:\d\d", purc["purc_retn_stoin_time"])
     assert kinds["3503"] > kinds["3504"] >= 1 and set(kinds) == {"3503", "3504"} and as_string >= 1
+    assert deliveries >= 2
 
 
 def serial(code: str) -> str:

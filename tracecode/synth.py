@@ -522,8 +522,7 @@ TEMPLATES: tuple[Tpl, ...] = (
     Tpl("uncoded_sale_json", (_S(uncoded=True),), ph_groups=(G_JSONL,)),
     Tpl("benign_decoction_uncoded", (_S(uncoded=True),), drugs=("herb",), weight=2, category="benign"),
     # 3506 returns without a receipt
-    Tpl("benign_return_no_receipt", (_S(), _R(t=H, ref=0, norc=True)), weight=2, category="benign"),
-    Tpl("benign_return_no_receipt_json", (_S(), _R(t=H, ref=0, norc=True)), ph_groups=(G_JSONL,),
+    Tpl("benign_return_no_receipt", (_S(), _R(t=H, ref=0, norc=True)), ph_groups=(G_JSONL,), weight=2,
         category="benign"),
     Tpl("return_no_receipt_without_sale", (_R(norc=True),)),
     Tpl("dup_return_no_receipt", (_S(), _R(t=2 * H, ref=0, norc=True), _R(dup=1))),
@@ -1139,7 +1138,10 @@ class _Generator:
         self.people: list[tuple[str, int, str]] = []
         self.rings: list[tuple[str, str, str]] = []
         self.template_counts: dict[str, int] = {}
-        for tid, tpl in enumerate(TEMPLATES):
+        self.reserved = np.zeros(len(w.p_code), bool)  # pharmacies of a planted ring: no other case there
+        # rings first: their pharmacies are kept apart, so that each is found as one group
+        for tid in sorted(range(len(TEMPLATES)), key=lambda i: TEMPLATES[i].category != "ring"):
+            tpl = TEMPLATES[tid]
             if tpl.month_span >= months:
                 continue
             if tpl.category in ("people", "ring"):
@@ -1171,8 +1173,15 @@ class _Generator:
         for s in range(tpl.n_ph):
             g = tpl.ph_groups[s] if s < len(tpl.ph_groups) else None
             pool = (w.p_group == g) if (self.all_mode and g is not None) else np.ones(len(w.p_code), bool)
-            ph_pools.append(np.nonzero(pool & (w.p_buyer == tpl.buyers))[0])
-        ph = _pick_distinct(rng, k, ph_pools)
+            ph_pools.append(np.nonzero(pool & (w.p_buyer == tpl.buyers) & ~self.reserved)[0])
+        # a ring's pharmacies leave one of each format group to the other cases (else rings may share)
+        keep = np.concatenate([np.nonzero((w.p_group == g) & ~w.p_buyer)[0][:1] for g in range(N_GROUPS)])
+        free = np.setdiff1d(ph_pools[0], keep)
+        if tpl.category == "ring" and len(free) >= k * tpl.n_ph:
+            ph = rng.permutation(free)[: k * tpl.n_ph].reshape(k, tpl.n_ph)
+            self.reserved[ph.ravel()] = True
+        else:
+            ph = _pick_distinct(rng, k, ph_pools)
         coded = np.arange(w.n_drugs)
         kinds = {"any": coded, "nhsa": coded[~w.d_gs1[:w.n_drugs]], "gs1": coded[w.d_gs1[:w.n_drugs]],
                  "herb": np.arange(w.n_drugs, w.n_drugs + w.n_herbs)}
@@ -1712,7 +1721,7 @@ class _Generator:
             items = per_file[fname]
             label = re.search(r"(\d{4}-\d{2})", fname).group(1)
             if fname.startswith("purchases"):
-                lines = self._write_purchases_json(out_dir / fname, items)
+                self._write_purchases_json(out_dir / fname, items)
                 self._record_file(fname, "purchase", "json", "utf-8", "nhsa-json", label, len(items),
                                   time_format="yyyy-MM-dd HH:mm:ss", infno=["3503", "3504"])
                 for seq, p in enumerate(items):
@@ -1968,26 +1977,42 @@ class _Generator:
         return lines
 
     def _write_purchases_json(self, path: Path, items: list[_Purchase]) -> list[int]:
-        """3503 purchases and 3504 purchase returns, one message per line: ``input.purcinfo``
-        with a ``drugtracinfo`` list (every third as a JSON string, as some clients send it)."""
+        """3503 purchases and 3504 purchase returns, one message per line: a delivery (the
+        records of one pharmacy, kind and time) as one message whose ``input.purcinfo`` lists
+        them, each with a ``drugtracinfo`` list (every third message's ``purcinfo`` a JSON
+        string of the rows, as some clients send it). Returns each record's line."""
         w = self.w
-        out = []
-        for seq, p in enumerate(items, start=1):
+        out: list[str] = []
+        lines: list[int] = []
+        i = 0
+        while i < len(items):
+            p = items[i]
+            group = [p]
+            while i + len(group) < len(items) and \
+                    (items[i + len(group)].pharm, items[i + len(group)].kind, items[i + len(group)].osec,
+                     items[i + len(group)].month) == (p.pharm, p.kind, p.osec, p.month):
+                group.append(items[i + len(group)])
+            rows = []
+            for q in group:
+                f = self._purchase_fields(q)
+                purc = {k: f[k] for k in ("med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name")}
+                purc.update(dynt_no="", fixmedins_bchno=f["fixmedins_bchno"], spler_name=f["spler_name"],
+                            spler_pmtno="", manu_lotnum=f["manu_lotnum"], prodentp_name="", aprvno="",
+                            manu_date=f["manu_date"], expy_end=f["expy_end"], finl_trns_pric=float(f["finl_trns_pric"]),
+                            purc_retn_cnt=f["purc_retn_cnt"], purc_invo_codg="", purc_invo_no="", rx_flag="0",
+                            purc_retn_stoin_time=f["purc_retn_stoin_time"], purc_retn_opter_name="王五",
+                            prod_geay_flag="0", memo="", drugtracinfo=[{"drug_trac_codg": c} for c in q.codes])
+                rows.append(purc)
             x = dt.datetime.fromtimestamp(int(self._ts(p.month, p.osec)), dt.timezone.utc)
-            f = self._purchase_fields(p)
-            purc = {k: f[k] for k in ("med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name")}
-            purc.update(dynt_no="", fixmedins_bchno=f["fixmedins_bchno"], spler_name=f["spler_name"], spler_pmtno="",
-                        manu_lotnum=f["manu_lotnum"], prodentp_name="", aprvno="", manu_date=f["manu_date"],
-                        expy_end=f["expy_end"], finl_trns_pric=float(f["finl_trns_pric"]),
-                        purc_retn_cnt=f["purc_retn_cnt"], purc_invo_codg="", purc_invo_no="", rx_flag="0",
-                        purc_retn_stoin_time=f["purc_retn_stoin_time"], purc_retn_opter_name="王五",
-                        prod_geay_flag="0", memo="", drugtracinfo=[{"drug_trac_codg": c} for c in p.codes])
             msg = self._header("3503" if p.kind == K_PURCHASE else "3504", w.p_code[p.pharm], w.p_name[p.pharm], x,
-                               seq, 2025)
-            msg["input"] = {"purcinfo": json.dumps(purc, ensure_ascii=False) if seq % 3 == 0 else purc}
+                               len(out) + 1, 2025)
+            body = rows[0] if len(rows) == 1 else rows
+            msg["input"] = {"purcinfo": json.dumps(body, ensure_ascii=False) if len(out) % 3 == 2 else body}
             out.append(json.dumps(msg, ensure_ascii=False, separators=(",", ":")))
+            lines += [len(out)] * len(group)
+            i += len(group)
         path.write_text("\n".join(out) + "\n" if out else "", encoding="utf-8")
-        return list(range(1, 1 + len(items)))
+        return lines
 
     def _write_parquet(self, path: Path, items) -> list[int]:
         names = list(SALE_COLUMNS)
