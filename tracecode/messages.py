@@ -54,6 +54,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ingest.file": ("{path}：{records:,} 条{kind}记录（{format}{encoding}）-> {events:,} 条追溯码行{rejected}",
                     "{path}: {records:,} {kind} records ({format}{encoding}) -> {events:,} code rows{rejected}"),
     "ingest.rejected": ("，拒收 {n:,} 条", ", {n:,} rejected"),
+    "ingest.deletes": ("，其中删除记录（3507）{n:,} 条", ", {n:,} of them deletes (3507)"),
     "ingest.blank_rows": ("，跳过空行 {n:,} 条", ", {n:,} blank rows skipped"),
     "ingest.header_line": ("，表头在第 {n} 行", ", header on line {n}"),
     "ingest.skipped": ("{path}：{message}", "{path}: {message}"),
@@ -62,6 +63,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kind.return": ("退货", "return"),
     "kind.purchase": ("采购", "purchase"),
     "kind.purchase_return": ("采购退货", "purchase return"),
+    "kind.delete": ("删除", "delete"),
     "kind.mixed": ("混合", "mixed"),
     # --- status ---
     "status.db": ("数据库：{path}", "Database: {path}"),
@@ -214,6 +216,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     ("Wrote {path}: {codes:,} suspicious codes in {month}, {flagged:,} of {rows:,} rows flagged, "
                      "{rejects:,} records rejected")),
     # --- trace ---
+    "trace.withdrawn": ("（已被 3507 删除撤销）", " (withdrawn by a 3507 delete)"),
     "trace.not_found": ("未找到", "not found"),
     "trace.once": ("销售 1 次", "sold once"),
     "trace.times": ("销售 {n} 次", "sold {n} times"),
@@ -409,15 +412,16 @@ STORED_PHRASES: list[tuple[str, str]] = [
     # reject reasons (inputs/readers.py)
     (r"^expected (\d+) fields, found (\d+)", "应有 {1} 个字段，实有 {2} 个"),
     (r"^kind must be sale, return, purchase or purchase_return \(类型\)", "类型必须是销售、退货、采购或采购退货"),
+    (r"^a delete must name the record it withdraws \(定点医药机构批次流水号\)$", "删除记录须写明所撤销记录的定点医药机构批次流水号"),
+    (r"^inv_data_type must be 1, 2, 3 or 4 \(进销存数据类型\)$", "进销存数据类型必须是 1、2、3 或 4"),
     (r"^3501 inventory records are not used$", "3501 盘存记录不在检查范围内"),
     (r"^3502 stock change records are not used$", "3502 库存变更记录不在检查范围内"),
-    (r"^3507 delete records are not used yet$", "3507 删除记录暂未使用"),
     (r"^input is encrypted \(SM4\): decrypt before loading$", "input 已加密（SM4）：请先解密再读入"),
     (r"^input is empty$", "input 为空"),
     (r"^input is not a JSON object$", "input 不是 JSON 对象"),
     (r"^input\.(\w+) holds no record$", "input.{1} 中没有记录"),
     (r"^no sale or return record \(input\.selinfo\) in the message$", "报文中没有销售或退货记录（input.selinfo）"),
-    (r"^unsupported infno (\S+); expected 3503, 3504, 3505, 3505A or 3506$", "不支持的 infno {1}；应为 3503、3504、3505、3505A 或 3506"),
+    (r"^unsupported infno (\S+); expected 3503, 3504, 3505, 3505A, 3506 or 3507$", "不支持的 infno {1}；应为 3503、3504、3505、3505A、3506 或 3507"),
     (r"^invalid JSON: the message is not complete$", "JSON 无效：报文不完整"),
     (r"^encoding: the line is neither UTF-8 nor GBK \(GB18030\) text", "编码：该行既不是 UTF-8 也不是 GBK（GB18030）文本"),
     (r"^invalid JSON: (.*)", "JSON 格式错误：{1}"),

@@ -1,5 +1,5 @@
 -- relation: summary_per_pharmacy
--- needs: export_pharmacy_rows, export_scoped_rejects, export_evidence, export_pharmacies
+-- needs: export_pharmacy_rows, export_scoped_rejects, export_evidence, export_pharmacies, deletes
 -- meaning: summary.csv of each pharmacy (pidx first): its own row of summary.sql.
 WITH ev AS (
     SELECT c.fixmedins_code, arg_max(c.fixmedins_name, c.name_event_id) AS fixmedins_name,
@@ -22,6 +22,16 @@ fr AS (  -- per pharmacy: the codes it has flagged rows of, per rule (in $rules 
       USING (fixmedins_code)
     GROUP BY c.fixmedins_code
 ),
+pj AS (  -- pharmacies with purchase data up to the scope's end: the ones sale_without_purchase judges
+    SELECT c.fixmedins_code FROM export_pharmacy_rows c
+    WHERE $scope = 'all' OR c.month <= $scope
+    GROUP BY c.fixmedins_code HAVING sum(coalesce(c.purchase_rows, 0)) > 0
+),
+dl AS (  -- 3507 deletes sent by the pharmacy in the scope (by the time the delete was sent)
+    SELECT d.fixmedins_code, count(*) AS deletes FROM deletes d
+    WHERE $scope = 'all' OR strftime(d.deleted_at, '%Y-%m') = $scope
+    GROUP BY d.fixmedins_code
+),
 p AS (SELECT fixmedins_code FROM ev UNION SELECT fixmedins_code FROM rj)
 SELECT px.pidx, excel_safe(p.fixmedins_code) AS fixmedins_code,
        excel_safe(ev.fixmedins_name) AS fixmedins_name,
@@ -30,8 +40,11 @@ SELECT px.pidx, excel_safe(p.fixmedins_code) AS fixmedins_code,
        coalesce(fr.rule_codes, list_transform($rules, lambda r: 0)) AS rule_codes,
        coalesce(fr.flagged_rows, 0) AS flagged_rows,
        coalesce(round(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 4), 0) AS flagged_share,
-       round(fr.flagged_amount, 2) AS flagged_amount
+       round(fr.flagged_amount, 2) AS flagged_amount,
+       coalesce(dl.deletes, 0) AS deletes,
+       CASE WHEN pj.fixmedins_code IS NULL THEN 0 ELSE 1 END AS purchases_loaded
 FROM p LEFT JOIN ev USING (fixmedins_code) LEFT JOIN rj USING (fixmedins_code) LEFT JOIN fr USING (fixmedins_code)
+LEFT JOIN dl USING (fixmedins_code) LEFT JOIN pj USING (fixmedins_code)
 JOIN export_pharmacies px ON px.fixmedins_code = p.fixmedins_code
 ORDER BY px.pidx, coalesce(fr.flagged_rows / nullif(ev.rows_uploaded, 0), 0) DESC,
          coalesce(fr.flagged_rows, 0) DESC, p.fixmedins_code

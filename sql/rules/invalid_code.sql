@@ -1,7 +1,7 @@
 -- rule: invalid_code
 -- severity: low
 -- label_zh: 追溯码无效
--- needs: rule_events, history_rows
+-- needs: rule_events, history_rows, withdrawn
 -- evidence: flagged
 -- meaning: a code that is neither a valid 20-digit NHSA code nor a valid GS1 element string
 --   (GTIN check digit, serial present), a placeholder (one digit repeated, 无), or a number
@@ -13,6 +13,7 @@ WITH in_scope AS (
     WHERE r.valid = 0
       AND r.month >= $month_lo
       AND r.month <= $month_hi
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = r.event_id)
 ), scope_raw AS (
     SELECT DISTINCT i.code_key, i.code_raw FROM in_scope i
 ), rows_ AS (
@@ -25,6 +26,7 @@ WITH in_scope AS (
       ON s.code_key = h.code_key
      AND s.code_raw = h.invalid_raw
     WHERE h.valid = 0
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = h.event_id)
 ), per_code AS (
     SELECT
         r.code_raw,

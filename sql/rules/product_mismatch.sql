@@ -1,7 +1,7 @@
 -- rule: product_mismatch
 -- severity: high
 -- label_zh: 药品与追溯码不符
--- needs: code_events, product_drugs, product_counts, rule_events, rule_dict
+-- needs: code_events, product_drugs, product_counts, rule_events, rule_dict, withdrawn
 -- meaning: a valid sale row whose code's product id (7-digit prefix, or GS1 GTIN) belongs to
 --   another drug than the row's med_list_codg — by the catalogue when it lists the product
 --   id, else by the drug most of the product's sales are billed as: the scanned pack is not
@@ -50,6 +50,7 @@ WITH owners AS (
       AND r.is_return = 0
       AND r.month >= $month_lo
       AND r.month <= $month_hi
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = r.event_id)
 ), hits AS (
     SELECT e.code_key, e.drug_trac_codg, e.event_id, m.product_id, m.med_list_codg
     FROM month_hits m

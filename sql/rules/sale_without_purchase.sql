@@ -1,7 +1,7 @@
 -- rule: sale_without_purchase
 -- severity: medium
 -- label_zh: 无采购记录的销售
--- needs: events
+-- needs: events, withdrawn
 -- evidence: flagged
 -- meaning: a sale (3505, valid code) of the checked months by a pharmacy whose purchases are
 --   loaded (it has at least one purchase or purchase return up to the cut-off) of a code that
@@ -21,6 +21,7 @@ WITH judged AS (
     WHERE e.kind IN ('purchase', 'purchase_return')
       AND e.code_status = 'valid'
       AND e.month <= $month_hi
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = e.event_id)
 ), sales_ AS (
     SELECT e.event_id, e.code_key, e.drug_trac_codg, e.fixmedins_code, e.ts
     FROM events e
@@ -29,6 +30,7 @@ WITH judged AS (
       AND e.month >= $month_lo
       AND e.month <= $month_hi
       AND e.fixmedins_code IN (SELECT j.fixmedins_code FROM judged j)
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = e.event_id)
 ), unbought AS (
     SELECT s.event_id, s.code_key, s.drug_trac_codg
     FROM sales_ s

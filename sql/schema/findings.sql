@@ -160,8 +160,11 @@ CREATE TABLE IF NOT EXISTS pharmacy_rows (
     fixmedins_code VARCHAR NOT NULL,
     n              BIGINT NOT NULL,
     fixmedins_name VARCHAR,
-    name_event_id  BIGINT
+    name_event_id  BIGINT,
+    purchase_rows  BIGINT                   -- 3503/3504 code rows (sale_without_purchase judges the pharmacy)
 );
+-- Stores written before purchase_rows existed gain it (NULL, counted as none, for their older files).
+ALTER TABLE pharmacy_rows ADD COLUMN IF NOT EXISTS purchase_rows BIGINT;
 
 CREATE TABLE IF NOT EXISTS pharmacy_rows_files (
     file_id        INTEGER NOT NULL

@@ -82,3 +82,16 @@ CREATE TABLE IF NOT EXISTS code_index (
     code_key BIGINT NOT NULL,
     event_id BIGINT NOT NULL
 );
+
+-- 3507 deletes (and CSVs loaded with --kind delete): each withdraws the earlier upload of that
+-- pharmacy with that fixmedins_bchno (stage `withdrawn` says which rows). Kept whether or not the
+-- record it names is in the store: it may arrive before the record.
+CREATE TABLE IF NOT EXISTS deletes (
+    file_id         INTEGER NOT NULL,
+    src_line        BIGINT NOT NULL,
+    fixmedins_code  VARCHAR NOT NULL,
+    fixmedins_bchno VARCHAR NOT NULL,
+    inv_data_type   VARCHAR,                -- NHSA 进销存数据类型: 1 inventory, 2 stock change,
+                                            -- 3 purchase (3503/3504), 4 sale (3505/3506); NULL: not given
+    deleted_at      TIMESTAMP               -- the message's inf_time (or the CSV's time column), when given
+);

@@ -1,5 +1,5 @@
 -- stage: code_events
--- needs: candidates, history_rows, rule_events, rule_dict
+-- needs: candidates, history_rows, rule_events, rule_dict, withdrawn
 -- meaning: every valid row of the candidate codes up to the end of the checked months (the
 --   history cut-off), with dup_rank: 1 for the first copy (in ingest order) of a record
 --   (pharmacy, receipt, code, kind), 2, 3 ... for re-uploaded copies. Rows come from the narrow
@@ -7,7 +7,7 @@
 --   dictionary; the code's text is read from events for the checked months' rows and lent to
 --   the earlier rows of the same code (matched on code_key and code_guard, so a row of another
 --   code that shares the key is left out). A code is (code_key, drug_trac_codg); receipts are
---   compared by doc_guard.
+--   compared by doc_guard. Rows a 3507 delete withdrew are left out.
 WITH month_text AS (
     SELECT e.event_id, e.drug_trac_codg
     FROM events e
@@ -25,6 +25,7 @@ WITH month_text AS (
       AND r.month >= $month_lo
       AND r.month <= $month_hi
       AND r.code_key IN (SELECT c.code_key FROM candidates c)
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = r.event_id)
 ), month_codes AS (
     SELECT DISTINCT code_key, code_guard, drug_trac_codg FROM month_rows
 ), earlier_rows AS (
@@ -36,6 +37,7 @@ WITH month_text AS (
       ON m.code_key = h.code_key
      AND m.code_guard = h.code_guard
     WHERE h.valid = 1
+      AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.event_id = h.event_id)
 ), rows_ AS (
     SELECT * FROM month_rows
     UNION ALL

@@ -316,6 +316,7 @@ def test_catalog_errors(tmp_path):
         (header + ",8100001,10\n", r"line 2, field med_list_codg: empty"),
         ("drug,prefix\nXA01,8100001\n", r"line 1: the catalogue header"),
         (header + "XA01,8100001,-2\n", r"must be a positive number"),
+        ("med_list_codg,coded\nXA01,maybe\n", r"line 2, field coded: 'maybe' must be 1 or 0"),
     ):
         bad.write_text(content, encoding="utf-8")
         with pytest.raises(InputFileError, match=message):
@@ -327,10 +328,13 @@ def test_catalog_errors(tmp_path):
                     encoding="gbk")
     table = load_catalog(good)
     assert table.to_pylist() == [
-        {"med_list_codg": "XA01", "code_prefix": "8100001", "pack_units": 10.0},
-        {"med_list_codg": "XG01", "code_prefix": "06901234567892", "pack_units": None},
-        {"med_list_codg": "XB01", "code_prefix": None, "pack_units": 24.0},
+        {"med_list_codg": "XA01", "code_prefix": "8100001", "pack_units": 10.0, "coded": None},
+        {"med_list_codg": "XG01", "code_prefix": "06901234567892", "pack_units": None, "coded": None},
+        {"med_list_codg": "XB01", "code_prefix": None, "pack_units": 24.0, "coded": None},
     ]
+    coded = tmp_path / "coded.csv"
+    coded.write_text("医疗目录编码,是否赋码\nXA01,是\nT0001,0\nXB01,\n", encoding="utf-8")
+    assert load_catalog(coded).column("coded").to_pylist() == [1, 0, None]
 
 
 def test_cli_prints_the_summary_only(two_months, tmp_path):

@@ -619,3 +619,22 @@ def test_new_rules_parity(spark, tmp_path):
     rules = {r[1] for scope in duck.values() for r in scope["findings"]}
     assert {"uncoded_sale", "sale_without_purchase"} <= rules, rules
     _assert_same(duck, _spark_outputs(spark, lake, tmp_path, None), tmp_path)
+
+
+def test_deletes_parity(spark, tmp_path):
+    """3507 deletes withdraw the same rows on both engines (the golden case
+    duplicate_upload/deletes, through a Parquet layout that carries the deletes)."""
+    case = Path(__file__).resolve().parents[1] / "rules" / "cases" / "duplicate_upload" / "deletes"
+    db = tmp_path / "store.duckdb"
+    runner = CliRunner()
+    for args in (["ingest", "--quiet", "--db", str(db), *(str(case / n) for n in ("sales.csv", "returns.csv",
+                                                                               "sales_fix.csv"))],
+                 ["ingest", "--quiet", "--db", str(db), "--kind", "delete", str(case / "deletes.csv")],
+                 ["export", "--db", str(db), "--parquet", str(tmp_path / "lake")]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    scopes = ("2026-03", None)
+    duck = _duckdb_outputs(db, tmp_path, None, scopes)
+    found = sorted((r[1], r[2]) for r in duck["all"]["findings"])
+    assert [rule for rule, _ in found] == ["duplicate_upload", "duplicate_upload"], found
+    _assert_same(duck, _spark_outputs(spark, tmp_path / "lake", tmp_path, None, scopes), tmp_path, scopes)

@@ -28,8 +28,11 @@ from tracecode.store.status import store_status
 @click.command()
 @db_option
 @click.option("--kind", type=click.Choice(KINDS), default="auto", show_default=True,
-              help="sale = 3505 销售，return = 3506 退货；auto：JSON 报文自带 infno，其他文件名含 return/retn/退 为退货。 auto: JSON messages say it themselves (infno); "
-                   "other files are returns when their name contains 'return', 'retn' or '退', else sales.")
+              help="sale = 3505 销售，return = 3506 退货，purchase = 3503 采购，purchase_return = 3504 采购退货，"
+                   "delete = 3507 删除（撤销本药店此前上传的、定点医药机构批次流水号相同的记录）；"
+                   "auto：JSON 报文自带 infno，其他文件名含 delete/3507/删除 为删除，含 return/retn/退 为退货。 "
+                   "auto: JSON messages say it themselves (infno); other files are deletes when their name contains "
+                   "'delete', '3507' or '删除', returns when it contains 'return', 'retn' or '退', else sales.")
 @columns_option
 @click.option("--to-parquet", "parquet_dir", type=click.Path(file_okay=False, path_type=Path),
               help="另把读入的行写成 Parquet（供 tracecode spark check）。Also write the loaded rows, normalised and hashed, as Parquet partitioned by month and "
@@ -95,6 +98,8 @@ def _report_file(result: FileResult) -> None:
         click.echo(say("ingest.skipped", path=result.path, message=stored_text(result.message, current_lang())), err=True)
         return
     rejected = say("ingest.rejected", n=result.rows_rejected) if result.rows_rejected else ""
+    if result.deletes:
+        rejected = say("ingest.deletes", n=result.deletes) + rejected
     if result.rows_skipped:
         rejected += say("ingest.blank_rows", n=result.rows_skipped)
     if result.header_line > 1:
@@ -106,7 +111,7 @@ def _report_file(result: FileResult) -> None:
 
 def kind_word(kind: str) -> str:
     """销售/退货 (sale/return) for a stored kind."""
-    return say(f"kind.{kind}") if kind in ("sale", "return", "purchase", "purchase_return", "mixed") else kind
+    return say(f"kind.{kind}") if kind in ("sale", "return", "purchase", "purchase_return", "delete", "mixed") else kind
 
 
 @click.command()

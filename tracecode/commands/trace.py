@@ -65,7 +65,8 @@ def trace(db_path: str, mask: bool, as_json: bool, codes: tuple[str, ...]) -> No
         click.echo(format_table(
             [say(f"col.{k}") for k in ("time", "kind", "pharmacy", "name", "receipt", "qty", "split", "insured",
                                        "person", "source")],
-            [[f"{e['sel_retn_time']:%Y-%m-%d %H:%M:%S}", say(f"kind.{e['kind']}"), e["fixmedins_code"],
+            [[f"{e['sel_retn_time']:%Y-%m-%d %H:%M:%S}",
+              say(f"kind.{e['kind']}") + (say("trace.withdrawn") if e["withdrawn"] else ""), e["fixmedins_code"],
               e["fixmedins_name"] or "", e["rtal_docno"], e["qty"], say("split.yes" if e["trdn_flag"] else "split.no"),
               say("yes" if e["insured"] else "no"), e["psn_no"] or "", f"{e['file_name']}:{e['src_line']}"]
              for e in h.events]))

@@ -20,13 +20,17 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CATALOG_SCHEMA", "CATALOG_COLUMNS", "load_catalog", "read_catalog"]
 
 #: The columns of a loaded catalogue with their DuckDB types (the Arrow schema: catalog_schema()).
-CATALOG_COLUMNS = (("med_list_codg", "VARCHAR"), ("code_prefix", "VARCHAR"), ("pack_units", "DOUBLE"))
+CATALOG_COLUMNS = (("med_list_codg", "VARCHAR"), ("code_prefix", "VARCHAR"), ("pack_units", "DOUBLE"),
+                   ("coded", "SMALLINT"))
 
 _CATALOG_FIELDS = {
     "med_list_codg": ("med_list_codg", "医疗目录编码", "医保目录编码", "医保编码"),
     "code_prefix": ("code_prefix", "追溯码前缀", "产品标识", "product_id", "gtin"),
     "pack_units": ("pack_units", "最小包装数量", "包装数量", "units_per_pack"),
+    "coded": ("coded", "是否赋码", "有追溯码", "需扫码", "追溯码管理"),
 }
+#: How a catalogue writes whether a drug carries a traceability code (uncoded_sale).
+_CODED_VALUES = {"1": 1, "0": 0, "是": 1, "否": 0, "y": 1, "n": 0, "yes": 1, "no": 0, "true": 1, "false": 0}
 
 
 
@@ -35,7 +39,8 @@ def catalog_schema() -> "pa.Schema":
     never read a catalogue, such as export, do not pay for it)."""
     import pyarrow as pa
 
-    return pa.schema([("med_list_codg", pa.string()), ("code_prefix", pa.string()), ("pack_units", pa.float64())])
+    return pa.schema([("med_list_codg", pa.string()), ("code_prefix", pa.string()), ("pack_units", pa.float64()),
+                      ("coded", pa.int16())])
 
 
 def __getattr__(name: str):
@@ -52,14 +57,16 @@ def load_catalog(path: str | Path) -> "pa.Table":
     """:func:`read_catalog` as an Arrow table (schema :func:`catalog_schema`)."""
     import pyarrow as pa
 
-    drugs, prefixes, units = read_catalog(path)
-    return pa.table([pa.array(drugs, pa.string()), pa.array(prefixes, pa.string()), pa.array(units, pa.float64())],
-                    schema=catalog_schema())
+    drugs, prefixes, units, coded = read_catalog(path)
+    return pa.table([pa.array(drugs, pa.string()), pa.array(prefixes, pa.string()), pa.array(units, pa.float64()),
+                     pa.array(coded, pa.int16())], schema=catalog_schema())
 
 
-def read_catalog(path: str | Path) -> tuple[list[str], list[str | None], list[float | None]]:
-    """Read a catalogue CSV (``med_list_codg,code_prefix,pack_units``; UTF-8 or GBK) into its
-    three columns (CATALOG_COLUMNS).
+def read_catalog(path: str | Path) -> tuple[list[str], list[str | None], list[float | None], list[int | None]]:
+    """Read a catalogue CSV (``med_list_codg,code_prefix,pack_units,coded``; UTF-8 or GBK) into
+    its four columns (CATALOG_COLUMNS). ``coded`` (是否赋码: 1/0, 是/否, Y/N) says whether the
+    drug must carry a traceability code; empty: not said (uncoded_sale then goes by the drug
+    code's class).
 
     One row per drug and product prefix; several rows per med_list_codg are allowed, and
     either of code_prefix / pack_units may be empty. code_prefix is the product id of the
@@ -98,11 +105,11 @@ def read_catalog(path: str | Path) -> tuple[list[str], list[str | None], list[fl
         if canonical and canonical not in columns:
             columns[canonical] = i
     missing = [c for c in ("med_list_codg",) if c not in columns]
-    if missing or not ({"code_prefix", "pack_units"} & set(columns)):
+    if missing or not ({"code_prefix", "pack_units", "coded"} & set(columns)):
         raise InputFileError(
-            f"{path}, line 1: the catalogue header must name med_list_codg and code_prefix and/or pack_units "
+            f"{path}, line 1: the catalogue header must name med_list_codg and code_prefix, pack_units and/or coded "
             f"(found: {', '.join(h.strip() for h in header) or 'nothing'})")
-    drugs, prefixes, units = [], [], []
+    drugs, prefixes, units, coded = [], [], [], []
     for line_no, row in enumerate(reader, start=2):
         if not any(c.strip() for c in row):
             continue
@@ -126,10 +133,14 @@ def read_catalog(path: str | Path) -> tuple[list[str], list[str | None], list[fl
                 raise InputFileError(f"{path}, line {line_no}, field pack_units: {pack!r} is not a number") from None
             if not pack_value > 0 or pack_value != pack_value or pack_value == float("inf"):
                 raise InputFileError(f"{path}, line {line_no}, field pack_units: {pack!r} must be a positive number")
+        flag = cell("coded")
+        if flag and flag.lower() not in _CODED_VALUES:
+            raise InputFileError(f"{path}, line {line_no}, field coded: {flag!r} must be 1 or 0 (是/否)")
         drugs.append(drug)
         prefixes.append(prefix or None)
         units.append(pack_value)
-    return drugs, prefixes, units
+        coded.append(_CODED_VALUES[flag.lower()] if flag else None)
+    return drugs, prefixes, units, coded
 
 
 def _checked_prefix(prefix: str, path: Path, line_no: int) -> str:

@@ -32,8 +32,20 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "price",
 )
 
+#: Input columns that only a 3507 delete record carries (not part of the sale layout synth writes).
+DELETE_COLUMNS: tuple[str, ...] = ("inv_data_type",)
+#: Every column a reader may produce.
+INPUT_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS + DELETE_COLUMNS
+
 #: Columns an input must have (after header mapping).
 REQUIRED_COLUMNS: tuple[str, ...] = ("fixmedins_code", "rtal_docno", "drug_trac_codg", "sel_retn_time")
+#: Columns a file of deletes (3507, --kind delete) must have: what names the withdrawn record.
+REQUIRED_DELETE_COLUMNS: tuple[str, ...] = ("fixmedins_code", "fixmedins_bchno")
+
+
+def required_columns(kind: str | None) -> tuple[str, ...]:
+    """The columns a file of this --kind must have."""
+    return REQUIRED_DELETE_COLUMNS if kind == "delete" else REQUIRED_COLUMNS
 
 #: Chinese headers as they appear in pharmacy and bureau exports (first one is what we write).
 CHINESE_HEADERS: dict[str, tuple[str, ...]] = {
@@ -64,6 +76,7 @@ CHINESE_HEADERS: dict[str, tuple[str, ...]] = {
     "sel_retn_time": ("销售/退货时间", "销售时间", "退货时间", "销售日期", "退货日期", "交易时间", "单据日期",
                       "结算时间", "时间", "purc_retn_stoin_time", "采购/退货入库时间", "入库时间"),
     "drug_trac_codg": ("追溯码", "药品追溯码", "追溯码信息", "追溯码号", "药品追溯码信息", "电子监管码", "监管码"),
+    "inv_data_type": ("进销存数据类型",),
     "price": ("单价", "价格", "finl_trns_pric", "pric", "销售单价", "零售价", "售价", "实际售价", "实际成交价", "成交价"),
 }
 
@@ -81,7 +94,7 @@ def _header_key(header: str) -> str:
 
 
 _LOOKUP: dict[str, str] = {}
-for _col in CANONICAL_COLUMNS:
+for _col in INPUT_COLUMNS:
     _LOOKUP[_header_key(_col)] = _col
 for _col, _names in CHINESE_HEADERS.items():
     for _name in _names:
@@ -119,7 +132,7 @@ def load_column_mapping(path: Path | None) -> dict[str, str] | None:
             mapping = {r[0].strip(): r[1].strip() for r in rows if len(r) >= 2}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ColumnMappingError(f"{path}: cannot read the column mapping: {exc}") from None
-    unknown = sorted({v for v in mapping.values() if v not in CANONICAL_COLUMNS})
+    unknown = sorted({v for v in mapping.values() if v not in INPUT_COLUMNS})
     if unknown:
         raise ColumnMappingError(
             f"{path}: unknown target column(s) {', '.join(unknown)}",

@@ -6,9 +6,9 @@ string, empty or absent (a flat ``drug_trac_codg`` then stands), ``input`` or it
 as a JSON string, one message per line, a JSON array, or pretty-printed messages over many
 lines, and the time forms DOMAIN.md lists (converted to China time, +08:00).
 
-One record per sale/return line (``selinfo`` item). A message tracecode does not use (3501,
-3502; for now 3507) or cannot read (an encrypted ``input``) is a reject whose
-reason says exactly that.
+One record per sale/return line (``selinfo`` item); a 3507 delete (``input.data``) is one
+record of kind ``delete``, its time the header's ``inf_time``. A message tracecode does not use
+(3501, 3502) or cannot read (an encrypted ``input``) is a reject whose reason says exactly that.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tracecode.errors import InputFileError
-from tracecode.inputs.columns import CANONICAL_COLUMNS, canonical_name
+from tracecode.inputs.columns import INPUT_COLUMNS, canonical_name
 from tracecode.inputs.readers import (
     BATCH_ROWS,
     MIXED_ENCODING,
@@ -32,12 +32,12 @@ from tracecode.inputs.readers import (
 )
 
 #: infno -> the kind of its records.
-KINDS = {"3505": "sale", "3505A": "sale", "3506": "return", "3503": "purchase", "3504": "purchase_return"}
+KINDS = {"3505": "sale", "3505A": "sale", "3506": "return", "3503": "purchase", "3504": "purchase_return",
+         "3507": "delete"}
 #: infno of records tracecode reads but does not use yet, with the reason a reject states.
 UNUSED = {
     "3501": "3501 inventory records are not used",
     "3502": "3502 stock change records are not used",
-    "3507": "3507 delete records are not used yet",
 }
 #: Where a message's records sit under ``input``.
 RECORD_KEYS = ("selinfo", "selinfoDetail", "selinfo_detail", "purcinfo", "data")
@@ -119,7 +119,7 @@ def message_records(message: dict) -> tuple[str | None, list | None, str | None]
     if infno in UNUSED:
         return infno, None, UNUSED[infno]
     if infno is not None and infno not in KINDS:
-        return infno, None, f"unsupported infno {infno}; expected 3503, 3504, 3505, 3505A or 3506"
+        return infno, None, f"unsupported infno {infno}; expected 3503, 3504, 3505, 3505A, 3506 or 3507"
     if not isinstance(body, dict):
         return infno, None, "input is not a JSON object"
     for key in RECORD_KEYS:
@@ -150,6 +150,8 @@ def record_columns(header: dict, item: dict, extra: dict[str, str] | None) -> di
     if "sel_retn_time" in canonical:
         canonical["sel_retn_time"] = china_time(merged.get(next(
             k for k in merged if canonical_name(str(k), extra) == "sel_retn_time")))
+    elif str(header.get("infno", "")).strip() == "3507" and header.get("inf_time") not in (None, ""):
+        canonical["sel_retn_time"] = china_time(header["inf_time"])  # when the delete was sent
     return canonical
 
 
@@ -223,7 +225,7 @@ def _reject_field(reason: str) -> str:
 
 
 def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
-    columns: dict[str, list[str]] = {c: [] for c in CANONICAL_COLUMNS}
+    columns: dict[str, list[str]] = {c: [] for c in INPUT_COLUMNS}
     lines: list[int] = []
     kinds: list[str | None] = []
 
@@ -232,7 +234,7 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> I
         arrays += [pa.array(lines, pa.int64()), pa.array(kinds, pa.string())]
         return pa.RecordBatch.from_arrays(arrays, names=list(columns) + ["__line", "__kind"])
 
-    source.columns = list(CANONICAL_COLUMNS)
+    source.columns = list(INPUT_COLUMNS)
     for number, message in _messages(path, source):
         if isinstance(message, BadRecord):
             source.records += 1

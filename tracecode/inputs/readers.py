@@ -23,7 +23,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tracecode.errors import InputFileError
-from tracecode.inputs.columns import REQUIRED_COLUMNS, canonical_name, column_label
+from tracecode.inputs.columns import (
+    REQUIRED_COLUMNS,
+    canonical_name,
+    column_label,
+    required_columns,
+)
 
 BATCH_ROWS = 200_000
 SNIFF_BYTES = 1 << 20
@@ -54,6 +59,7 @@ class Source:
     records: int = 0  # records read, bad ones included
     skipped: int = 0  # blank and all-empty rows: not records, neither stored nor rejected
     header_line: int = 1  # line (CSV) or sheet row (xlsx) of the header; > 1 when a title block is above it
+    kind: str = "auto"  # the --kind the file is loaded as (a file of deletes needs other columns)
 
 
 def detect_format(path: Path) -> str:
@@ -81,7 +87,8 @@ def check_readable(path: Path) -> None:
         raise InputFileError(f"{path}: the file is empty")
 
 
-def _mapped(headers: list[str], extra: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
+def _mapped(headers: list[str], extra: dict[str, str] | None,
+            required: tuple[str, ...] = REQUIRED_COLUMNS) -> tuple[dict[str, str], list[str]]:
     """Input header -> canonical name, and the required columns that are missing."""
     mapping: dict[str, str] = {}
     for header in headers:
@@ -91,12 +98,13 @@ def _mapped(headers: list[str], extra: dict[str, str] | None) -> tuple[dict[str,
     found = set(mapping.values())
     if found & {"medins_prod_sel_no", "fixmedins_bchno"}:  # returns and purchases carry no receipt
         found.add("rtal_docno")  # of their own; a sale without one is a reject of that row
-    return mapping, [c for c in REQUIRED_COLUMNS if c not in found]
+    return mapping, [c for c in required if c not in found]
 
 
-def map_columns(path: Path, headers: list[str], extra: dict[str, str] | None) -> dict[str, str]:
+def map_columns(path: Path, headers: list[str], extra: dict[str, str] | None,
+                required: tuple[str, ...] = REQUIRED_COLUMNS) -> dict[str, str]:
     """Map input headers to canonical names; fail clearly when a required column is missing."""
-    mapping, missing = _mapped(headers, extra)
+    mapping, missing = _mapped(headers, extra, required)
     if missing:
         shown = ", ".join(h for h in headers[:30] if h) or "(none)"
         raise InputFileError(
@@ -110,11 +118,12 @@ def map_columns(path: Path, headers: list[str], extra: dict[str, str] | None) ->
 MAX_TITLE_LINES = 20
 
 
-def find_header(rows: list[list[str]], extra: dict[str, str] | None) -> int:
+def find_header(rows: list[list[str]], extra: dict[str, str] | None,
+                required: tuple[str, ...] = REQUIRED_COLUMNS) -> int:
     """Index of the header row among a file's first rows: the first row naming every required
     column. 0 when none does (the first row is then reported as the header that lacks them)."""
     for index, row in enumerate(rows[:MAX_TITLE_LINES + 1]):
-        if any(cell.strip() for cell in row) and not _mapped([c.strip() for c in row], extra)[1]:
+        if any(cell.strip() for cell in row) and not _mapped([c.strip() for c in row], extra, required)[1]:
             return index
     return next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), 0)
 
@@ -247,7 +256,8 @@ def _blank(row: list[str]) -> bool:
     return not any(cell.strip() for cell in row)
 
 
-def _read_header(path: Path, encoding: str, extra: dict[str, str] | None) -> tuple[list[str], str, int]:
+def _read_header(path: Path, encoding: str, extra: dict[str, str] | None,
+                 required: tuple[str, ...] = REQUIRED_COLUMNS) -> tuple[list[str], str, int]:
     """The header row, the delimiter and the header's line number; a title block above the
     header (report title, pharmacy, period) is skipped."""
     rows: list[list[str]] = []
@@ -262,7 +272,7 @@ def _read_header(path: Path, encoding: str, extra: dict[str, str] | None) -> tup
         delimiters.append(delimiter)
     if not rows or all(_blank(r) for r in rows):
         raise InputFileError(f"{path}: no header line found (the first lines are empty)")
-    index = find_header(rows, extra)
+    index = find_header(rows, extra, required)
     return [h.strip().lstrip("\ufeff") for h in rows[index]], delimiters[index], index + 1
 
 
@@ -284,9 +294,10 @@ class NeedExactReader(Exception):
 def read_csv(path: Path, extra: dict[str, str] | None, source: Source, exact: bool = False) -> Iterator[pa.RecordBatch]:
     encoding = detect_encoding(path)
     source.encoding = encoding
-    headers, delimiter, header_line = _read_header(path, encoding, extra)
+    required = required_columns(source.kind)
+    headers, delimiter, header_line = _read_header(path, encoding, extra, required)
     source.header_line = header_line
-    mapping = map_columns(path, headers, extra)
+    mapping = map_columns(path, headers, extra, required)
     source.columns = list(mapping.values())
     if exact or encoding == MIXED_ENCODING or len(set(headers)) != len(headers):
         yield from _read_csv_python(path, encoding, headers, delimiter, header_line, mapping, source)
@@ -463,10 +474,11 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
         top = [["" if v is None else str(v) for v in row] for row in head]
         if not top or all(_blank(r) for r in top):
             raise InputFileError(f"{path}: the first sheet is empty")
-        index = find_header(top, extra)
+        required = required_columns(source.kind)
+        index = find_header(top, extra, required)
         source.header_line = index + 1
         headers = [h.strip() for h in top[index]]
-        mapping = map_columns(path, headers, extra)
+        mapping = map_columns(path, headers, extra, required)
         source.columns = list(mapping.values())
         wanted = [(i, mapping[h]) for i, h in enumerate(headers) if h in mapping]
         columns: dict[str, list[str]] = {c: [] for _, c in wanted}
@@ -508,7 +520,7 @@ def read_parquet(path: Path, extra: dict[str, str] | None, source: Source) -> It
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputFileError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     headers = pfile.schema_arrow.names
-    mapping = map_columns(path, headers, extra)
+    mapping = map_columns(path, headers, extra, required_columns(source.kind))
     for header in [*mapping, *(["kind"] if "kind" in headers else [])]:
         kind = pfile.schema_arrow.field(header).type
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)

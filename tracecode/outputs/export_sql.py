@@ -59,7 +59,7 @@ def export_query(name: str) -> str:
 def summary_columns(rules: list[str]) -> list[str]:
     """summary.csv's columns: one per rule (codes with flagged rows of the pharmacy) in the middle."""
     return ["fixmedins_code", "fixmedins_name", "rows_uploaded", "rows_rejected", *rules, "flagged_rows",
-            "flagged_share", "flagged_amount"]
+            "flagged_share", "flagged_amount", "deletes", "purchases_loaded"]
 
 
 def summary_sql(rules: list[str], pharmacy: bool) -> str:
@@ -71,6 +71,6 @@ def summary_sql(rules: list[str], pharmacy: bool) -> str:
     spread = [f"s.rule_codes[{i}] AS {rule}" for i, rule in enumerate(rules, start=1)]
     cols = ["s.pidx"] * pharmacy + ["s.fixmedins_code", "s.fixmedins_name", "s.rows_uploaded", "s.rows_rejected",
                                     *spread, "s.flagged_rows", "s.flagged_share",
-                                    "s.flagged_amount"]
+                                    "s.flagged_amount", "s.deletes", "s.purchases_loaded"]
     inner = export_query("summary_pharmacy" if pharmacy else "summary")
     return f"SELECT {', '.join(cols)}\nFROM (\n{inner}\n) s"

@@ -49,6 +49,8 @@ EXTRA_LABELS_ZH: dict[str, str] = {
     "flagged_rows": "标记行数",
     "flagged_share": "标记比例",
     "flagged_amount": "标记金额(元)",
+    "deletes": "删除记录数(3507)",
+    "purchases_loaded": "已载入采购数据(1是0否)",
     "amount": "金额(元)",
     "sales": "销售次数",
     "quantity": "数量",

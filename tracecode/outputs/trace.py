@@ -11,10 +11,12 @@ from tracecode.codes.hashing import code_key
 from tracecode.codes.normalize import NormalizedCode, gs1_candidates, normalize_code
 from tracecode.errors import CodeError
 from tracecode.privacy import mask_key, mask_person
+from tracecode.sqlfiles import read_sql
 from tracecode.store.known_codes import known_codes
 
 EVENT_FIELDS = ("sel_retn_time", "kind", "fixmedins_code", "fixmedins_name", "rtal_docno", "med_list_codg",
-                "qty", "trdn_flag", "insured", "setl_id", "psn_no", "code_raw", "file_name", "src_line", "event_id")
+                "qty", "trdn_flag", "insured", "setl_id", "psn_no", "code_raw", "file_name", "src_line", "event_id",
+                "fixmedins_bchno")
 
 
 @dataclass
@@ -28,11 +30,12 @@ class CodeHistory:
 
     @property
     def sales(self) -> int:
-        return sum(1 for e in self.events if e["kind"] == "sale")
+        """Sales that count: a sale a 3507 delete withdrew does not."""
+        return sum(1 for e in self.events if e["kind"] == "sale" and not e.get("withdrawn"))
 
     @property
     def returns(self) -> int:
-        return sum(1 for e in self.events if e["kind"] == "return")
+        return sum(1 for e in self.events if e["kind"] == "return" and not e.get("withdrawn"))
 
     @property
     def verdict(self) -> str:
@@ -70,7 +73,7 @@ def trace_code(con: duckdb.DuckDBPyConnection, raw: str, *, mask: bool = True) -
         "SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'indexed_file_id'").fetchall()[0][0]
     select = """SELECT e.sel_retn_time, e.kind, e.fixmedins_code, e.fixmedins_name, e.rtal_docno, e.med_list_codg,
                        e.qty, e.trdn_flag, e.insured, e.setl_id, e.psn_no, e.code_raw, f.name AS file_name,
-                       e.src_line, e.event_id
+                       e.src_line, e.event_id, e.fixmedins_bchno
                 FROM events e JOIN files f USING (file_id)"""
     rows = []
     if ids:
@@ -81,6 +84,9 @@ def trace_code(con: duckdb.DuckDBPyConnection, raw: str, *, mask: bool = True) -
     rows += con.execute(f"{select} WHERE e.file_id > ? AND e.code_key = ? AND e.drug_trac_codg = ?",
                         [upto, key, code]).fetchall()
     events = sorted((dict(zip(EVENT_FIELDS, r)) for r in rows), key=lambda e: (e["sel_retn_time"], e["event_id"]))
+    withdrawn = withdrawn_events(con, events)
+    for event in events:
+        event["withdrawn"] = event["event_id"] in withdrawn
     if mask:
         secret = mask_key(con)
         for event in events:
@@ -89,6 +95,23 @@ def trace_code(con: duckdb.DuckDBPyConnection, raw: str, *, mask: bool = True) -
     names = [code] if result.valid else sorted({e["code_raw"] for e in events} | {raw})
     history.findings = _findings(con, names)
     return history
+
+
+def withdrawn_events(con: duckdb.DuckDBPyConnection, events: list[dict]) -> set[int]:
+    """The ids among ``events`` that a 3507 delete withdrew (sql/stages/08_withdrawn.sql, the
+    rules' own definition); run only when a delete names one of their batch numbers."""
+    pairs = sorted({(e["fixmedins_code"], e["fixmedins_bchno"]) for e in events if e["fixmedins_bchno"]})
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if not pairs or "deletes" not in tables:
+        return set()
+    named = con.execute("SELECT count(*) FROM deletes WHERE list_contains(?, [fixmedins_code, fixmedins_bchno])",
+                        [[list(p) for p in pairs]]).fetchall()[0][0]
+    if not named:
+        return set()
+    ids = [e["event_id"] for e in events]
+    return {r[0] for r in con.execute(
+        f"SELECT event_id FROM ({read_sql('stages/08_withdrawn.sql')}) WHERE list_contains(?, event_id)",
+        [ids]).fetchall()}
 
 
 def _findings(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict]:

@@ -13,7 +13,7 @@ __all__ = ["BASE_RELATIONS", "flagged_sql", "select_rules", "stage_plan"]
 
 #: Relations that are tables of the store or prepared by the runner, not stages (besides the
 #: kept summaries and their ``<table>_files``).
-BASE_RELATIONS = frozenset({"events", "files", "drug_catalog"})
+BASE_RELATIONS = frozenset({"events", "files", "deletes", "drug_catalog"})
 
 
 def select_rules(rules: Iterable[str] | None) -> list[RuleInfo]:

@@ -135,7 +135,7 @@ def run_rules(engine: Engine, *, month: str | None = None, catalog: Path | str |
         month = check_month_text(month)
         engine.require_month(month)
     scope, lo, hi = month_bounds(month)
-    catalog_columns = read_catalog(catalog) if catalog is not None else ([], [], [])
+    catalog_columns = read_catalog(catalog) if catalog is not None else ([], [], [], [])
 
     files = rule_files()
     chosen = [files[r.id] for r in selected]

@@ -50,7 +50,14 @@ from tracecode.errors import RuleError, UnknownMonth
 from tracecode.rules.catalogue import list_stages, rule_files
 from tracecode.rules.results import RuleSummary
 from tracecode.rules.runner import run_rules
-from tracecode.spark.layout import _FS, PERSISTED_TABLES, SparkInput, _join
+from tracecode.spark.layout import (
+    _FS,
+    DELETE_COLUMNS,
+    PERSISTED_TABLES,
+    SparkInput,
+    _join,
+    ddl,
+)
 from tracecode.spark.translate import translate
 from tracecode.sqlfiles import SqlFile, bind_params, check_identifier, read_sql
 
@@ -76,7 +83,8 @@ def summary_schemas() -> dict[str, pa.Schema]:
 
 
 #: The Arrow type of each DuckDB column type the runner registers lists of values as.
-_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "INTEGER": pa.int32()}
+_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
+                "SMALLINT": pa.int16()}
 
 
 # ---------------------------------------------------------------------------
@@ -404,6 +412,11 @@ def run_checks_spark(spark: "SparkSession", data: SparkInput, *, month: str | No
         engine.register_frame("events", data.events)
         engine.register_frame("files", data.files)
         engine.register_frame("rejects", data.rejects)
+        if data.deletes is None:
+            from pyspark.sql.types import StructType
+
+            data.deletes = spark.createDataFrame([], StructType.fromDDL(ddl(DELETE_COLUMNS)))
+        engine.register_frame("deletes", data.deletes)
         run = run_rules(engine, month=month, catalog=catalog, close_days=close_days, rules=rules, progress=progress)
         if engine.count:
             for r in run.rules:

@@ -27,6 +27,7 @@ import pyarrow as pa
 from tracecode.errors import InputFileError, TracecodeError
 from tracecode.spark.layout import (
     _FS,
+    DELETE_COLUMNS,
     EVENT_COLUMNS,
     FILE_COLUMNS,
     REJECT_COLUMNS,
@@ -53,7 +54,7 @@ _ARROW = {"BIGINT": pa.int64(), "INT": pa.int32(), "SMALLINT": pa.int16(), "STRI
 
 def _out_columns() -> list[tuple[str, str]]:
     cols: dict[str, str] = {"part": "STRING"}
-    for name, kind in (*EVENT_COLUMNS, *REJECT_COLUMNS, *FILE_COLUMNS):
+    for name, kind in (*EVENT_COLUMNS, *REJECT_COLUMNS, *FILE_COLUMNS, *DELETE_COLUMNS):
         cols.setdefault(name, kind)
     cols["error"] = "STRING"
     cols["hint"] = "STRING"
@@ -131,7 +132,7 @@ def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.
     )
     from tracecode.sqlfiles import read_sql
     from tracecode.store.ingest import EVENT_COLUMNS as INSERT_COLUMNS
-    from tracecode.store.ingest import explode_batch
+    from tracecode.store.ingest import explode_batch, split_deletes, store_deletes
 
     path = Path(row["path"])
     file_id, kind = int(row["file_id"]), row["kind"]
@@ -165,9 +166,10 @@ def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.
     def run(exact: bool, skip_records: int) -> tuple[Source, int]:
         """Read the file; rows of the first ``skip_records`` records were emitted already
         (by the fast reader, before it hit a malformed record)."""
-        source = Source(path, fmt)
+        source = Source(path, fmt, kind=kind)
         reader = READERS[fmt]
         batches = reader(path, columns, source, exact=exact) if fmt == "csv" else reader(path, columns, source)
+        batches = split_deletes(batches, kind, deletes)
         rec = seq = 0
         pending: list[pa.Table] = []
         pending_rows = 0
@@ -196,11 +198,22 @@ def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.
 
     emitted = [0]
     sources: list[Source] = []
+    deletes: list[pa.RecordBatch] = []
     try:
         yield from run(False, 0)
     except NeedExactReader:
         yield from run(True, emitted[0])
     source = sources[-1]
+    kept, dropped = store_deletes(con, file_id, deletes)
+    counts["rejected"] += dropped
+    if kept:
+        kinds.add("delete")
+        yield _batch("delete", con.sql("SELECT * FROM deletes").to_arrow_table())
+        con.execute("DELETE FROM deletes")
+    rejects = con.sql("SELECT * FROM rejects").to_arrow_table()
+    con.execute("DELETE FROM rejects")
+    if rejects.num_rows:
+        yield _batch("reject", rejects)
     bad = source.bad_records
     if bad:
         yield _batch("reject", {"file_id": [file_id] * len(bad), "src_line": [b.line for b in bad],
@@ -208,7 +221,7 @@ def _ingest_file(con, row: dict, columns: dict[str, str] | None) -> Iterator[pa.
                                 "raw_value": [b.raw for b in bad], "raw_record": [None] * len(bad)})
     rejected = counts["rejected"] + len(bad)
     stored = source.records - rejected
-    if stored < 0 or counts["events"] < stored:
+    if stored < 0 or counts["events"] + kept < stored:
         raise TracecodeError(f"{path}: internal accounting error: read {source.records}, "
                              f"rejected {rejected}, code rows {counts['events']}")
     file_kind = next(iter(kinds)) if len(kinds) == 1 else ("mixed" if kinds else kind)
@@ -308,9 +321,10 @@ def ingest_raw(spark: "SparkSession", paths: list[str] | list[Path], *, kind: st
     events = raw.filter("part = 'event'").select(*names(EVENT_COLUMNS))
     rejects = raw.filter("part = 'reject'").select(*names(REJECT_COLUMNS))
     files_df = raw.filter("part = 'file'").select(*names(FILE_COLUMNS))
+    deletes = raw.filter("part = 'delete'").select(*names(DELETE_COLUMNS))
     months = sorted(r[0] for r in events.select("month").distinct().collect() if r[0])
     source = files[0].parent if len(files) > 1 else files[0]
-    data = SparkInput(events, files_df, rejects, months, str(source), "raw", cached=[raw])
+    data = SparkInput(events, files_df, rejects, months, str(source), "raw", cached=[raw], deletes=deletes)
     return data
 
 
@@ -343,6 +357,8 @@ def write_lake(data: SparkInput, root: str | Path) -> int:
     events = events.repartition("month", "bucket")
     events.write.mode("append").partitionBy("month", "bucket").parquet(_join(root, "events"))
     data.rejects.write.mode("append").parquet(_join(root, "rejects"))
+    if data.deletes is not None:
+        data.deletes.write.mode("append").parquet(_join(root, "deletes"))
     data.files.write.mode("append").parquet(_join(root, "files"))
     return int(data.files.agg(F.sum("events")).collect()[0][0] or 0)
 

@@ -36,6 +36,7 @@ def spark_columns(table: str) -> tuple[tuple[str, str], ...]:
 EVENT_COLUMNS = spark_columns("events")
 FILE_COLUMNS = spark_columns("files")
 REJECT_COLUMNS = spark_columns("rejects")
+DELETE_COLUMNS = spark_columns("deletes")
 
 
 #: The tables the persist stages keep across checks (sql/stages, "-- persist:").
@@ -71,6 +72,8 @@ class SparkInput:
     #: repeat_rows), computed by the first check of this input and reused by the next ones:
     #: they do not depend on the month, the catalogue or the rules asked for.
     summaries: dict[str, "DataFrame"] = field(default_factory=dict)
+    #: 3507 deletes (None: the input holds none, as a layout written before deletes existed)
+    deletes: "DataFrame | None" = None
 
     def close(self) -> None:
         for df in self.cached:
@@ -167,7 +170,12 @@ def read_lake(spark: "SparkSession", root: str) -> SparkInput:
         rejects = spark.read.schema(StructType.fromDDL(ddl(REJECT_COLUMNS))).parquet(rejects_dir)
     else:
         rejects = spark.createDataFrame([], StructType.fromDDL(ddl(REJECT_COLUMNS)))
-    return SparkInput(events, files, rejects, months, root, "lake", size=fs.size(events_dir))
+    deletes_dir = _join(root, "deletes")
+    deletes = None
+    if fs.exists(deletes_dir) and fs.has_parquet(deletes_dir):
+        _check_columns(spark, deletes_dir, DELETE_COLUMNS)
+        deletes = spark.read.schema(StructType.fromDDL(ddl(DELETE_COLUMNS))).parquet(deletes_dir)
+    return SparkInput(events, files, rejects, months, root, "lake", size=fs.size(events_dir), deletes=deletes)
 
 
 def _check_columns(spark: "SparkSession", folder: str, columns: tuple[tuple[str, str], ...],

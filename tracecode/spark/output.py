@@ -41,10 +41,12 @@ MASK_KEY_FILE = "_tracecode_mask_key"
 BROADCAST_EVIDENCE_IDS = 20_000_000
 #: The events whose pharmacy rows (sql/export/pharmacy_rows_new.sql, every file new) the export
 #: reads: the checked months, and every month of the files with rejects (a reject's pharmacy is
-#: its file's, when the file holds one).
+#: its file's, when the file holds one), and the purchases up to the checked months' end (which
+#: pharmacies sale_without_purchase judged).
 PHARMACY_EVENTS_SQL = """
 SELECT e.* FROM events e
 WHERE (e.month >= $month_lo AND e.month <= $month_hi) OR e.file_id IN (SELECT r.file_id FROM rejects r)
+   OR (e.kind IN ('purchase', 'purchase_return') AND e.month <= $month_hi)
 """
 #: The rejects the export can show: all for 'all', else those of files with events in the
 #: checked months or with no events at all (the export filters again). The files with events
@@ -132,6 +134,7 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
         "s_pharmacy_rows": _to_arrow(check.frame("export_pharmacy_rows")),
         "s_rejects": _to_arrow(engine.sql(REJECTS_SQL, params, where="spark_output.REJECTS_SQL")),
         "s_files": _to_arrow(check.data.files),
+        "s_deletes": _to_arrow(check.data.deletes),
     }
     con = duckdb.connect()
     try:
@@ -151,6 +154,7 @@ def driver_db(check: SparkCheck, mask_key: str, memory_limit: str | None = None)
         con.execute(f"CREATE TABLE events AS SELECT {', '.join(names(EVENT_COLUMNS))} FROM s_evidence")
         con.execute("CREATE TABLE files AS SELECT * FROM s_files")
         con.execute("CREATE TABLE rejects AS SELECT * FROM s_rejects")
+        con.execute("CREATE TABLE deletes AS SELECT * FROM s_deletes")
         con.execute("INSERT INTO pharmacy_rows_files SELECT file_id FROM files")
         for name in arrow:
             con.unregister(name)

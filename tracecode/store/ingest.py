@@ -24,7 +24,7 @@ from tracecode.codes.normalize_arrow import (
     resolve_ambiguous,
 )
 from tracecode.errors import DatabaseError, TracecodeError
-from tracecode.inputs.columns import CANONICAL_COLUMNS
+from tracecode.inputs.columns import CANONICAL_COLUMNS, INPUT_COLUMNS
 from tracecode.inputs.formats import READERS
 from tracecode.inputs.readers import (
     NeedExactReader,
@@ -37,7 +37,7 @@ from tracecode.store.known_codes import store_lookup
 from tracecode.store.prefetch import prefetched
 from tracecode.store.schema import table_columns
 
-KINDS = ("auto", "sale", "return", "purchase", "purchase_return")
+KINDS = ("auto", "sale", "return", "purchase", "purchase_return", "delete")
 INSERT_CHUNK_ROWS = 500_000  # two chunks are alive at once (see prefetched)
 
 #: The columns of events, in the order of sql/schema/store.sql, for an INSERT.
@@ -61,6 +61,7 @@ class FileResult:
     message: str = ""
     rows_skipped: int = 0  # blank / all-empty rows
     header_line: int = 1
+    deletes: int = 0  # 3507 delete records kept (in table deletes)
 
 
 def fingerprint(path: Path) -> str:
@@ -72,12 +73,15 @@ def fingerprint(path: Path) -> str:
 
 
 def guess_kind(path: Path, kind: str) -> str:
-    """--kind auto: a file whose name says return (return, retn, 退货) holds returns; one that
-    says purchase (purchase, purc, 采购) purchases, or purchase returns when it says return too.
-    (NHSA JSON records carry their own kind, by infno.)"""
+    """--kind auto: a file whose name says delete (delete, 3507, 删除) holds deletes; one that
+    says purchase (purchase, purc, 采购) purchases, or purchase returns when it says return too;
+    one whose name says return (return, retn, 退货) returns. (NHSA JSON records carry their own
+    kind, by infno.)"""
     if kind != "auto":
         return kind
     name = path.name.lower()
+    if "delete" in name or "3507" in name or "删除" in name:
+        return "delete"
     returns = "return" in name or "retn" in name or "退" in name
     if "purchase" in name or "purc" in name or "采购" in name:
         return "purchase_return" if returns else "purchase"
@@ -162,6 +166,46 @@ def exploded_chunks(batches: Iterable[pa.RecordBatch],
         yield pa.concat_tables(pending), pending_records
 
 
+def split_deletes(batches: Iterable[pa.RecordBatch], kind: str,
+                  deletes: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``batches`` without their delete records (3507, or every record of a --kind delete
+    file), which are appended to ``deletes`` instead."""
+    for batch in batches:
+        if "__kind" in batch.schema.names:
+            marked = pc.equal(batch.column("__kind"), "delete")
+            is_delete = pc.fill_null(marked, kind == "delete")
+        else:
+            is_delete = pa.array([kind == "delete"] * batch.num_rows)
+        if not pc.any(is_delete).as_py():
+            yield batch
+            continue
+        deletes.append(batch.filter(is_delete))
+        rest = batch.filter(pc.invert(is_delete))
+        if rest.num_rows:
+            yield rest
+
+
+def store_deletes(con: duckdb.DuckDBPyConnection, file_id: int, batches: list[pa.RecordBatch]) -> tuple[int, int]:
+    """Write the delete records to ``deletes`` and the broken ones to ``rejects``; returns
+    (kept, rejected)."""
+    if not batches:
+        return 0, 0
+    table = pa.Table.from_batches(batches)
+    for name in INPUT_COLUMNS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array([""] * table.num_rows, pa.string()))
+    delete_rows = table  # noqa: F841 (read by DuckDB's replacement scan)
+    parse_sql = read_sql("ingest/parse_deletes.sql")
+    params = {"file_id": file_id}
+    kept = con.execute(
+        "INSERT INTO deletes SELECT file_id, src_line, fixmedins_code, fixmedins_bchno, inv_data_type, deleted_at "
+        f"FROM ({parse_sql}) WHERE reject_field IS NULL", params).fetchall()[0][0]
+    rejected = con.execute(
+        "INSERT INTO rejects SELECT file_id, src_line, reject_field, reject_reason, reject_value, raw_record "
+        f"FROM ({parse_sql}) WHERE reject_field IS NOT NULL ORDER BY src_line", params).fetchall()[0][0]
+    return kept, rejected
+
+
 class Ingestor:
     """Loads files into an open store, one transaction per file."""
 
@@ -189,7 +233,7 @@ class Ingestor:
 
     def _load(self, path: Path, fmt: str, digest: str, kind: str, exact: bool) -> FileResult:
         con = self.con
-        source = Source(path, fmt)
+        source = Source(path, fmt, kind=kind)
         con.execute("BEGIN TRANSACTION")
         try:
             file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchall()[0][0]
@@ -201,6 +245,8 @@ class Ingestor:
             events = rejected = 0
             reader = READERS[fmt]
             batches = reader(path, self.columns, source, exact=exact) if fmt == "csv" else reader(path, self.columns, source)
+            deletes: list[pa.RecordBatch] = []
+            batches = split_deletes(batches, kind, deletes)
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
                 # Reading and normalising the next chunk (Python) overlaps with DuckDB writing
                 # this one; at most two chunks are alive at once.
@@ -215,7 +261,9 @@ class Ingestor:
                         rejected += con.execute(to_rejects, params).fetchall()[0][0]
                     del batch_rows
                     bar.update(records)
-            result = self._record_file(path, fmt, digest, kind, file_id, source, events, rejected)
+            kept, dropped = store_deletes(con, file_id, deletes)
+            rejected += dropped
+            result = self._record_file(path, fmt, digest, kind, file_id, source, events, rejected, kept)
             con.execute("COMMIT")
             return result
         except BaseException as exc:
@@ -227,18 +275,20 @@ class Ingestor:
             raise
 
     def _record_file(self, path: Path, fmt: str, digest: str, kind: str, file_id: int, source: Source,
-                     events: int, rejected: int) -> FileResult:
+                     events: int, rejected: int, deletes: int = 0) -> FileResult:
         con = self.con
         for bad in source.bad_records:
             con.execute("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
                         [file_id, bad.line, bad.field, bad.reason, bad.raw, None])
         rejected += len(source.bad_records)
         stored = source.records - rejected
-        if stored < 0 or events < stored:
+        if stored < 0 or events + deletes < stored:
             raise TracecodeError(f"{path}: internal accounting error: read {source.records}, "
                                  f"rejected {rejected}, code rows {events}")
         kinds = [r[0] for r in con.execute(
             "SELECT DISTINCT kind FROM events WHERE file_id = ?", [file_id]).fetchall()]
+        if deletes:
+            kinds.append("delete")
         file_kind = kinds[0] if len(kinds) == 1 else ("mixed" if kinds else kind)
         con.execute(
             "INSERT INTO files (file_id, path, name, size, fingerprint, kind, format, encoding, rows_read, rows_stored, "
@@ -248,7 +298,8 @@ class Ingestor:
              source.records, stored, rejected, events, dt.datetime.now().replace(microsecond=0), source.skipped,
              source.header_line])
         return FileResult(path, "loaded", file_id, file_kind, fmt, source.encoding, source.records, stored,
-                          rejected, events, rows_skipped=source.skipped, header_line=source.header_line)
+                          rejected, events, rows_skipped=source.skipped, header_line=source.header_line,
+                          deletes=deletes)
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind: str = "auto",

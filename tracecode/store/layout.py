@@ -15,7 +15,7 @@ from tracecode.staging import replace_folder, staging_folder
 
 BUCKETS = 64
 #: The folders of the layout.
-LAYOUT_FOLDERS = ("events", "rejects", "files")
+LAYOUT_FOLDERS = ("events", "rejects", "deletes", "files")
 
 
 def _copy_events(con: duckdb.DuckDBPyConnection, events_dir: Path, where: str, params: list, pattern: str) -> int:
@@ -56,7 +56,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[
     for file_id in file_ids:
         total += _copy_events(con, out_dir / "events", "file_id = ?", [file_id], f"file_{int(file_id)}_{{i}}")
         # files/ last: its part marks the upload file as complete in the layout (held_file_ids).
-        for table in ("rejects", "files"):
+        for table in ("rejects", "deletes", "files"):
             _copy_table(con, table, out_dir / table / f"file_{int(file_id)}.parquet", "file_id = ?", [file_id])
     return total
 
@@ -114,7 +114,7 @@ def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = F
     last = int(con.execute("SELECT COALESCE(MAX(file_id), 0) FROM files").fetchall()[0][0])
     with staging_folder(out_dir) as staging:
         rows = _copy_events(con, staging / "events", "file_id <= ?", [last], f"all_{last}_{{i}}")
-        for table in ("rejects", "files"):
+        for table in ("rejects", "deletes", "files"):
             _copy_table(con, table, staging / table / f"all_{last}.parquet", "file_id <= ?", [last])
         # A replaced layout's kept Spark summaries describe the old one: dropped with it.
         shutil.rmtree(out_dir / "summaries", ignore_errors=True)
