@@ -3,7 +3,7 @@
     python bench/accuracy.py --rows 100k [--months 2] [--seed 0] [--data DIR] [--db FILE] [--keep]
 
 Generates CSV uploads with ``tracecode.synth.generate(out, rows, months, formats='csv')``
-(sales, returns, purchases and purchase returns; it writes ``truth.csv``: rule, drug_trac_codg,
+(sales, returns, purchases, purchase returns and deletes; it writes ``truth.csv``: rule, drug_trac_codg,
 month), ingests them into a fresh database,
 runs ``check --month M`` for every month with the generated catalogue, and compares the stored
 findings (rule, code, month) with the truth. Prints a table per rule on stdout; exits 1 when
@@ -87,8 +87,9 @@ def measure(rows: int, months: int = 2, seed: int = 0, data_dir: Path | None = N
     try:
         catalog = data_dir / "catalog.csv"
         catalog = catalog if catalog.exists() else None
-        # purchases_M.csv and purchase_returns_M.csv: their kind is read from the name
-        uploads = [p for prefix in ("purchase", "sales_", "returns_") for p in sorted(data_dir.glob(prefix + "*.csv"))]
+        # deletes_M.csv, purchases_M.csv and purchase_returns_M.csv: their kind is read from the name
+        uploads = [p for prefix in ("deletes_", "purchase", "sales_", "returns_")
+                   for p in sorted(data_dir.glob(prefix + "*.csv"))]
         seconds_ingest = seconds_check = 0.0
         if incremental:
             for month in sorted({p.stem[-7:] for p in uploads}):

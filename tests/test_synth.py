@@ -76,8 +76,8 @@ def json_messages(path: Path) -> list[tuple[int, dict]]:
 
 
 def message_items(msg: dict) -> list[dict]:
-    body = msg["input"]
-    for key in ("selinfo", "selinfoDetail", "purcinfo"):
+    body = json.loads(msg["input"]) if isinstance(msg["input"], str) else msg["input"]
+    for key in ("selinfo", "selinfoDetail", "purcinfo", "data"):
         if key in body:
             items = json.loads(body[key]) if isinstance(body[key], str) else body[key]
             return items if isinstance(items, list) else [items]
@@ -187,7 +187,7 @@ def test_every_format_file_present(sample):
     for m in ("2026-01", "2026-02"):
         for name in (f"sales_{m}.csv", f"sales_{m}_zh_bom.csv", f"sales_{m}_zh_gbk.csv", f"sales_{m}.xlsx",
                      f"sales_{m}.jsonl", f"sales_{m}_2021.json", f"sales_{m}.parquet", f"returns_{m}.csv",
-                     f"returns_{m}.jsonl", f"purchases_{m}.jsonl"):
+                     f"returns_{m}.jsonl", f"purchases_{m}.jsonl", f"deletes_{m}.jsonl"):
             assert (out / name).stat().st_size > 0, name
             assert summary.rows_per_file[name] > 0, name
     for name in ("catalog.csv", "truth.csv", "truth_cases.csv", "truth_people.csv", "truth_rings.csv",
@@ -195,7 +195,7 @@ def test_every_format_file_present(sample):
         assert (out / name).exists(), name
     files = json.loads((out / "manifest.json").read_text())["files"]
     assert {m["format"] for m in files} == {"csv", "xlsx", "json", "parquet"}
-    assert {m["kind"] for m in files} == {"sale", "return", "purchase"}
+    assert {m["kind"] for m in files} == {"sale", "return", "purchase", "delete"}
 
 
 def test_manifest_rows_add_up_and_match_the_files(sample):
@@ -393,6 +393,30 @@ def test_uncoded_sales_and_decoction_pieces(sample):
     assert not any(m.startswith("T") for m in catalog)
 
 
+def test_deletes_name_uploaded_records_or_none(sample):
+    """3507 messages (``input.data``: the batch number of the withdrawn record, kind 4) sent in
+    the month of the record they withdraw: a duplicate upload, a wrong upload that was then
+    uploaded again correctly, one of three copies — and one naming a record never uploaded."""
+    out, _ = sample
+    records = all_records(out)
+    uploads: Counter = Counter()
+    for name, recs in records.items():
+        if name.startswith("sales"):
+            for r in recs:
+                uploads[(r["fixmedins_code"], r["fixmedins_bchno"], name[6:13])] += 1
+    named = Counter()
+    as_string = 0
+    for month in ("2026-01", "2026-02"):
+        for line, msg in json_messages(out / f"deletes_{month}.jsonl"):
+            assert msg["infno"] == "3507" and msg["inf_time"].startswith(month)
+            as_string += isinstance(msg["input"], str)
+            data = (json.loads(msg["input"]) if isinstance(msg["input"], str) else msg["input"])["data"]
+            assert set(data) == {"fixmedins_bchno", "inv_data_type"} and data["inv_data_type"] == "4"
+            named[uploads[(msg["fixmedins_code"], data["fixmedins_bchno"], month)]] += 1
+    # never uploaded (0); a duplicate or a corrected record (2 uploads); one of three copies (3)
+    assert set(named) == {0, 2, 3} and as_string >= 1
+
+
 def test_returns_without_receipt(sample):
     """3506 records naming no receipt (medins_prod_sel_no "") in CSV and JSON, both benign and
     return_without_sale."""
@@ -558,8 +582,8 @@ def test_csv_mode_is_fast_and_writes_only_csv(tmp_path):
     t0 = time.perf_counter()
     summary = generate(out, 200_000, months=2, seed=5, formats="csv", verify=True)
     assert time.perf_counter() - t0 < 15
-    uploads = sorted(p.name for p in out.iterdir() if p.name.startswith(("sales_", "returns_", "purchase")))
-    assert uploads == ["purchase_returns_2026-01.csv", "purchase_returns_2026-02.csv", "purchases_2026-01.csv",
+    uploads = sorted(p.name for p in out.iterdir() if p.name.startswith(("sales_", "returns_", "purchase", "deletes_")))
+    assert uploads == ["deletes_2026-01.csv", "deletes_2026-02.csv", "purchase_returns_2026-01.csv", "purchase_returns_2026-02.csv", "purchases_2026-01.csv",
                        "purchases_2026-02.csv", "returns_2026-01.csv", "returns_2026-02.csv", "sales_2026-01.csv",
                        "sales_2026-02.csv"]
     assert not list(out.glob("*.xlsx")) + list(out.glob("*.jsonl")) + list(out.glob("*.parquet"))
@@ -587,8 +611,8 @@ def test_nhsa_json_mode_writes_only_messages(tmp_path):
     by row (verify), with planted rejects."""
     out = tmp_path / "json"
     summary = generate(out, 3000, months=2, seed=2, formats="nhsa-json")
-    uploads = sorted(p.name for p in out.iterdir() if p.name.startswith(("sales_", "returns_", "purchase")))
-    assert uploads == ["purchases_2026-01.jsonl", "purchases_2026-02.jsonl", "returns_2026-01.jsonl",
+    uploads = sorted(p.name for p in out.iterdir() if p.name.startswith(("sales_", "returns_", "purchase", "deletes_")))
+    assert uploads == ["deletes_2026-01.jsonl", "deletes_2026-02.jsonl", "purchases_2026-01.jsonl", "purchases_2026-02.jsonl", "returns_2026-01.jsonl",
                        "returns_2026-02.jsonl", "sales_2026-01.jsonl", "sales_2026-01_2021.json",
                        "sales_2026-02.jsonl", "sales_2026-02_2021.json"]
     assert summary.rows == 3000 and summary.formats == "nhsa-json"

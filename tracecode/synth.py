@@ -1,5 +1,5 @@
 """Synthetic pharmacy uploads — sales (3505), returns (3506), purchases and purchase returns
-(3503/3504) — with planted re-use cases.
+(3503/3504), deletes (3507) — with planted re-use cases.
 
 ``generate(out_dir, rows)`` writes a month-by-month set of uploads plus the ground truth the
 rules of docs/RULES.md must find in them:
@@ -24,7 +24,9 @@ Pharmacies with purchase data (every 4th, at most 50) buy every pack they sell, 
 per drug as the month opens, unless a planted case says otherwise; other pharmacies have
 no purchase data. Planted cases also sell coded drugs without a code (uncoded_sale; a
 decoction piece without one is the benign look-alike) and return packs without naming a
-receipt (3506 with ``medins_prod_sel_no`` "").
+receipt (3506 with ``medins_prod_sel_no`` ""), and 3507 deletes (``deletes_M``) of sale records
+in the month they were uploaded: a deleted duplicate, a wrong upload deleted and sent again,
+one of three copies, a record never uploaded.
 
 Always written: ``catalog.csv`` (med_list_codg, code_prefix, pack_units), ``truth.csv``
 (rule, drug_trac_codg, month — every month in which the code has a flagged row, computed
@@ -105,7 +107,8 @@ SALE_FILES = (
 #: other planted case (a sale of an unbought code there is sale_without_purchase).
 BUYER_EVERY, MAX_BUYERS = 4, 50
 #: Event kinds in the row batches.
-K_SALE, K_RETURN, K_PURCHASE, K_PURCHASE_RETURN = range(4)
+K_SALE, K_RETURN, K_PURCHASE, K_PURCHASE_RETURN, K_DELETE = range(5)
+KIND_LETTERS = "SRPQD"
 
 # Code spelling styles.
 PLAIN, APOS, SPACES, FULLWIDTH = 0, 1, 2, 3
@@ -246,7 +249,8 @@ class OracleEvent:
     eid: int  # ingest order
     key: object  # normalised code (valid) or raw value (invalid)
     valid: bool
-    kind: str  # 'S' sale / 'R' return / 'U' sale without a code (key: its finding's name) / 'P' purchase / 'Q' purchase return
+    kind: str  # 'S' sale / 'R' return / 'U' sale without a code (key: its finding's name) / 'P' purchase /
+    # 'Q' purchase return / 'D' a 3507 delete of the sale or return records with its bchno
     ph: object  # pharmacy
     doc: object  # rtal_docno
     ts: int
@@ -257,11 +261,31 @@ class OracleEvent:
     med: object  # med_list_codg of the row
     product: object  # the drug the code's product prefix belongs to (by the catalogue)
     must_code: bool = True  # kind 'U': the drug must carry a code (NHSA class X or Z)
+    bchno: object = None  # fixmedins_bchno: the record a 3507 delete names
+    rec: object = None  # the record's place in upload order (file, line): which upload a delete withdraws
+
+
+def _withdrawn(events: list[OracleEvent]) -> list[OracleEvent]:
+    """``events`` without the records 3507 deletes withdraw: n deletes of a pharmacy's batch
+    number withdraw the first n of its sale/return records with that number, in upload order."""
+    asked: dict[tuple, int] = defaultdict(int)
+    for e in events:
+        if e.kind == "D":
+            asked[(e.ph, e.bchno)] += 1
+    if not asked:
+        return events
+    records: dict[tuple, set] = defaultdict(set)
+    for e in events:
+        if e.kind in "SRU" and (e.ph, e.bchno) in asked:
+            records[(e.ph, e.bchno)].add(e.rec)
+    gone = {(key, r) for key, recs in records.items() for r in sorted(recs)[:asked[key]]}
+    return [e for e in events if e.kind != "D" and ((e.ph, e.bchno), e.rec) not in gone]
 
 
 def _judge(events: list[OracleEvent], pack_units: dict) -> list[tuple[str, OracleEvent]]:
     """Flagged rows of every rule over ``events`` (all seen at once), per docs/RULES.md."""
     flags: list[tuple[str, OracleEvent]] = []
+    events = _withdrawn(events)
     coded = [e for e in events if e.kind in ("S", "R")]
     valid = [e for e in coded if e.valid]
     flags += [("invalid_code", e) for e in coded if not e.valid]
@@ -357,7 +381,7 @@ class Ev:
     """One record of a template. Times ``t`` are open seconds after the instance's base
     time in month offset ``m``."""
 
-    kind: str = "S"  # S sale, R return, P purchase (3503), Q purchase return (3504)
+    kind: str = "S"  # S sale, R return, P purchase (3503), Q purchase return (3504), D delete (3507) of ref's record
     code: int = 0  # code slot
     ph: int = 0  # pharmacy slot
     tr: int = 0  # trdn_flag
@@ -373,6 +397,7 @@ class Ev:
     rc: int | None = None  # receipt slot shared by several lines
     ncodes: int = 1  # codes in the line (whole packs; sel_retn_cnt = ncodes)
     uncoded: bool = False  # sales: uploaded without a code (the pack was not scanned)
+    redo: int | None = None  # the record of that event uploaded again (same receipt, batch number, time), own fields
     norc: bool = False  # returns: no receipt (rtal_docno and medins_prod_sel_no empty), as a real 3506
 
 
@@ -414,6 +439,10 @@ def _P(**kw) -> Ev:
 
 def _Q(**kw) -> Ev:
     return Ev(kind="Q", **kw)
+
+
+def _D(**kw) -> Ev:
+    return Ev(kind="D", **kw)
 
 
 D, H = DAY, HOUR
@@ -526,6 +555,12 @@ TEMPLATES: tuple[Tpl, ...] = (
         category="benign"),
     Tpl("return_no_receipt_without_sale", (_R(norc=True),)),
     Tpl("dup_return_no_receipt", (_S(), _R(t=2 * H, ref=0, norc=True), _R(dup=1))),
+    # 3507 deletes (of the record with that batch number, in the month it was uploaded)
+    Tpl("benign_deleted_duplicate", (_S(), _S(dup=0), _D(ref=0, t=H)), category="benign"),
+    Tpl("benign_deleted_and_corrected", (_S(med=1), _D(ref=0, t=H), _S(redo=0)), drugs=("any", "any"),
+        category="benign"),
+    Tpl("benign_delete_never_uploaded", (_D(),), category="benign"),
+    Tpl("deleted_one_of_three_copies", (_S(), _S(dup=0), _S(dup=0), _D(ref=0, t=H))),
     # later features
     _buyer(),
     _ring(),
@@ -552,12 +587,29 @@ def _validate(tpl: Tpl) -> None:
             continue
         if e.ref is not None:
             r = tpl.events[e.ref]
-            assert r.kind == "S" and (r.m, r.t) < (e.m, e.t), tpl.name
+            assert (r.kind == "S" or e.kind == "D") and (r.m, r.t) < (e.m, e.t), tpl.name
+            assert e.kind != "D" or r.m == e.m, f"{tpl.name}: a delete is sent in its record's month"
+        if e.redo is not None:
+            r = tpl.events[e.redo]
+            assert e.redo < i and r.kind == e.kind == "S" and (r.m, r.t, r.code) == (e.m, e.t, e.code), tpl.name
+            continue
+        if e.kind == "D":
+            continue
         assert e.t % MINUTE == 0 and e.ph < tpl.n_ph and e.code < len(tpl.codes), tpl.name
         for j in range(e.ncodes):
             key = (e.code, j, e.m, e.t)
             assert key not in seen, f"{tpl.name}: two events of one code at the same time"
             seen[key] = i
+
+
+def _record_slot(tpl: Tpl, i: int) -> int:
+    """The record (batch number) event ``i`` uploads: a copy's, a re-upload's and a delete's are
+    those of the event they repeat or name; a delete naming none names a record never uploaded."""
+    e = tpl.events[i]
+    for link in (e.dup, e.redo, e.ref if e.kind == "D" else None):
+        if link is not None:
+            return _record_slot(tpl, link)
+    return i
 
 
 def _proto_truth(tpl: Tpl, unit_values) -> frozenset:
@@ -580,6 +632,14 @@ def _proto_truth(tpl: Tpl, unit_values) -> frozenset:
             for i, e0 in enumerate(tpl.events):
                 src = e0.dup if e0.dup is not None else i
                 e = tpl.events[src]
+                bchno = _record_slot(tpl, i)
+                if e.kind == "D":
+                    evs.append(OracleEvent(eid=i * 16, key=None, valid=True, kind="D", ph=e.ph, doc=None,
+                                           ts=e.m * 10**9 + e.t, month=e.m, trdn=0, qty=0.0, insured=False, med=None,
+                                           product=None, bchno=bchno, rec=i))
+                    continue
+                if e.redo is not None:  # the same sale record again: its receipt, time and insurance
+                    src = e.redo
                 if e.kind == "S":
                     insured = ins.get(src, bool(e.ins))
                 else:
@@ -596,7 +656,7 @@ def _proto_truth(tpl: Tpl, unit_values) -> frozenset:
                     evs.append(OracleEvent(
                         eid=i * 16 + j, key=key or (e.code, j), valid=valid, kind=kind, ph=e.ph, doc=doc,
                         ts=e.m * 10**9 + e.t, month=e.m, trdn=e.tr, qty=cnt / e.ncodes, insured=insured,
-                        med=med, product=slot.drug, must_code=tpl.drugs[med] != "herb"))
+                        med=med, product=slot.drug, must_code=tpl.drugs[med] != "herb", bchno=bchno, rec=i))
             if tpl.buyers:  # the pharmacies' own stock purchases (every month, before it opens)
                 evs += [OracleEvent(eid=-1 - p, key=("stock", p), valid=True, kind="P", ph=p, doc=None, ts=0,
                                     month=0, trdn=0, qty=1.0, insured=False, med=0, product=0)
@@ -1216,20 +1276,16 @@ class _Generator:
         rc_keys: dict[object, int] = {}
         ev_rc = []
         for i, e in enumerate(tpl.events):
-            if e.dup is not None:
-                ev_rc.append(ev_rc[e.dup])
+            if e.dup is not None or e.redo is not None:
+                ev_rc.append(ev_rc[e.dup if e.dup is not None else e.redo])
                 continue
             key = ("rc", e.rc) if e.rc is not None else ("ev", i)
             ev_rc.append(rc_keys.setdefault(key, len(rc_keys)))
         receipts = alloc.take("receipt", k * len(rc_keys)).reshape(k, len(rc_keys))
-        ev_rec = []
-        n_rec = 0
-        for i, e in enumerate(tpl.events):
-            if e.dup is not None:
-                ev_rec.append(ev_rec[e.dup])
-            else:
-                ev_rec.append(n_rec)
-                n_rec += 1
+        slots = [_record_slot(tpl, i) for i in range(n_ev)]
+        compact = {s_: n for n, s_ in enumerate(dict.fromkeys(slots))}
+        ev_rec = [compact[s_] for s_ in slots]
+        n_rec = len(compact)
         records = alloc.take("record", k * n_rec).reshape(k, n_rec)
         # insured flags and persons of the sales
         ins = np.zeros((k, n_ev), bool)
@@ -1241,12 +1297,14 @@ class _Generator:
                     person[:, i] = persons[:, e.person]
                 else:
                     person[:, i] = np.where(ins[:, i], self._persons(k), -1)
+                if e.redo is not None:  # the same sale uploaded again
+                    ins[:, i], person[:, i] = ins[:, e.redo], person[:, e.redo]
         rows = []
         for i, e0 in enumerate(tpl.events):
             src = e0.dup if e0.dup is not None else i
             e = tpl.events[src]
             b = _empty(k)
-            b["kind"][:] = "SRPQ".index(e.kind)
+            b["kind"][:] = KIND_LETTERS.index(e.kind)
             b["uncoded"][:] = e.uncoded
             b["norc"][:] = e.norc
             b["month"][:] = month0 + e.m
@@ -1273,7 +1331,7 @@ class _Generator:
             if e.kind == "S":
                 b["ins"][:] = ins[:, src]
                 b["person"][:] = person[:, src]
-            elif e.kind in "PQ":
+            elif e.kind in "PQD":
                 b["person"][:] = -1
             elif e.ref is not None:
                 b["ins"][:] = ins[:, e.ref]
@@ -1308,10 +1366,16 @@ class _Generator:
             truth["month"].append(month0 + moff)
         cases = defaultdict(list)
         for s in range(len(tpl.codes)):
-            uses = [e for e in tpl.events if e.code == s and e.dup is None]
-            if uses and all(e.uncoded for e in uses):  # no code: the case is the pharmacy and the drug
-                for e in uses:
-                    names = self._uncoded_names(ph[:, e.ph], slot_drug[:, s])
+            uses = [i for i, e in enumerate(tpl.events) if e.code == s and e.dup is None]
+            if uses and all(tpl.events[i].kind == "D" for i in uses):  # no code: the batch number it names
+                for i in uses:
+                    names = [f"deleted:{w.p_code[p]}:LS{r:012d}" for p, r in
+                             zip(ph[:, tpl.events[i].ph], records[:, ev_rec[i]])]
+                    self.extra_cases += zip(inst + 1, [tpl.name] * k, [tpl.category] * k, names)
+                continue
+            if uses and all(tpl.events[i].uncoded for i in uses):  # no code: the pharmacy and the drug
+                for i in uses:
+                    names = self._uncoded_names(ph[:, tpl.events[i].ph], slot_drug[:, s])
                     self.extra_cases += zip(inst + 1, [tpl.name] * k, [tpl.category] * k, names)
                 continue
             for j in range(widths[s]):
@@ -1523,8 +1587,9 @@ class _Generator:
         for mi, label in enumerate(w.months):
             sc = _take(self.scen, self.scen["month"] == mi)
             sales, rets = _take(sc, sc["kind"] == K_SALE), _take(sc, sc["kind"] == K_RETURN)
-            bought = self._template_purchases(_take(sc, sc["kind"] >= K_PURCHASE))
-            bar.update(len(bought))
+            bought = self._template_purchases(_take(sc, np.isin(sc["kind"], [K_PURCHASE, K_PURCHASE_RETURN])))
+            deletes = _take(sc, sc["kind"] == K_DELETE)
+            bar.update(len(bought) + _len(deletes))
             sales = _take(sales, np.argsort(sales["osec"], kind="stable"))
             n_sales = int(self.bg_per_month[mi]) + _len(sales)
             chunks = max(1, math.ceil(n_sales / CHUNK_ROWS))
@@ -1558,6 +1623,9 @@ class _Generator:
                 self._write_purchases_csv(out_dir / name, mine)
                 self._record_file(name, "purchase" if kind == K_PURCHASE else "purchase_return", "csv", "utf-8",
                                   "purchase", label, len(mine))
+            name = f"deletes_{label}.csv"
+            self._write_deletes_csv(out_dir / name, deletes)
+            self._record_file(name, "delete", "csv", "utf-8", "delete", label, _len(deletes))
         bar.close()
 
     def _buy(self, b: dict, month: int, stock: bool) -> tuple[dict, list[_Purchase]]:
@@ -1618,6 +1686,34 @@ class _Generator:
             "purc_retn_stoin_time": f"{x:%Y-%m-%d %H:%M:%S}",
         }
 
+    def _write_deletes_csv(self, path: Path, d: dict) -> None:
+        """3507 deletes with the delete file columns: pharmacy, the batch number of the record
+        withdrawn, the kind of record (4: a sale or return) and when the delete was sent."""
+        w = self.w
+        ts = self._ts(d["month"], d["osec"])
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["fixmedins_code", "fixmedins_bchno", "inv_data_type", "sel_retn_time"])
+        for i in range(_len(d)):
+            x = dt.datetime.fromtimestamp(int(ts[i]), dt.timezone.utc)
+            writer.writerow([w.p_code[int(d["pharm"][i])], f"LS{int(d['record'][i]):012d}", "4", f"{x:%Y-%m-%d %H:%M:%S}"])
+        path.write_text(buf.getvalue(), encoding="utf-8")
+
+    def _write_deletes_json(self, path: Path, d: dict) -> None:
+        """3507 messages, one per line: ``input.data`` names the withdrawn record (every third
+        ``input`` a JSON string, as the clients that encrypt it send it before encryption)."""
+        w = self.w
+        ts = self._ts(d["month"], d["osec"])
+        out = []
+        for i in range(_len(d)):
+            x = dt.datetime.fromtimestamp(int(ts[i]), dt.timezone.utc)
+            ph = int(d["pharm"][i])
+            msg = self._header("3507", w.p_code[ph], w.p_name[ph], x, i + 1, 2025)
+            body = {"data": {"fixmedins_bchno": f"LS{int(d['record'][i]):012d}", "inv_data_type": "4"}}
+            msg["input"] = json.dumps(body, ensure_ascii=False) if i % 3 == 2 else body
+            out.append(json.dumps(msg, ensure_ascii=False, separators=(",", ":")))
+        path.write_text("\n".join(out) + "\n" if out else "", encoding="utf-8")
+
     def _write_purchases_csv(self, path: Path, items: list[_Purchase]) -> None:
         names = ["fixmedins_code", "fixmedins_name", "med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name",
                  "fixmedins_bchno", "spler_name", "manu_lotnum", "manu_date", "expy_end", "finl_trns_pric",
@@ -1674,7 +1770,8 @@ class _Generator:
             sc = _take(self.scen, self.scen["month"] == mi)
             bg, bought = self._buy(self._background(mi, int(self.bg_per_month[mi]), 0, int(w.month_open[mi])), mi,
                                    stock=True)
-            bought += self._template_purchases(_take(sc, sc["kind"] >= K_PURCHASE))
+            bought += self._template_purchases(_take(sc, np.isin(sc["kind"], [K_PURCHASE, K_PURCHASE_RETURN])))
+            per_file[f"deletes_{label}.jsonl"] = _take(sc, sc["kind"] == K_DELETE)
             b = _concat([bg, _take(sc, sc["kind"] < K_PURCHASE)])
             n = _len(b)
             group = np.where(b["group"] >= 0, b["group"], w.p_group[b["pharm"]]).astype(np.int8)
@@ -1692,9 +1789,12 @@ class _Generator:
             firsts = [int(rng.choice(c)) for g in texts if len(c := cand[group[cand] == g])]
             rest = np.setdiff1d(cand, firsts)
             more = min(len(rest), max(0, max(3, int(round(REJECT_SHARE * n))) - len(firsts)))
-            pick = np.sort(np.concatenate([firsts, rng.choice(rest, more, replace=False)]).astype(np.int64))
-            n_rej = len(pick)
-            b["reject"][pick] = 1 + np.arange(n_rej) % 3  # 1 time, 2 pharmacy, 3 quantity
+            extra = np.sort(rng.choice(rest, more, replace=False)).astype(np.int64)
+            firsts = np.array(firsts, np.int64)
+            # 1 time, 2 pharmacy, 3 quantity: the first of a file by its group (so each kind is in
+            # the CSVs of every month), the others in turn
+            b["reject"][firsts] = 1 + group[firsts] % 3
+            b["reject"][extra] = 1 + np.arange(len(extra)) % 3
             ts = self._ts(b["month"], b["osec"])
             multi = self._code_lists(b)
             sale_files = [(g, pat.format(m=label)) for g, pat, fmt, *_ in SALE_FILES if fmt == "json" or not json_only]
@@ -1720,6 +1820,18 @@ class _Generator:
         for fi, fname in enumerate(sorted(per_file)):
             items = per_file[fname]
             label = re.search(r"(\d{4}-\d{2})", fname).group(1)
+            if fname.startswith("deletes"):
+                d = items
+                self._write_deletes_json(out_dir / fname, d)
+                self._record_file(fname, "delete", "json", "utf-8", "nhsa-json", label, _len(d),
+                                  time_format="yyyy-MM-dd HH:mm:ss", infno=["3507"])
+                ts_d = self._ts(d["month"], d["osec"])
+                for seq in range(_len(d)):
+                    self.oracle_events.append(OracleEvent(
+                        eid=fi * 2**32 + seq, key=None, valid=True, kind="D", ph=w.p_code[int(d["pharm"][seq])],
+                        doc=None, ts=int(ts_d[seq]), month=int(d["month"][seq]), trdn=0, qty=0.0, insured=False,
+                        med=None, product=None, bchno=f"LS{int(d['record'][seq]):012d}"))
+                continue
             if fname.startswith("purchases"):
                 self._write_purchases_json(out_dir / fname, items)
                 self._record_file(fname, "purchase", "json", "utf-8", "nhsa-json", label, len(items),
@@ -1727,7 +1839,7 @@ class _Generator:
                 for seq, p in enumerate(items):
                     for j, code in enumerate(p.codes):
                         self.oracle_events.append(OracleEvent(
-                            eid=fi * 2**32 + seq * 4096 + j, key=code, valid=True, kind="SRPQ"[p.kind],
+                            eid=fi * 2**32 + seq * 4096 + j, key=code, valid=True, kind=KIND_LETTERS[p.kind],
                             ph=w.p_code[p.pharm], doc=None, ts=int(self._ts(p.month, p.osec)), month=p.month, trdn=0,
                             qty=1.0, insured=False, med=w.d_med[p.drug], product=w.d_med[p.drug]))
                 continue
@@ -1765,16 +1877,16 @@ class _Generator:
                 # the receipt that identifies a record for duplicate_upload, as ingest takes it
                 doc = (rec["rtal_docno"] if not fname.endswith(".jsonl") or kind == "sale" else "") \
                     or rec.get("medins_prod_sel_no") or rec["fixmedins_bchno"]
-                self._add_oracle_events(fi, seq, rec, raw, t, doc)
+                self._add_oracle_events(fi, seq, line, rec, raw, t, doc)
 
-    def _add_oracle_events(self, fi: int, seq: int, rec: dict, raw: dict, t: int, doc: str) -> None:
+    def _add_oracle_events(self, fi: int, seq: int, line: int, rec: dict, raw: dict, t: int, doc: str) -> None:
         w = self.w
         ph, med = rec["fixmedins_code"], rec["med_list_codg"]
         if raw["uncoded"]:
             self.oracle_events.append(OracleEvent(
                 eid=fi * 2**32 + seq * 4, key=f"uncoded:{ph}:{med}", valid=True, kind="U", ph=ph, doc=None, ts=int(t),
                 month=int(raw["month"]), trdn=int(raw["trdn"]), qty=float(raw["cnt"]), insured=bool(raw["ins"]),
-                med=med, product=None, must_code=med[:1] in ("X", "Z")))
+                med=med, product=None, must_code=med[:1] in ("X", "Z"), bchno=rec["fixmedins_bchno"], rec=(fi, line)))
             return
         n = int(raw["ncodes"])
         style = int(raw["style"])
@@ -1785,7 +1897,7 @@ class _Generator:
                 eid=fi * 2**32 + seq * 4 + j, key=key, valid=style < 20, kind="S" if raw["kind"] == 0 else "R",
                 ph=ph, doc=doc, ts=int(t), month=int(raw["month"]),
                 trdn=int(raw["trdn"]), qty=int(raw["cnt"]) / n, insured=bool(raw["ins"]),
-                med=med, product=w.d_med[int(raw["cdrug"])]))
+                med=med, product=w.d_med[int(raw["cdrug"])], bchno=rec["fixmedins_bchno"], rec=(fi, line)))
 
     def _reject_value(self, raw: dict, column: str, value, style: str = "text"):
         r = int(raw["reject"])
@@ -1941,9 +2053,11 @@ class _Generator:
             x = dt.datetime.fromtimestamp(int(t), dt.timezone.utc)
             group = [items[i]]
             if era == 2025 and kind == "sale":
+                # a batch holds distinct records (a copy or re-upload of one goes in its own message)
                 while (i + len(group) < len(items) and not raw["reject"]
                        and (items[i + len(group)][1]["pharm"], items[i + len(group)][1]["receipt"])
-                       == (raw["pharm"], raw["receipt"]) and not items[i + len(group)][1]["reject"]):
+                       == (raw["pharm"], raw["receipt"]) and not items[i + len(group)][1]["reject"]
+                       and items[i + len(group)][1]["record"] not in {g[1]["record"] for g in group}):
                     group.append(items[i + len(group)])
             msg = self._header(infno if len(group) == 1 else "3505A", rec["fixmedins_code"], rec["fixmedins_name"], x,
                                len(chunks) + 1, era)
@@ -2076,10 +2190,13 @@ class _Generator:
             "line_numbers": "expected_rejects.csv: CSV and xlsx lines count the header as line 1; JSON lines from 1",
             "side_files": {
                 "catalog.csv": "med_list_codg, code_prefix (7-digit prefix or GTIN-14), pack_units",
-                "truth_cases.csv": "every planted code (benign look-alikes too) and its case template",
+                "truth_cases.csv": "every planted code (benign look-alikes too) and its case template; a case "
+                                   "without a code: uncoded:<pharmacy>:<drug>, deleted:<pharmacy>:<batch number>",
                 "truth_people.csv": "professional buyers: psn_no, packs bought insured at pharmacy, then resold elsewhere",
                 "truth_rings.csv": "recycling rings: source pharmacies whose insured packs reappear at the sink",
-                "expected_rejects.csv": "formats=all only: records an ingest must reject (file, line, field)",
+                "expected_rejects.csv": "formats all and nhsa-json: records an ingest must reject (file, line, field)",
+                "deletes_M": "3507 deletes: ingest them with the other files (a delete may come before its record)",
+                "purchases_M": "3503/3504 purchases of the pharmacies with purchase data (every 4th, at most 50)",
             },
         }
         (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -2116,12 +2233,13 @@ class _Generator:
             n = int(b["ncodes"][i])
             for j in range(n):
                 key = w.code_text(int(b["code"][i]) + j, int(b["cdrug"][i]), int(norm[i]), int(b["batch"][i]))
-                kind = "SRPQ"[int(b["kind"][i])]
+                kind = KIND_LETTERS[int(b["kind"][i])]
                 if b["uncoded"][i]:
                     kind, key = "U", self._uncoded_names(b["pharm"][i:i + 1], b["drug"][i:i + 1])[0]
                 events.append(OracleEvent(
                     eid=i * 4 + j, key=key, valid=int(b["style"][i]) < 20, kind=kind,
-                    must_code=int(b["drug"][i]) < w.n_drugs, ph=int(b["pharm"][i]), doc=(int(b["kind"][i]), int(b["receipt"][i])), ts=int(ts[i]),
+                    must_code=int(b["drug"][i]) < w.n_drugs, bchno=int(b["record"][i]), rec=(int(ts[i]), i),
+                    ph=int(b["pharm"][i]), doc=(int(b["kind"][i]), int(b["receipt"][i])), ts=int(ts[i]),
                     month=int(b["month"][i]), trdn=int(b["trdn"][i]), qty=int(b["cnt"][i]) / n,
                     insured=bool(b["ins"][i]), med=w.d_med[int(b["drug"][i])], product=w.d_med[int(b["cdrug"][i])]))
         return events

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tracecode.codes.hashing import code_key
 from tracecode.rules.runner import run_checks
 from tracecode.store.database import open_store
+from tracecode.store.ingest import ingest_files
 
 synth = pytest.importorskip("tracecode.synth")
 
@@ -39,6 +40,33 @@ def test_synth_ground_truth_20k(tmp_path, incremental):
     assert acc.false_positives == [], f"{report}\nfalse positives: {acc.false_positives[:10]}"
     assert acc.false_negatives == [], f"{report}\nfalse negatives: {acc.false_negatives[:10]}"
     assert all(s.precision == 1.0 and s.recall == 1.0 for s in acc.scores), report
+
+
+def test_synth_deletes_are_what_clears_the_deleted_cases(tmp_path):
+    """The control of the planted 3507 deletes: loaded without its deletes files, the same data
+    has exactly the findings the deletes withdraw (the deleted duplicate, the wrong upload
+    corrected, in both months) more than its truth; with them, none (the accuracy test above)."""
+    import csv
+
+    data = tmp_path / "data"
+    synth.generate(data, 3000, months=2, seed=4, formats="csv")
+    con = open_store(":memory:")
+    uploads = [p for p in sorted(data.glob("*.csv")) if p.name.startswith(("purchase", "sales_", "returns_"))]
+    ingest_files(con, uploads, kind="auto")
+    for month in ("2026-01", "2026-02"):
+        run_checks(con, month=month, catalog=data / "catalog.csv")
+    found = {tuple(r) for r in con.execute("SELECT rule, drug_trac_codg, month FROM findings").fetchall()}
+    con.close()
+    with open(data / "truth.csv", encoding="utf-8") as fh:
+        truth = {(r["rule"], r["drug_trac_codg"], r["month"]) for r in csv.DictReader(fh)}
+    with open(data / "truth_cases.csv", encoding="utf-8") as fh:
+        template = {r["drug_trac_codg"]: r["template"] for r in csv.DictReader(fh)}
+    assert truth <= found
+    extra = sorted((rule, template.get(code), month) for rule, code, month in found - truth)
+    assert extra == sorted([(r, "benign_deleted_duplicate", m) for r in ("duplicate_upload",)
+                            for m in ("2026-01", "2026-02")]
+                           + [(r, "benign_deleted_and_corrected", m) for r in ("duplicate_upload", "product_mismatch")
+                              for m in ("2026-01", "2026-02")]), extra
 
 
 # --------------------------------------------------- random histories vs the reference judge
