@@ -87,7 +87,7 @@ def zh_runs(tmp_path_factory):
     runs["trace"] = run("trace", "--db", db, *codes[:12], "81000000000000000000", env=env)
     runs["scan"] = run("scan", "--out", tmp / "scan", SAMPLE / "sales_2026-01.csv", SAMPLE / "sales_2026-02.csv",
                        "--returns", SAMPLE / "returns_2026-01.csv", "--catalog", SAMPLE / "catalog.csv", env=env)
-    runs["synth"] = run("synth", "--rows", "400", "--months", "1", "--formats", "csv", "--out", tmp / "synth", env=env)
+    runs["synth"] = run("synth", "--rows", "300", "--months", "1", "--formats", "csv", "--out", tmp / "synth", env=env)
     runs["error"] = run("export", "--db", tmp / "missing.duckdb", "--out", tmp / "o", env=env)
     runs["error month"] = run("report", "--db", db, "--month", "2030-01", "--out", tmp / "r2.html", env=env)
     return tmp, runs

@@ -33,7 +33,7 @@ Always written: ``catalog.csv`` (med_list_codg, code_prefix, pack_units), ``trut
 with the catalogue given; an uncoded_sale finding is named ``uncoded:<pharmacy>:<drug>``),
 ``truth_cases.csv`` (every planted code and the case it belongs to, benign look-alikes
 included), ``truth_people.csv``, ``truth_rings.csv`` and ``manifest.json``. ``rows`` counts
-every upload record (purchases too).
+the sale and return records; purchases and deletes come on top.
 
 How the truth is kept exact: every background code is unique and consistent with its drug,
 so background rows can trip no rule. Every planted case is an instance of a small template
@@ -147,8 +147,9 @@ class SynthSummary:
     files: list[str]  # every file written, relative to out_dir
     rows_per_file: dict[str, int]  # input records per upload file (sales and returns)
     cases_per_rule: dict[str, int]  # truth.csv rows per rule
-    rows: int  # records written over all upload files
+    rows: int  # sale and return records written (what ``rows`` asked for)
     injected_rows: int  # records that belong to planted cases (benign look-alikes included)
+    other_rows: int = 0  # purchase, purchase return and delete records (on top of ``rows``)
     months: list[str] = field(default_factory=list)
     seed: int = 0
     formats: str = "all"
@@ -189,8 +190,9 @@ def generate(
 ) -> SynthSummary:
     """Write synthetic uploads with planted cases and their ground truth into ``out_dir``.
 
-    ``rows`` is the number of input records over all upload files (sales and returns,
-    planted cases and duplicates included). ``verify`` re-judges the written rows with
+    ``rows`` is the number of sale and return records over all upload files (planted cases
+    and duplicates included); the purchases of the pharmacies with purchase data and the
+    deletes come on top (``SynthSummary.other_rows``). ``verify`` re-judges the written rows with
     :func:`reference_findings` and compares with the template truth (default: on for
     ``formats="all"``; for ``"csv"`` it re-judges the planted rows only).
     Example: ``generate(Path("data/sample"), 4000, months=2, formats="all")``.
@@ -225,7 +227,8 @@ def generate(
         files=sorted(gen.files_written),
         rows_per_file=dict(sorted(gen.rows_per_file.items())),
         cases_per_rule={r: gen.truth_counts.get(r, 0) for r in RULE_IDS},
-        rows=sum(gen.rows_per_file.values()),
+        rows=sum(n for f, n in gen.rows_per_file.items() if f.startswith(("sales_", "returns_"))),
+        other_rows=sum(n for f, n in gen.rows_per_file.items() if not f.startswith(("sales_", "returns_"))),
         injected_rows=gen.scenario_rows,
         months=list(world.months),
         seed=seed,
@@ -547,14 +550,13 @@ TEMPLATES: tuple[Tpl, ...] = (
     Tpl("benign_month2_bought_then_sold", (_P(), _S(m=1)), buyers=True, category="benign"),
     # uncoded_sale (no code uploaded for a drug that must carry one)
     Tpl("uncoded_sale", (_S(uncoded=True),), weight=2),
-    Tpl("uncoded_sale_twice", (_S(uncoded=True), _S(uncoded=True, t=D))),
-    Tpl("uncoded_sale_json", (_S(uncoded=True),), ph_groups=(G_JSONL,)),
+    Tpl("uncoded_sale_twice_json", (_S(uncoded=True), _S(uncoded=True, t=D)), ph_groups=(G_JSONL,)),
     Tpl("benign_decoction_uncoded", (_S(uncoded=True),), drugs=("herb",), weight=2, category="benign"),
     # 3506 returns without a receipt
     Tpl("benign_return_no_receipt", (_S(), _R(t=H, ref=0, norc=True)), ph_groups=(G_JSONL,), weight=2,
         category="benign"),
-    Tpl("return_no_receipt_without_sale", (_R(norc=True),)),
-    Tpl("dup_return_no_receipt", (_S(), _R(t=2 * H, ref=0, norc=True), _R(dup=1))),
+    # sent twice: one return (its batch number names it), without a sale
+    Tpl("return_no_receipt_without_sale", (_R(norc=True), _R(dup=0))),
     # 3507 deletes (of the record with that batch number, in the month it was uploaded)
     Tpl("benign_deleted_duplicate", (_S(), _S(dup=0), _D(ref=0, t=H)), category="benign"),
     Tpl("benign_deleted_and_corrected", (_S(med=1), _D(ref=0, t=H), _S(redo=0)), drugs=("any", "any"),
@@ -1218,7 +1220,8 @@ class _Generator:
         self.scen = _concat(batches)
         self.scenario_rows = _len(self.scen)
         self._finish_truth(truth_parts, cases_parts)
-        scen_per_month = np.bincount(self.scen["month"], minlength=months)
+        # rows asked for = sale and return records; purchases and deletes come on top
+        scen_per_month = np.bincount(self.scen["month"][self.scen["kind"] < K_PURCHASE], minlength=months)
         base = np.full(months, rows // months, np.int64)
         base[: rows % months] += 1
         self.bg_per_month = base - scen_per_month
@@ -1601,8 +1604,8 @@ class _Generator:
             with open(out_dir / name, "wb") as fh:
                 first = True
                 for c, sc_idx in enumerate(np.split(np.arange(_len(sales)), cuts)):
-                    bg, more = self._buy(self._background(mi, int(bg_sizes[c]), int(bounds[c]), int(bounds[c + 1])),
-                                         mi, stock=c == 0)
+                    bg = self._background(mi, int(bg_sizes[c]), int(bounds[c]), int(bounds[c + 1]))
+                    more = self._buy(bg, mi, stock=c == 0)
                     bought += more
                     b = _concat([bg, _take(sales, sc_idx)])
                     b = _take(b, np.argsort(self._ts(b["month"], b["osec"]), kind="stable"))
@@ -1628,12 +1631,11 @@ class _Generator:
             self._record_file(name, "delete", "csv", "utf-8", "delete", label, _len(deletes))
         bar.close()
 
-    def _buy(self, b: dict, month: int, stock: bool) -> tuple[dict, list[_Purchase]]:
+    def _buy(self, b: dict, month: int, stock: bool) -> list[_Purchase]:
         """Purchases (3503) covering the background sales in ``b`` of the pharmacies with purchase
         data: one record per pharmacy and drug with all its codes, delivered when the month opens;
         with ``stock``, one more per such pharmacy of a pack it keeps (so that each has purchase
-        data every month). As many background sales of other pharmacies are dropped: the row
-        count stays what was asked."""
+        data every month). They come on top of the rows asked for (sales and returns)."""
         w, rng = self.w, self.rng
         sel = np.nonzero(w.p_buyer[b["pharm"]])[0]
         order = sel[np.lexsort((sel, b["drug"][sel], b["pharm"][sel]))]
@@ -1657,12 +1659,7 @@ class _Generator:
                     for p, d, t, x in zip(buyers, drugs, texts, batch)]
         for p, r in zip(out, self.alloc.take("record", len(out))):
             p.record = int(r)
-        others = np.nonzero(~w.p_buyer[b["pharm"]])[0]
-        if len(others) < len(out):
-            raise ValueError("too few rows for the purchases of the pharmacies with purchase data; ask for more rows")
-        keep = np.ones(_len(b), bool)
-        keep[rng.choice(others, len(out), replace=False)] = False
-        return _take(b, keep), out
+        return out
 
     def _template_purchases(self, b: dict) -> list[_Purchase]:
         """The planted purchases and purchase returns of ``b`` (one code each)."""
@@ -1768,8 +1765,8 @@ class _Generator:
         per_file: dict[str, list] = {}
         for mi, label in enumerate(w.months):
             sc = _take(self.scen, self.scen["month"] == mi)
-            bg, bought = self._buy(self._background(mi, int(self.bg_per_month[mi]), 0, int(w.month_open[mi])), mi,
-                                   stock=True)
+            bg = self._background(mi, int(self.bg_per_month[mi]), 0, int(w.month_open[mi]))
+            bought = self._buy(bg, mi, stock=True)
             bought += self._template_purchases(_take(sc, np.isin(sc["kind"], [K_PURCHASE, K_PURCHASE_RETURN])))
             per_file[f"deletes_{label}.jsonl"] = _take(sc, sc["kind"] == K_DELETE)
             b = _concat([bg, _take(sc, sc["kind"] < K_PURCHASE)])
@@ -2173,6 +2170,7 @@ class _Generator:
             "formats": summary.formats,
             "rows_requested": rows_requested,
             "rows": summary.rows,
+            "purchase_and_delete_rows": summary.other_rows,
             "injected_rows": summary.injected_rows,
             "months": summary.months,
             "pharmacies": summary.pharmacies,
