@@ -3,7 +3,8 @@
     python bench/accuracy.py --rows 100k [--months 2] [--seed 0] [--data DIR] [--db FILE] [--keep]
 
 Generates CSV uploads with ``tracecode.synth.generate(out, rows, months, formats='csv')``
-(which writes ``truth.csv``: rule, drug_trac_codg, month), ingests them into a fresh database,
+(sales, returns, purchases, purchase returns and deletes; it writes ``truth.csv``: rule, drug_trac_codg,
+month), ingests them into a fresh database,
 runs ``check --month M`` for every month with the generated catalogue, and compares the stored
 findings (rule, code, month) with the truth. Prints a table per rule on stdout; exits 1 when
 any rule is below precision = recall = 1.0. ``measure()`` is what tests/rules/test_rules_accuracy.py
@@ -22,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracecode.store.ingest import ingest_files  # noqa: E402
 from tracecode.rules.catalogue import RULE_IDS  # noqa: E402
 from tracecode.rules.runner import run_checks  # noqa: E402
 from tracecode.store.database import open_store  # noqa: E402
+from tracecode.store.ingest import ingest_files  # noqa: E402
 
 
 @dataclass
@@ -86,19 +87,21 @@ def measure(rows: int, months: int = 2, seed: int = 0, data_dir: Path | None = N
     try:
         catalog = data_dir / "catalog.csv"
         catalog = catalog if catalog.exists() else None
-        sales, returns = sorted(data_dir.glob("sales_*.csv")), sorted(data_dir.glob("returns_*.csv"))
+        # deletes_M.csv, purchases_M.csv and purchase_returns_M.csv: their kind is read from the name
+        uploads = [p for prefix in ("deletes_", "purchase", "sales_", "returns_")
+                   for p in sorted(data_dir.glob(prefix + "*.csv"))]
         seconds_ingest = seconds_check = 0.0
         if incremental:
-            for month in sorted({p.stem.split("_", 1)[1] for p in sales + returns}):
+            for month in sorted({p.stem[-7:] for p in uploads}):
                 t = time.perf_counter()
-                ingest_files(con, [p for p in sales + returns if p.stem.split("_", 1)[1] == month], kind="auto")
+                ingest_files(con, [p for p in uploads if p.stem[-7:] == month], kind="auto")
                 seconds_ingest += time.perf_counter() - t
                 t = time.perf_counter()
                 run_checks(con, month=month, catalog=catalog, close_days=close_days)
                 seconds_check += time.perf_counter() - t
         else:
             t = time.perf_counter()
-            ingest_files(con, sales + returns, kind="auto")
+            ingest_files(con, uploads, kind="auto")
             seconds_ingest = time.perf_counter() - t
             t = time.perf_counter()
             for month in [r[0] for r in con.execute("SELECT DISTINCT month FROM events ORDER BY month").fetchall()]:

@@ -157,7 +157,9 @@ def test_report_details_and_reasons_in_chinese(zh_runs):
 def test_lang_en_gives_english(tmp_path):
     db = tmp_path / "c.duckdb"
     env = {"TRACECODE_LANG": None, "TRACECODE_DB": None}
-    assert run("ingest", "--db", db, SAMPLE / "sales_2026-01.csv", "--lang", "en", env=env).exit_code == 0
+    # the month's sale CSVs: enough pharmacies for a code sold at two of them
+    sales = sorted(SAMPLE.glob("sales_2026-01*.csv"))
+    assert run("ingest", "--db", db, *sales, "--lang", "en", env=env).exit_code == 0
     checked = run("check", "--db", db, "--lang", "en", env=env)
     assert checked.stdout.split()[:3] == ["rule", "label", "severity"] and "high" in checked.stdout
     assert "findings stored" in checked.stderr

@@ -84,6 +84,27 @@ def test_title_row_in_excel_is_skipped(db, tmp_path):
     assert [r[2] for r in stored(db)] == [4, 7]
 
 
+def test_excel_number_code_in_the_first_rows_reads_as_excel_shows_it(db, tmp_path):
+    """A code Excel stored as a number reads as Excel's 15-digit display (8.12345678901235E+19)
+    wherever it is; the first rows (read while looking for the header) once came out as
+    Python's str() of the float (8.123456789012346e+19)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    for n in (1, 30):  # one among the first rows, one below them
+        row = ROW1.split(",")
+        row[2], row[3] = f"R{n}", float(f"8123456789012345{n:04d}")
+        sheet.append(row)
+        for k in range(n, 25):
+            sheet.append(["P001", "益民大药房", f"R{n}-{k}", f"812345678901234{k:05d}", "0", "1", "2026-01-05 10:00:00"])
+    path = tmp_path / "sales.xlsx"
+    book.save(path)
+    ingest_files(db, [path])
+    raw = dict(db.execute("SELECT rtal_docno, code_raw FROM events WHERE rtal_docno IN ('R1', 'R30')").fetchall())
+    assert raw == {"R1": "%.15G" % 81234567890123450001.0, "R30": "%.15G" % 81234567890123450030.0}
+    assert all("E+19" in v for v in raw.values())
+
+
 def test_no_header_in_the_first_lines_names_the_missing_columns_in_chinese(db, tmp_path):
     path = tmp_path / "sales.csv"
     path.write_text("店号,单号,日期\nP001,R1,2026-01-05\n", encoding="utf-8")

@@ -109,7 +109,7 @@ def sample_dir(tmp_path: Path) -> Path:
         return SAMPLE
     from tracecode.synth import generate
 
-    generate(tmp_path / "sample", 600, months=2, seed=1)
+    generate(tmp_path / "sample", 800, months=2, seed=1)  # the fewest rows that hold every planted case
     return tmp_path / "sample"
 
 

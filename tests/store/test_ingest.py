@@ -207,6 +207,17 @@ def test_kind_from_option_and_from_file_name(db, tmp_path):
     assert [r[0] for r in db.execute("SELECT kind FROM events ORDER BY event_id").fetchall()] == ["return", "sale", "return"]
 
 
+@pytest.mark.parametrize("name,kind", [
+    ("purchases_2026-01.csv", "purchase"), ("purchase_returns_2026-01.csv", "purchase_return"),
+    ("采购退货_1月.csv", "purchase_return"), ("采购明细.csv", "purchase"), ("purc_retn.csv", "purchase_return"),
+    ("退货.csv", "return"), ("sales_2026-01.csv", "sale"),
+])
+def test_kind_from_a_purchase_file_name(db, tmp_path, name, kind):
+    path = write_csv(tmp_path / name, [sale()])
+    ingest_files(db, [path])
+    assert db.execute("SELECT kind FROM events").fetchall() == [(kind,)]
+
+
 @pytest.mark.parametrize("content,expected", [
     (b"", "empty"),
     (b"\x00\x01\x02\xff\xfe binary \x00\x00" * 100, "binary"),

@@ -156,18 +156,21 @@ def status(db_path: str) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--start-month", default="2026-01", show_default=True, help="第一个月，YYYY-MM。First month.")
-@click.option("--formats", type=click.Choice(["all", "csv"]), default="all", show_default=True,
-              help="all: every input format (CSV UTF-8/GBK, xlsx, JSON, Parquet); csv: UTF-8 CSV only (benchmarks).")
+@click.option("--formats", type=click.Choice(["all", "csv", "nhsa-json"]), default="all", show_default=True,
+              help="all: every input format (CSV UTF-8/GBK, xlsx, NHSA JSON of 2025 and 2021, Parquet); "
+                   "csv: UTF-8 CSV only (benchmarks); nhsa-json: NHSA 3503-3506 JSON messages only.")
 @lang_option
 @quiet_option
 def synth(rows: str, months: int, out_dir: Path, seed: int, start_month: str, formats: str, quiet: bool) -> None:
     """生成逼真的模拟上传文件，含每条规则的案例、药品目录（catalog.csv）和真实答案（truth.csv）。
     Write realistic synthetic uploads with every rule's cases injected, a catalogue
-    (catalog.csv) and the ground truth (truth.csv).
+    (catalog.csv) and the ground truth (truth.csv). Sales, returns, and the purchases
+    (3503/3504) of a subset of pharmacies.
 
     \b
     Example:
       tracecode synth --rows 5000 --months 2 --out data/sample
+      tracecode synth --rows 1M --formats nhsa-json --out /tmp/json
     """
     from tracecode.synth import generate, parse_count
 

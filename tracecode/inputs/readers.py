@@ -580,7 +580,10 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
     try:
         sheet = book.worksheets[0]
         rows = _sheet_rows(path, sheet.iter_rows(values_only=True))
-        top = [["" if v is None else str(v) for v in (row or ())] for _, row in zip(range(MAX_TITLE_LINES + 1), rows)]
+        # the first rows keep their cell values: a record among them is read like any other
+        # (str() of a code Excel turned into a number is not what Excel shows)
+        head = [tuple(row or ()) for _, row in zip(range(MAX_TITLE_LINES + 1), rows)]
+        top = [["" if v is None else str(v) for v in row] for row in head]
         if not top or all(_blank(r) for r in top):
             raise InputFileError(f"{path}: the first sheet is empty")
         required = required_columns(source.kind)
@@ -593,7 +596,7 @@ def read_xlsx(path: Path, extra: dict[str, str] | None, source: Source) -> Itera
         columns: dict[str, list[str]] = {c: [] for _, c in wanted}
         lines: list[int] = []
         empty = empty_cells = 0
-        below = ((n, tuple(r)) for n, r in enumerate(top[index + 1:], start=index + 2))
+        below = enumerate(head[index + 1:], start=index + 2)
         for row_number, row in itertools.chain(below, enumerate(rows, start=len(top) + 1)):
             if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 empty += 1  # Excel reports trailing formatted-but-empty rows; they hold nothing

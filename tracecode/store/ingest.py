@@ -73,14 +73,19 @@ def fingerprint(path: Path) -> str:
 
 
 def guess_kind(path: Path, kind: str) -> str:
-    """--kind auto: a file whose name says delete (delete, 3507, 删除) holds deletes; one whose
-    name says return (return, retn, 退货) holds returns."""
+    """--kind auto: a file whose name says delete (delete, 3507, 删除) holds deletes; one that
+    says purchase (purchase, purc, 采购) purchases, or purchase returns when it says return too;
+    one whose name says return (return, retn, 退货) returns. (NHSA JSON records carry their own
+    kind, by infno.)"""
     if kind != "auto":
         return kind
     name = path.name.lower()
     if "delete" in name or "3507" in name or "删除" in name:
         return "delete"
-    return "return" if ("return" in name or "retn" in name or "退" in name) else "sale"
+    returns = "return" in name or "retn" in name or "退" in name
+    if "purchase" in name or "purc" in name or "采购" in name:
+        return "purchase_return" if returns else "purchase"
+    return "return" if returns else "sale"
 
 
 def explode_batch(batch: pa.RecordBatch, first_rec: int, first_seq: int,
