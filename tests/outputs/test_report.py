@@ -296,8 +296,11 @@ def assert_draws_without_any_font(tmp_path: Path, page: Path, height: int = 700)
     a CJK font installed; the control: without its embedded font it does not (no text at all with
     no font), so the comparison can fail."""
     full = shot_with_fonts(tmp_path, page, [DEJAVU, NOTO_CJK], "full", height)
-    assert differing_rows(shot_with_fonts(tmp_path, page, [], "none", height), full) == 0
-    assert differing_rows(shot_with_fonts(tmp_path, page, [DEJAVU], "latin", height), full) == 0
+    for fonts, name in (([], "none"), ([DEJAVU], "latin")):
+        # one retake: on a loaded machine the screenshot may come before the page is drawn (a
+        # missing glyph differs every time)
+        if differing_rows(shot_with_fonts(tmp_path, page, fonts, name, height), full):
+            assert differing_rows(shot_with_fonts(tmp_path, page, fonts, name + "-again", height), full) == 0
     stripped = without_embedded_font(page)
     bare = shot_with_fonts(tmp_path, stripped, [], "stripped-none", height)
     assert differing_rows(bare, shot_with_fonts(tmp_path, stripped, [DEJAVU, NOTO_CJK], "stripped-full",
