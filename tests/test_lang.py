@@ -44,6 +44,7 @@ ALLOWED = {"csv", "xlsx", "json", "jsonl", "parquet", "utf", "gbk", "gb", "GS", 
            # command names (in hints such as "tracecode ingest --db FILE")
            "ingest", "status", "check", "export", "scan", "report", "trace", "people", "rings", "synth", "spark",
            "cases", "list", "show", "set", "import", "sync",
+           "uncoded",  # an uncoded_sale finding's name: uncoded:<pharmacy>:<drug>
            # case statuses and the workbook's decision columns: ids a user types (cases set --status reviewing)
            *STATUS_LABELS, *DECISION_COLUMNS, "version"}
 #: A token that is an id (rule ids and column names have '_', codes and masked ids have digits).
@@ -53,9 +54,11 @@ ID_TOKEN = re.compile(r"^[A-Za-z0-9_-]*[_0-9][A-Za-z0-9_-]*$")
 def english_words(text: str) -> list[str]:
     """The ASCII words of ``text`` that are neither ids, paths nor allowed words."""
     words = []
+    text = re.sub(r"\((\d{2,4})\)", r"\1", text)  # GS1 AIs in parentheses: (01)…(21)SERIAL is one code
     for token in re.split(r"[\s,;:()（）：，；、\"'=<>|\[\]]+", text):
         if not token or token.startswith("-") or "#" in token or "/" in token or "\\" in token or re.search(r"\.(csv|xlsx|jsonl?|parquet|duckdb|html)$", token):
             continue  # a path or a file name
+        token = token.replace("…", "")  # a long code cut short in a table cell
         if ID_TOKEN.match(token) or re.fullmatch(r"\d[\d.]*E\+\d+", token):
             continue  # a code or an id as a whole (a GS1 code may end in letters: 0104…2152BQLAIZSW; an
             # Excel-mangled code, as uploaded, is shown as it came: 8.33297871964026E+19)
