@@ -123,7 +123,7 @@ def publish(staging: Path, out_dir: Path, names: Iterable[str], folder: str | No
     plan = staging / PLAN_NAME
     plan.with_suffix(".tmp").write_text(json.dumps(steps), encoding="utf-8")
     os.replace(plan.with_suffix(".tmp"), plan)  # from here on the new output is the one to have
-    fault_point()
+    fault_point("publish.plan")
     _run_plan(out_dir, staging)
 
 
@@ -164,7 +164,7 @@ def _run_plan(out_dir: Path, staging: Path) -> None:
         if op == "move":
             if (staging / step[1]).exists():
                 os.replace(staging / step[1], target)
-                fault_point()
+                fault_point("publish.move")
         elif op == "mkdir":
             target.mkdir(exist_ok=True)
         elif op == "delete":

@@ -82,6 +82,7 @@ def test_export_force_with_a_file_where_a_pharmacy_folder_goes_changes_nothing(c
 def test_a_killed_exports_staging_never_blocks_and_is_cleaned(checked, tmp_path):
     clean, out = tmp_path / "clean", tmp_path / "out"
     assert run("export", "--db", str(checked), "--out", str(clean), "--per-pharmacy").returncode == 0
+    # the first point: killed while writing its files into the staging folder
     killed = run("export", "--db", str(checked), "--out", str(out), "--per-pharmacy", env={"TRACECODE_FAULT_AT": "1"})
     assert killed.returncode == -9
     assert [p.name for p in out.iterdir() if p.name.startswith(".tracecode-staging-")]
@@ -90,10 +91,20 @@ def test_a_killed_exports_staging_never_blocks_and_is_cleaned(checked, tmp_path)
     assert snapshot(out) == snapshot(clean)
 
 
+def fault_points(tmp_path: Path, *args: str) -> list[str]:
+    """The names of the fault points a run of ``args`` passes, in order (TRACECODE_FAULT_COUNT)."""
+    count = tmp_path / "points.txt"
+    count.unlink(missing_ok=True)
+    assert run(*args, env={"TRACECODE_FAULT_COUNT": str(count)}).returncode == 0
+    return count.read_text(encoding="utf-8").split()
+
+
 def test_a_killed_move_is_finished_by_the_next_run(checked, tmp_path):
     clean, out = tmp_path / "clean", tmp_path / "out"
-    assert run("export", "--db", str(checked), "--out", str(clean), "--per-pharmacy").returncode == 0
-    for at in ("3", "5"):  # killed after the plan was written, part-way through the moves
+    points = fault_points(tmp_path, "export", "--db", str(checked), "--out", str(clean), "--per-pharmacy")
+    moves = [str(i) for i, name in enumerate(points, 1) if name == "publish.move"]
+    assert len(moves) >= 3
+    for at in (moves[0], moves[2]):  # killed after the plan was written, part-way through the moves
         killed = run("export", "--db", str(checked), "--out", str(out), "--per-pharmacy", "--force",
                      env={"TRACECODE_FAULT_AT": at})
         assert killed.returncode == -9

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from tracecode.errors import OutputError
+from tracecode.faults import fault_point
 from tracecode.staging import replace_folder, staging_folder
 
 BUCKETS = 64
@@ -58,6 +59,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[
         # files/ last: its part marks the upload file as complete in the layout (held_file_ids).
         for table in ("rejects", "files"):
             _copy_table(con, table, out_dir / table / f"file_{int(file_id)}.parquet", "file_id = ?", [file_id])
+        fault_point("lake.file")
     return total
 
 
