@@ -42,6 +42,7 @@ def subset_font(text: str) -> bytes | None:
     subsetter.populate(text="".join(sorted(set(text) | {chr(c) for c in range(0x20, 0x7F)})))
     subsetter.subset(font)
     out = io.BytesIO()
+    font.recalcTimestamp = False  # the font's own date, not now: one page of one month is one set of bytes
     font.save(out)
     return out.getvalue()
 
