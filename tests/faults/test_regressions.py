@@ -8,6 +8,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,56 @@ def test_export_on_a_full_disk_is_one_error_and_no_folder(checked, tmp_path):
     error = one_error(run("export", "--db", str(checked), "--out", str(out), fsize=2000))
     assert "write" in error and "larger than this system allows" in error
     assert not out.exists()
+
+
+def scan_folders(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("*tracecode-scan-*"))
+
+
+def test_a_killed_scans_temporary_database_is_removed_by_the_next_scan(tmp_path):
+    """The temporary database holds the raw rows (ids unmasked): a scan killed with SIGKILL leaves
+    it, and the next scan removes it (its lock went with the killed process)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    f = write_csv(tmp_path / "s.csv", [sale(psn="PSN0000000001"), sale(receipt="R2", psn="PSN0000000002")])
+    env = {"TMPDIR": str(tmp)}
+    count = tmp_path / "points.txt"
+    assert run("scan", "-q", "--out", str(tmp_path / "probe"), str(f),
+               env={**env, "TRACECODE_FAULT_COUNT": str(count)}).returncode == 0
+    assert scan_folders(tmp) == []  # an uninterrupted scan removes its own
+    at = count.read_text(encoding="utf-8").split().index("check.step") + 1  # loaded, checking
+    killed = run("scan", "-q", "--out", str(tmp_path / "killed"), str(f), env={**env, "TRACECODE_FAULT_AT": str(at)})
+    assert killed.returncode == -9
+    [left] = scan_folders(tmp)
+    assert (left / "scan.duckdb").is_file() and left.stat().st_mode & 0o077 == 0  # private to its user
+    result = run("scan", "-q", "--out", str(tmp_path / "again"), str(f), env=env)
+    assert result.returncode == 0, result.stderr
+    assert scan_folders(tmp) == []
+
+
+def test_a_running_scans_folder_is_left_alone(tmp_path):
+    from tracecode.scratch import scratch_folder
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    f = write_csv(tmp_path / "s.csv", [sale()])
+    with scratch_folder(tmp) as running:
+        (running / "scan.duckdb").write_bytes(b"in use")
+        result = run("scan", "-q", "--out", str(tmp_path / "out"), str(f), env={"TMPDIR": str(tmp)})
+        assert result.returncode == 0, result.stderr
+        assert scan_folders(tmp) == [running] and (running / "scan.duckdb").read_bytes() == b"in use"
+    assert scan_folders(tmp) == []
+
+
+def test_a_folder_without_a_lock_is_removed_only_when_old(tmp_path):
+    from tracecode.scratch import UNLOCKED_AGE_SECONDS, sweep
+
+    young, old, other = tmp_path / "tracecode-scan-young", tmp_path / ".tracecode-scan-old", tmp_path / "mine"
+    for folder in (young, old, other):
+        folder.mkdir()
+        (folder / "scan.duckdb").write_bytes(b"x")
+    long_ago = time.time() - UNLOCKED_AGE_SECONDS - 60
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    assert sweep(tmp_path) == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "tracecode-scan-young"]
