@@ -483,7 +483,13 @@ ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^summaries kept in (.+): up to date$", "汇总保存在 {1}：已是最新"),
     (r"^summaries kept in (.+) for the next check: ([\d.]+) s$", "汇总已保存在 {1}，供下次检查使用：用时 {2} 秒"),
     (r"^(.+): the same content was given before; skipped$", "{1}：内容相同的文件已给出过，跳过"),
+    (r"^cannot read mask key file (.+?): (.*)$", "无法读取遮蔽密钥文件 {1}：{2}"),
+    (r"^mask key file (.+) holds (\d+) characters; at least (\d+) are needed$",
+     "遮蔽密钥文件 {1} 只有 {2} 个字符，至少需要 {3} 个"),
     # hints
+    (r"^a key file holds one line of at least 16 random characters, e\.g\. made once with "
+     r"`openssl rand -hex 32 > (.+)`; keep it as safe as the data$",
+     "密钥文件为一行至少 16 个随机字符，例如用 openssl rand -hex 32 > {1} 生成一次；请像保管数据一样保管它"),
     (r"^load files first: tracecode ingest --db (.+) FILE\.\.\.$", "请先读入文件：tracecode ingest --db {1} FILE..."),
     (r"^run tracecode check --db (\S+) \(without --month\), or export with --month$",
      "请运行 tracecode check --db {1}（不带 --month），或导出时加 --month"),

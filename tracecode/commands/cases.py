@@ -21,7 +21,7 @@ from tracecode.cases.store import (
     get_case,
     list_cases,
 )
-from tracecode.commands.options import db_option, say
+from tracecode.commands.options import db_option, mask_key_file_option, say
 from tracecode.errors import ExitCode
 from tracecode.outputs.textout import format_table
 from tracecode.privacy import mask_key, mask_person
@@ -86,6 +86,7 @@ def list_command(db_path: str, status: str | None, rule: str | None, pharmacy: s
 @click.argument("case_id")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--no-mask", is_flag=True, help="Show insured-person ids unmasked.")
+@mask_key_file_option
 def show_command(db_path: str, case_id: str, as_json: bool, no_mask: bool) -> None:
     """A case, its flagged rows, and its whole history oldest first."""
     con = open_store(db_path, read_only=True)
