@@ -484,6 +484,10 @@ ERROR_PHRASES: list[tuple[str, str]] = [
     (r"^summaries kept in (.+) for the next check: ([\d.]+) s$", "汇总已保存在 {1}，供下次检查使用：用时 {2} 秒"),
     (r"^(.+): the same content was given before; skipped$", "{1}：内容相同的文件已给出过，跳过"),
     (r"^cannot read mask key file (.+?): (.*)$", "无法读取遮蔽密钥文件 {1}：{2}"),
+    (r"^(.+) holds masked person ids \(export --parquet\); Spark would add raw ones$",
+     "{1} 中的人员编号已遮蔽（export --parquet）；Spark 会加入未遮蔽的编号"),
+    (r"^add the files with tracecode ingest --to-parquet \(it masks them alike\), or give --to-parquet another folder$",
+     "请用 tracecode ingest --to-parquet 加入这些文件（同样遮蔽），或为 --to-parquet 指定另一个文件夹"),
     (r"^mask key file (.+) holds (\d+) characters; at least (\d+) are needed$",
      "遮蔽密钥文件 {1} 只有 {2} 个字符，至少需要 {3} 个"),
     # hints
