@@ -39,8 +39,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hint": ("提示：{hint}", "Hint: {hint}"),
     "warning": ("警告：{message}", "Warning: {message}"),
     "interrupted": ("已中断。", "Interrupted."),
-    "interrupted.ingest": ("已中断：正在读入的文件已回滚，之前读入的文件保留。",
-                           "Interrupted: the file being loaded was rolled back; the files loaded before it are kept."),
+    "interrupted.ingest": ("已中断：未读完的文件已回滚，已读完的文件保留（再次运行会跳过它们）。",
+                           "Interrupted: the file being loaded was rolled back, the files loaded in full are kept "
+                           "(running again skips them)."),
     "interrupted.check": ("已中断：已保存的检查结果保持本次检查之前的状态。",
                           "Interrupted: the stored findings are as they were before this check."),
     "interrupted.export": ("已中断：导出未完成；请重新运行（如已移入文件，加 --force）。",
