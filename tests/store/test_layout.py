@@ -178,3 +178,31 @@ def test_a_killed_export_parquet_force_is_finished_by_the_next_run(tmp_path):
             if finish == "export":
                 assert not (layout / "summaries").exists()
             assert not [p for p in layout.iterdir() if p.name.startswith(".tracecode")], (at, finish)
+
+
+def test_a_layout_masked_with_a_key_file_takes_rows_only_under_that_key(tmp_path):
+    from tracecode.privacy import mask_person
+
+    key = tmp_path / "bureau.key"
+    key.write_text("bureau-key-0123456789abcdef\n")
+    db = str(tmp_path / "t.duckdb")
+    runner = CliRunner()
+    jan = write_csv(tmp_path / "jan.csv", [sale(psn="PSN0000000001")])
+    feb = write_csv(tmp_path / "feb.csv", [sale(receipt="R2", code="81234567890123456780", psn="PSN0000000001",
+                                                time="2026-02-03 10:00:00")])
+    assert runner.invoke(main, ["ingest", "--db", db, str(jan)]).exit_code == 0
+    layout = tmp_path / "layout"
+    assert runner.invoke(main, ["export", "--db", db, "--parquet", str(layout), "--mask-key-file", str(key)]).exit_code == 0
+    before = _psn(layout)
+    # without the key file: the database's own key would give the same person another id
+    result = runner.invoke(main, ["ingest", "--db", db, "--to-parquet", str(layout), str(feb)],
+                           env={"TRACECODE_LANG": "en"})
+    assert result.exit_code == 1
+    assert [x for x in result.output.splitlines() if x.startswith("Error: ")] == [
+        f"Error: the layout {layout} was masked with another key than this command's"]
+    assert _psn(layout) == before
+    assert "feb.csv" not in runner.invoke(main, ["status", "--db", db]).output  # nothing loaded
+    result = runner.invoke(main, ["ingest", "--db", db, "--to-parquet", str(layout), "--mask-key-file", str(key),
+                                  str(feb)])
+    assert result.exit_code == 0, result.output
+    assert _psn(layout) == [mask_person("PSN0000000001", "bureau-key-0123456789abcdef")] * 2

@@ -4,6 +4,7 @@ rejects and the files table."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -59,6 +60,33 @@ def is_masked(out_dir: Path) -> bool:
     return (Path(out_dir) / MASKED_MARK).is_file()
 
 
+def key_check(key: str) -> str:
+    """A check value of a mask key, kept in :data:`MASKED_MARK`: tells whether rows added later
+    are masked with the same key, without keeping the key."""
+    return hashlib.sha256(f"tracecode mask key check:{key}".encode("utf-8")).hexdigest()[:16]
+
+
+def _mark_text(key: str) -> str:
+    return f"insured-person ids (psn_no) are masked\nkey_check={key_check(key)}\n"
+
+
+def check_layout_key(con: duckdb.DuckDBPyConnection, out_dir: Path) -> None:
+    """OutputError when the layout under ``out_dir`` is masked with another key than the one
+    this connection masks with (:func:`tracecode.privacy.mask_key`): rows added would carry other
+    ids for the same people. Nothing to check for a raw or missing layout."""
+    if is_masked(out_dir):
+        _check_same_key(out_dir, mask_key(con))
+
+
+def _check_same_key(out_dir: Path, key: str) -> None:
+    text = (Path(out_dir) / MASKED_MARK).read_text(encoding="utf-8")
+    kept = re.search(r"^key_check=(\w+)$", text, re.M)
+    if kept and kept.group(1) != key_check(key):
+        raise OutputError(f"the layout {out_dir} was masked with another key than this command's",
+                          hint="give the --mask-key-file it was exported with, or export it again "
+                               "(export --parquet --force)")
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[int] | None = None) -> int:
     """Write events (and rejects, files) of ``file_ids`` (all when None) under ``out_dir``, one
     set of files per upload file, so that later ingests append to the layout:
@@ -84,6 +112,8 @@ def write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[
 def _write_files(con: duckdb.DuckDBPyConnection, out_dir: Path, file_ids: list[int]) -> int:
     total = 0
     mask = is_masked(out_dir)
+    if mask and file_ids:
+        _check_same_key(out_dir, mask_key(con))
     for file_id in file_ids:
         params = _params(con, file_id, file_id, mask)
         total += _copy_events(con, out_dir / "events", params, f"file_{int(file_id)}_{{i}}")
@@ -162,7 +192,7 @@ def export_layout(con: duckdb.DuckDBPyConnection, out_dir: Path, force: bool = F
             _copy_table(con, table, staging / table / f"all_{last}.parquet", params)
             fault_point("export.file")
         if mask:
-            (staging / MASKED_MARK).write_text("insured-person ids (psn_no) are masked\n", encoding="utf-8")
+            (staging / MASKED_MARK).write_text(_mark_text(params["mask_key"]), encoding="utf-8")
         # A replaced layout's kept Spark summaries describe the old one: dropped with it.
         publish(staging, out_dir, [MASKED_MARK], replace=LAYOUT_FOLDERS,
                 drop=["summaries"] + ([] if mask else [MASKED_MARK]))
