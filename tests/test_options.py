@@ -41,6 +41,17 @@ def test_mask_and_no_mask_everywhere_alike(command):
     assert "--mask / --no-mask" in help_text(command)
 
 
+@pytest.mark.parametrize("command", WITH_MASK + ["cases show", "ingest"])
+def test_every_masking_command_takes_the_key_file(command):
+    text = help_text(command)
+    assert "--mask-key-file PATH" in text and "TRACECODE_MASK_KEY_FILE" in text
+
+
+@pytest.mark.parametrize("command", ["check", "status", "cases import"])
+def test_commands_that_mask_nothing_take_no_key_file(command):
+    assert "--mask-key-file" not in help_text(command)
+
+
 @pytest.mark.parametrize("command", WITH_MONTH)
 @pytest.mark.parametrize("month", ["2026-13", "26-10", "october"])
 def test_a_malformed_month_is_a_usage_error(tmp_path, command, month):

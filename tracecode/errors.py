@@ -55,6 +55,13 @@ class OutputError(TracecodeError):
     """An output folder or file cannot be written as asked."""
 
 
+class MaskKeyError(TracecodeError):
+    """A mask key file (--mask-key-file) is missing, unreadable or too short."""
+
+    hint = ("a key file holds one line of at least 16 random characters, e.g. made once with "
+            "`openssl rand -hex 32 > bureau.key`; keep it as safe as the data")
+
+
 class RuleError(TracecodeError):
     """A rule SQL file or rule selection is wrong."""
 

@@ -81,7 +81,7 @@ def recover(out_dir: Path) -> None:
     for staging in Path(out_dir).glob(f"{STAGING_PREFIX}*"):
         if (staging / PLAN_NAME).is_file():
             _run_plan(Path(out_dir), staging)
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
 
 
 @contextmanager
@@ -102,18 +102,31 @@ def staging_folder(out_dir: Path, refuse_nonempty: bool = False) -> Iterator[Pat
             staging.mkdir()
             yield staging
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove(staging)
+
+
+def _remove(staging: Path) -> None:
+    """Remove a staging folder, its plan first: one killed while being removed is never replayed
+    (its plan's set-aside and drop steps would act on the new output)."""
+    (staging / PLAN_NAME).unlink(missing_ok=True)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def publish(staging: Path, out_dir: Path, names: Iterable[str], folder: str | None = None,
-            ours: Iterable[str] = ()) -> None:
+            ours: Iterable[str] = (), replace: Iterable[str] = (), drop: Iterable[str] = ()) -> None:
     """Move the staged files (or folders) called ``names`` that exist into ``out_dir``, and the
-    staged ``folder`` (one sub-folder per recipient) as :func:`merge_folder` does, all or
-    nothing as far as the file system allows: every step is checked first (a file where a folder
-    goes, or the reverse, is an error before anything moved), then written down as a plan that a
-    killed run's successor finishes."""
+    staged ``folder`` (one sub-folder per recipient) as :func:`merge_folder` does; the staged
+    folders ``replace`` take the place of the folders of that name in ``out_dir`` (the old ones
+    set aside into the staging folder, removed with it), and the entries ``drop`` of ``out_dir``
+    are set aside likewise. All or nothing as far as the file system allows: every step is
+    checked first (a file where a folder goes, or the reverse, is an error before anything
+    moved), then written down as a plan that a killed run's successor finishes."""
     staging, out_dir = Path(staging), Path(out_dir)
-    steps: list[list[str]] = []
+    steps: list[list[str]] = [["drop", name] for name in drop]
+    for name in replace:
+        if (staging / name).is_dir():
+            _check_kind(staging / name, out_dir / name)
+            steps += [["set_aside", name], ["move", name, name]]
     for name in names:
         if (staging / name).exists():
             _check_kind(staging / name, out_dir / name)
@@ -123,7 +136,7 @@ def publish(staging: Path, out_dir: Path, names: Iterable[str], folder: str | No
     plan = staging / PLAN_NAME
     plan.with_suffix(".tmp").write_text(json.dumps(steps), encoding="utf-8")
     os.replace(plan.with_suffix(".tmp"), plan)  # from here on the new output is the one to have
-    fault_point()
+    fault_point("publish.plan")
     _run_plan(out_dir, staging)
 
 
@@ -164,13 +177,27 @@ def _run_plan(out_dir: Path, staging: Path) -> None:
         if op == "move":
             if (staging / step[1]).exists():
                 os.replace(staging / step[1], target)
-                fault_point()
+                fault_point("publish.move")
+        elif op == "set_aside":  # the old folder, while the new one is still staged
+            if (staging / step[1]).exists() and target.exists():
+                _set_aside(target, staging)
+        elif op == "drop":
+            if target.exists() or target.is_symlink():
+                _set_aside(target, staging)
         elif op == "mkdir":
             target.mkdir(exist_ok=True)
         elif op == "delete":
             target.unlink(missing_ok=True)
         elif op == "rmdir_if_empty" and target.is_dir() and not any(target.iterdir()):
             target.rmdir()
+
+
+def _set_aside(target: Path, staging: Path) -> None:
+    """Move ``target`` into ``staging`` (removed with it): one rename, nothing deleted in place."""
+    aside = staging / f".old-{target.name}"
+    if aside.exists():
+        shutil.rmtree(aside, ignore_errors=True)
+    os.replace(target, aside)
 
 
 def move_files(staging: Path, out_dir: Path, names: Iterable[str]) -> None:

@@ -338,6 +338,22 @@ def test_page_embeds_a_font_with_every_character_it_shows(con):
     assert len(page.encode("utf-8")) < 2_000_000
 
 
+def test_the_embedded_font_carries_its_own_date_not_the_time_written():
+    """One page of one month is one set of bytes: the cut font keeps the source face's head.modified
+    (fontTools would stamp the time of the cut), so a report written again is the same file."""
+    import io
+
+    from fontTools.ttLib import TTCollection, TTFont
+
+    from tracecode.outputs.report_font import _FACE_SC, font_path, subset_font
+
+    if font_path() is None:
+        pytest.skip("the CJK font package is not installed")
+    source = TTCollection(str(font_path())).fonts[_FACE_SC]["head"].modified
+    cut = TTFont(io.BytesIO(subset_font("药品追溯码")))["head"].modified
+    assert cut == source
+
+
 # --- CLI ---------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import duckdb
 
 from tracecode.cases.statuses import CaseError, DecisionError, check_decision
 from tracecode.cases.sync import ensure_cases_schema
+from tracecode.faults import fault_point
 from tracecode.months import check_month_text
 
 __all__ = ["LIST_COLUMNS", "Decision", "apply_decisions", "case_history", "get_case", "list_cases"]
@@ -149,6 +150,8 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], b
             con.execute("INSERT INTO case_events VALUES ($id, $now, nextval('case_event_seq'), $by, NULL, $from, $to, "
                         "$reason, $detail)", {"id": d.case_id, "now": now, "by": by, "from": case["status"],
                                               "to": d.status, "reason": reason, "detail": detail or None})
+            fault_point("cases.decision")
+        fault_point("cases.commit")
         con.execute("COMMIT")
         return []
     except BaseException:

@@ -21,7 +21,7 @@ from tracecode.cases.store import (
     get_case,
     list_cases,
 )
-from tracecode.commands.options import current_lang, db_option, lang_option, say
+from tracecode.commands.options import current_lang, db_option, lang_option, mask_key_file_option, say
 from tracecode.errors import ExitCode
 from tracecode.messages import error_text
 from tracecode.outputs.textout import format_table
@@ -95,6 +95,7 @@ def list_command(db_path: str, status: str | None, rule: str | None, pharmacy: s
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--no-mask", is_flag=True, help="Show insured-person ids unmasked.")
 @lang_option
+@mask_key_file_option
 def show_command(db_path: str, case_id: str, as_json: bool, no_mask: bool) -> None:
     """A case, its flagged rows, and its whole history oldest first."""
     con = open_store(db_path, read_only=True)

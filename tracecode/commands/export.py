@@ -84,7 +84,7 @@ def export(db_path: str, month: str | None, out_dir: Path | None, per_pharmacy: 
         if parquet_dir is not None:
             from tracecode.store.layout import export_layout
 
-            rows = export_layout(con, parquet_dir, force=force)
+            rows = export_layout(con, parquet_dir, force=force, mask=mask)
             click.echo(say("parquet.written", rows=rows, path=parquet_dir), err=True)
         if out_dir is not None:
             result = export_files(con, out_dir, month=month, per_pharmacy=per_pharmacy, encoding=encoding,

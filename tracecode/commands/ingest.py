@@ -11,6 +11,7 @@ from tracecode.commands.options import (
     current_lang,
     db_option,
     lang_option,
+    mask_key_file_option,
     memory_option,
     quiet_option,
     say,
@@ -37,6 +38,7 @@ from tracecode.store.status import store_status
 @click.option("--to-parquet", "parquet_dir", type=click.Path(file_okay=False, path_type=Path),
               help="另把读入的行写成 Parquet（供 tracecode spark check）。Also write the loaded rows, normalised and hashed, as Parquet partitioned by month and "
                    "code-hash bucket (for `check --engine spark`).")
+@mask_key_file_option
 @memory_option
 @lang_option
 @quiet_option
@@ -64,6 +66,10 @@ def ingest(db_path: str, kind: str, columns: dict[str, str] | None, parquet_dir:
     """
     con = open_store(db_path, memory_limit=memory_limit)
     try:
+        if parquet_dir is not None:  # a lake masked with another key: said before anything is loaded
+            from tracecode.store.layout import check_layout_key
+
+            check_layout_key(con, parquet_dir)
         # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes) are
         # brought up to date here, so that `check` never has to read the history; after Ctrl-C
         # the next ingest or check does it.

@@ -6,7 +6,6 @@ exit code 2."""
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 import click
@@ -95,9 +94,28 @@ rules_option = click.option(
     "--rules", "rules", default=None, metavar="RULE,RULE", callback=_rules,
     help=f"只运行这些规则（默认全部）。Only these rules (default: all): {', '.join(RULE_IDS)}.")
 
-mask_option = click.option(
-    "--mask/--no-mask", default=True, show_default=True,
-    help="遮蔽人员编号（--no-mask 显示完整编号，供需处理的医保局工作人员使用）。Mask insured-person ids.")
+def _mask_key_file(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    from tracecode.privacy import use_key_file
+
+    # None too: a key file of an earlier command in this process is dropped. A bad file raises
+    # MaskKeyError: one Error line with a hint (cli.py).
+    use_key_file(value)
+
+
+mask_key_file_option = click.option(
+    "--mask-key-file", type=click.Path(dir_okay=False), default=None, envvar="TRACECODE_MASK_KEY_FILE",
+    show_envvar=True, expose_value=False, callback=_mask_key_file, metavar="PATH",
+    help="用此文件中的密钥遮蔽人员编号（同一医保局的多个数据库遮蔽结果一致），而非各数据库自己的密钥。"
+         "Mask ids with the key in this file instead of the database's own: the same person gets the same mask "
+         "in every database of a bureau.")
+
+
+def mask_option(command):
+    """--mask/--no-mask and --mask-key-file."""
+    command = mask_key_file_option(command)
+    return click.option(
+        "--mask/--no-mask", default=True, show_default=True,
+        help="遮蔽人员编号（--no-mask 显示完整编号，供需处理的医保局工作人员使用）。Mask insured-person ids.")(command)
 
 
 def _memory_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -20,7 +20,7 @@ from tracecode.commands.options import (
     rules_option,
     scope_words,
 )
-from tracecode.errors import ExitCode, InputFileError, TracecodeError
+from tracecode.errors import ExitCode, InputFileError, OutputError, TracecodeError
 from tracecode.inputs.columns import load_column_mapping
 from tracecode.messages import error_text, text
 from tracecode.outputs.export import ENCODINGS, HEADERS, check_out_dir
@@ -37,6 +37,7 @@ from tracecode.spark.ingest import (
 from tracecode.spark.layout import SparkInput, _is_local, _local_path, is_lake
 from tracecode.spark.output import write_findings
 from tracecode.spark.session import spark_failure, spark_session
+from tracecode.store.layout import is_masked
 
 
 def run_cli(*, inputs: tuple[str, ...] | list[str], out_dir: Path | None, month: str | None, catalog: Path | None,
@@ -81,6 +82,10 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
     lang = current_lang()
     say = (lambda text: None) if quiet else (lambda text: click.echo(error_text(text, lang), err=True))
     _preflight([str(i) for i in inputs])  # a wrong path fails now, not after the JVM started
+    if to_parquet and _is_local(str(to_parquet)) and is_masked(_local_path(str(to_parquet))):
+        raise OutputError(f"{to_parquet} holds masked person ids (export --parquet); Spark would add raw ones",
+                          hint="add the files with tracecode ingest --to-parquet (it masks them alike), "
+                               "or give --to-parquet another folder")
     t0 = time.perf_counter()
     conf.setdefault("spark.ui.showConsoleProgress", "false")  # the stages are reported below, one line each
     spark = spark_session(master, conf=conf, log_level=None if os.environ.get("TRACECODE_SPARK_LOG") else "OFF")
@@ -108,7 +113,10 @@ def _run_cli(*, inputs, out_dir, month, catalog, close_days, rules, master, mask
         result = run_checks_spark(spark, data, month=month, catalog=catalog, close_days=close_days,
                                   rules=rules.split(",") if rules else None, log=say)
         try:
-            exported = write_findings(result, Path(out_dir), mask=mask, encoding=encoding, headers=headers,
+            # a masked layout's ids are masked already: masked again they would match no other export
+            already = data.kind == "lake" and _is_local(data.source) and is_masked(_local_path(data.source))
+            exported = write_findings(result, Path(out_dir), mask=mask and not already, encoding=encoding,
+                                      headers=headers,
                                       force=force, mask_key_dir=_mask_key_dir(inputs, data), lang=current_lang())
         finally:
             result.close()

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import duckdb
 
 from tracecode.errors import OutputError
+from tracecode.faults import fault_point
 from tracecode.inputs.columns import LABELS_ZH
 
 ENCODINGS = ("utf-8-sig", "gbk")
@@ -314,6 +315,7 @@ class CsvWriter:
         count = copy_csv(self.con, text_ids(select, names), params, utf8, self.prefix(names))
         if utf8 != target:
             self._gbk(utf8, target, name)
+        fault_point("export.file")
         return count
 
     def partitions(self, name: str, select: str, params: dict, names: list[str], folders: list[str]) -> None:
@@ -345,6 +347,7 @@ class CsvWriter:
         for pidx, folder in enumerate(folders):
             if pidx not in done:
                 (root / folder / name).write_bytes(header_bytes)
+        fault_point("export.file")
 
     def _gbk_lines(self, rows, out, shown: str) -> None:
         bad_lines: list[int] = []

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from tracecode.errors import OutputError
+from tracecode.faults import fault_point
 from tracecode.messages import DEFAULT_LANG, stored_text
 from tracecode.outputs.export import checked_scopes, held_months, resolve_scope
 from tracecode.outputs.export_sql import EVIDENCE_TABLE, export_query
@@ -200,7 +201,10 @@ def write_report(con: duckdb.DuckDBPyConnection, month: str, out: str | os.PathL
         raise OutputError(f"folder {out.parent} does not exist", hint="create it first, or choose another --out")
     data = gather(con, month, mask=mask, db_label=db_label, lang=lang)
     page = render(data)
+    fault_point("report.render")
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
+    fault_point("report.written")
     os.replace(tmp, out)
+    fault_point("report.replaced")
     return data

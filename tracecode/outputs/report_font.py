@@ -51,6 +51,7 @@ def subset_font(text: str) -> bytes | None:
     subsetter.subset(font)
     font.flavor = "woff"
     out = io.BytesIO()
+    font.recalcTimestamp = False  # the font's own date, not now: one page of one month is one set of bytes
     font.save(out)
     return out.getvalue()
 

@@ -3,7 +3,7 @@ and say in plain words what was found. A pharmacy's self-check before the upload
 
 from __future__ import annotations
 
-import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -17,6 +17,7 @@ from tracecode.outputs.export import (
     export,
     rule_catalog,
 )
+from tracecode.scratch import scratch_folder
 from tracecode.store.database import open_store
 from tracecode.store.ingest import FileResult, ingest_files
 
@@ -46,8 +47,8 @@ def scan(files: Iterable[Path], out_dir: Path, *, returns: Iterable[Path] = (), 
          progress: bool = False, on_file: Callable[[str], None] | None = None,
          lang: str = DEFAULT_LANG) -> ScanOutcome:
     """Ingest ``files`` (sales, or returns by their name) and ``returns``, check all months,
-    export to ``out_dir``. Without ``db_path`` the database lives in a temporary folder that is
-    deleted at the end.
+    export to ``out_dir``. Without ``db_path`` the database lives in a private temporary folder
+    that is deleted at the end (a killed scan's, by the next scan: :mod:`tracecode.scratch`).
 
     Example::
 
@@ -62,8 +63,8 @@ def scan(files: Iterable[Path], out_dir: Path, *, returns: Iterable[Path] = (), 
         if not path.is_file():
             raise InputFileError(f"{path}: no such file", hint="check the path; quote names with spaces")
     outcome = ScanOutcome(out_dir)
-    with tempfile.TemporaryDirectory(prefix="tracecode-scan-") as tmp:
-        con = open_store(db_path or Path(tmp) / "scan.duckdb")
+    with nullcontext(None) if db_path else scratch_folder() as tmp:
+        con = open_store(db_path or tmp / "scan.duckdb")
         try:
             def told(result: FileResult) -> None:
                 outcome.files.append(result)

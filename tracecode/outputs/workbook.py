@@ -20,6 +20,7 @@ from typing import Iterator, Sequence
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
+from tracecode.faults import fault_point
 from tracecode.outputs.export_write import FORMULA_LEADS, TEXT_LEAD, label
 
 #: (sheet name, the CSV file whose rows it holds); a sheet whose CSV the export did not write is
@@ -78,8 +79,10 @@ def write_workbooks(staging: Path, scope: str, encoding: str, catalog: Sequence[
     labels = dict(catalog)
     write_workbook(staging, Summary(scope, rows, [(r, name, findings.get(r, 0)) for r, name in catalog]),
                    encoding, labels)
+    fault_point("export.workbook")
     for folder in pharmacy_dirs:
         write_workbook(folder, folder_summary(folder, scope, encoding, catalog), encoding, labels)
+        fault_point("export.workbook")
     return workbook_name(scope)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 import duckdb
 
 from tracecode.errors import RuleError, UnknownMonth
+from tracecode.faults import fault_point
 from tracecode.rules.catalogue import list_rules
 from tracecode.rules.summaries import (
     ensure_tables,
@@ -122,6 +123,7 @@ class DuckDBEngine:
         if not current:
             counts["evidence_new"] = self.materialize("evidence_new", read_sql("findings/evidence_new.sql"), params)
         timings["evidence"] = time.perf_counter() - t0
+        fault_point("check.evidence")
         t0 = time.perf_counter()
         self._write(scope, rule_ids, summary, params, catalog, not current, on_store)
         timings["store"] = time.perf_counter() - t0
@@ -147,7 +149,9 @@ class DuckDBEngine:
                              params["checked_at"]])
             if on_store is not None:
                 on_store(con)
+            fault_point("check.commit")
             con.execute("COMMIT")
+            fault_point("check.committed")
         except BaseException:
             con.execute("ROLLBACK")
             raise

@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Protocol
 import duckdb
 
 from tracecode.errors import RuleError
+from tracecode.faults import fault_point
 from tracecode.inputs.catalog import CATALOG_COLUMNS, read_catalog
 from tracecode.months import check_month_text, month_bounds
 from tracecode.rules.catalogue import RuleInfo, list_stages, rule_files
@@ -167,6 +168,7 @@ def run_rules(engine: Engine, *, month: str | None = None, catalog: Path | str |
         counts[name] = make(name, sql, values, where=where)
         timings[name] = time.perf_counter() - t0
         progress.done(name, counts[name], timings[name])
+        fault_point("check.step")
 
     for stage in built:
         step(stage.name, engine.materialize, stage.sql, f"sql/{stage.path}")

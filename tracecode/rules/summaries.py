@@ -13,6 +13,7 @@ import time
 
 import duckdb
 
+from tracecode.faults import fault_point
 from tracecode.rules.catalogue import list_stages
 from tracecode.sqlfiles import (
     SqlFile,
@@ -125,6 +126,7 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection, stages: list[SqlFile], tim
             con.execute(f"INSERT INTO {table}_files SELECT file_id FROM files "
                         f"WHERE file_id NOT IN (SELECT file_id FROM {table}_files)")
             timings[stage.name] = time.perf_counter() - start
+            fault_point("summaries.stage")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracecode.errors import OutputError
+from tracecode.privacy import bureau_key
 from tracecode.spark.engine import SparkCheck
 from tracecode.spark.layout import EVENT_COLUMNS, names
 from tracecode.spark.translate import translate
@@ -189,7 +190,7 @@ def write_findings(check: SparkCheck, out_dir: Path, *, mask: bool = True, encod
 
     out_dir = Path(out_dir)
     check_out_dir(out_dir, force)
-    key = mask_key if mask_key is not None else mask_key_for(mask_key_dir)
+    key = mask_key if mask_key is not None else (bureau_key() or mask_key_for(mask_key_dir))
     con = driver_db(check, key, memory_limit)
     result = SparkExport(out_dir, check.month)
     try:

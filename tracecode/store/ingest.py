@@ -24,6 +24,7 @@ from tracecode.codes.normalize_arrow import (
     resolve_ambiguous,
 )
 from tracecode.errors import DatabaseError, TracecodeError
+from tracecode.faults import fault_point
 from tracecode.inputs.columns import CANONICAL_COLUMNS, INPUT_COLUMNS
 from tracecode.inputs.formats import READERS
 from tracecode.inputs.readers import (
@@ -217,6 +218,7 @@ class Ingestor:
 
     def ingest_file(self, path: Path, kind: str = "auto") -> FileResult:
         path = Path(path)
+        fault_point("ingest.file")
         check_readable(path)
         fmt = detect_format(path)
         digest = fingerprint(path)
@@ -261,10 +263,13 @@ class Ingestor:
                         rejected += con.execute(to_rejects, params).fetchall()[0][0]
                     del batch_rows
                     bar.update(records)
+                    fault_point("ingest.chunk")
             kept, dropped = store_deletes(con, file_id, deletes)
             rejected += dropped
             result = self._record_file(path, fmt, digest, kind, file_id, source, events, rejected, kept)
+            fault_point("ingest.commit")
             con.execute("COMMIT")
+            fault_point("ingest.committed")
             return result
         except BaseException as exc:
             _rollback(con)
@@ -337,6 +342,7 @@ def update_code_index(con: duckdb.DuckDBPyConnection) -> None:
             con.execute("INSERT INTO code_index SELECT code_key, event_id FROM events WHERE file_id > ? ORDER BY code_key",
                         [upto])
             con.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_file_id', ?)", [str(newest)])
+        fault_point("ingest.code_index")
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
