@@ -107,7 +107,7 @@ def _ingest(folder: Path, files: list[Path], layout: str = "ingest") -> tuple[Pa
     result = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(db), *to_parquet, *map(str, files)])
     assert result.exit_code == 0, result.output
     if layout == "export":
-        result = CliRunner().invoke(main, ["export", "--db", str(db), "--parquet", str(lake)])
+        result = CliRunner().invoke(main, ["export", "--db", str(db), "--parquet", str(lake), "--no-mask"])
         assert result.exit_code == 0, result.output
         assert not list(lake.rglob("file_*.parquet")) and list(lake.rglob("all_*.parquet"))
     return db, lake
@@ -613,7 +613,7 @@ def test_new_rules_parity(spark, tmp_path):
     con.execute("UPDATE meta SET value = 'stale' WHERE key = 'rules_summary_version'")
     con.close()
     lake = tmp_path / "lake"
-    result = CliRunner().invoke(main, ["export", "--db", str(db), "--parquet", str(lake)])
+    result = CliRunner().invoke(main, ["export", "--db", str(db), "--parquet", str(lake), "--no-mask"])
     assert result.exit_code == 0, result.output
     duck = _duckdb_outputs(db, tmp_path, None)
     rules = {r[1] for scope in duck.values() for r in scope["findings"]}
@@ -630,7 +630,7 @@ def test_deletes_parity(spark, tmp_path):
     for args in (["ingest", "--quiet", "--db", str(db), *(str(case / n) for n in ("sales.csv", "returns.csv",
                                                                                "sales_fix.csv"))],
                  ["ingest", "--quiet", "--db", str(db), "--kind", "delete", str(case / "deletes.csv")],
-                 ["export", "--db", str(db), "--parquet", str(tmp_path / "lake")]):
+                 ["export", "--db", str(db), "--parquet", str(tmp_path / "lake"), "--no-mask"]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
     scopes = ("2026-03", None)
