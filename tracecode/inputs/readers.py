@@ -331,6 +331,9 @@ def _read_csv_arrow(path, encoding, headers, delimiter, header_line, mapping, so
                 include_columns=list(mapping.keys()),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                # "utf-8" means detect_encoding decoded every byte of the file already: Arrow need
+                # not check each string again (0.15-0.3 CPU-s of 0.6-1.4 per 1M rows)
+                check_utf8=encoding != "utf-8",
             ),
         )
         line = header_line + 1
