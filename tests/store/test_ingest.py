@@ -84,6 +84,22 @@ def test_time_formats_seen_in_the_wild(db, tmp_path):
     assert got[4] == dt.datetime(2026, 10, 3, 12, 0)  # Excel serial day 46298 + half a day
 
 
+def test_sale_times_from_2000_up_to_the_end_of_2099_are_read_and_others_rejected(db, tmp_path):
+    times = {"2000-01-01 00:00:00": True, "2099-12-31 23:59:59.999999": True, "1999-12-31 23:59:59": False,
+             "2100-01-01 00:00:00": False, "   ": False}
+    f = write_csv(tmp_path / "s.csv", [sale(receipt=f"R{i}", code=f"8123456789012345678{i}", time=t)
+                                       for i, t in enumerate(times)])
+    [res] = ingest_files(db, [f])
+    assert (res.rows_stored, res.rows_rejected) == (2, 3)
+    assert db.execute("SELECT rtal_docno, sel_retn_time FROM events ORDER BY src_line").fetchall() == [
+        ("R0", dt.datetime(2000, 1, 1)), ("R1", dt.datetime(2099, 12, 31, 23, 59, 59, 999999))]
+    got = db.execute("SELECT src_line, field, reason FROM rejects ORDER BY src_line").fetchall()
+    assert [(line, field) for line, field, _ in got] == [(4, "sel_retn_time"), (5, "sel_retn_time"),
+                                                       (6, "sel_retn_time")]
+    assert [reason.split(" (")[0] for _, _, reason in got] == [
+        "unreadable sale/return time", "unreadable sale/return time", "missing sale/return time"]
+
+
 def test_rejects_name_file_line_field_and_reason(db, tmp_path):
     rows = [
         sale(),
