@@ -262,3 +262,61 @@ def test_a_file_in_no_encoding_fails_cleanly(db, tmp_path):
         ingest_files(db, [f])
     assert db.execute("SELECT count(*) FROM events").fetchall()[0] == (0,)
     assert db.execute("SELECT count(*) FROM files").fetchall()[0] == (0,)
+
+
+def test_duckdb_gets_half_the_memory_limit_while_files_load_and_all_of_it_after(tmp_path):
+    from tracecode.store.database import open_store
+
+    con = open_store(tmp_path / "m.duckdb", memory_limit="4GB")
+    during = []
+    f = write_csv(tmp_path / "s.csv", [sale()])
+    ingest_files(con, [f, write_csv(tmp_path / "t.csv", [sale(receipt="R2")])],
+                 on_result=lambda _: during.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
+    after = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.close()
+    assert during == ["1.8 GiB", "1.8 GiB"]  # 2GB
+    assert after == "3.7 GiB"  # 4GB again, exactly as given (not DuckDB's rounded figure)
+
+
+def test_the_limit_is_restored_when_a_file_fails(tmp_path):
+    from tracecode.store.database import open_store
+
+    con = open_store(tmp_path / "m.duckdb", memory_limit="1GB")
+    with pytest.raises(InputFileError):
+        ingest_files(con, [write_csv(tmp_path / "s.csv", [sale()]), tmp_path / "missing.csv"])
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "953.6 MiB"
+    assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] == 1
+    con.close()
+
+
+def test_a_connection_not_opened_as_a_store_keeps_its_limit(tmp_path):
+    import duckdb
+
+    from tracecode.store.database import ensure_schema
+
+    con = duckdb.connect(str(tmp_path / "raw.duckdb"))
+    con.execute("SET memory_limit = '3GB'")
+    ensure_schema(con)
+    seen = []
+    ingest_files(con, [write_csv(tmp_path / "s.csv", [sale()])],
+                 on_result=lambda _: seen.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
+    assert seen == ["2.7 GiB"]
+    con.close()
+
+
+def test_loading_memory_nested_halves_once_and_the_outer_one_restores(tmp_path):
+    from tracecode.store.database import open_store
+    from tracecode.store.ingest import loading_memory
+
+    con = open_store(tmp_path / "m.duckdb", memory_limit="4GB")
+
+    def limit():
+        return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    during = []
+    with loading_memory(con):
+        ingest_files(con, [write_csv(tmp_path / "s.csv", [sale()])], on_result=lambda _: during.append(limit()))
+        still = limit()
+    assert during == ["1.8 GiB"] and still == "1.8 GiB"  # the inner one neither halved again nor restored
+    assert limit() == "3.7 GiB"
+    con.close()
