@@ -18,11 +18,18 @@ Stages (default: all that apply):
   export  tracecode export              vs COPY (SELECT * FROM events LIMIT n) TO 'x.csv', n = rows exported
   trace   trace_code() in a warm process, and `tracecode trace CODE` as a fresh CLI call,
           vs a point query on the code column (warm / fresh process)
+  json    tracecode ingest of the sale rows as NHSA 2025 3505 messages (one per line,
+          input.selinfo with a drugtracinfo list) vs CREATE TABLE AS SELECT * FROM read_json(same files)
   people, rings   (when those commands exist) vs check --month of the same month
   pandas  what an analyst would write: pandas.read_csv + duplicated(code) + write the marked
           rows, under an address-space cap (--pandas-cap), vs tracecode ingest+check+export
 
 Peak RSS is the child's own ru_maxrss (os.wait4). Times are medians of --repeat runs.
+
+The 1-minute load average is taken before and after every measured run and printed beside each
+figure: other jobs on the machine slow the floors (which use every core) more than tracecode,
+so a figure taken under load is not a figure. --md refuses to append to RESULTS.md when any
+figure was taken at a load above 1.5 (LOAD_QUIET), unless --noisy, which marks it as noisy.
 """
 
 from __future__ import annotations
@@ -43,9 +50,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("ingest", "month", "check", "export", "trace", "people", "rings", "pandas")
+STAGES = ("ingest", "json", "month", "check", "export", "trace", "people", "rings", "pandas")
 TARGETS = {  # stage -> (kind, limit): ratio to its floor, or absolute seconds
     "ingest": ("ratio", 2.0),
+    "json": ("ratio", 2.0),
     "check": ("ratio", 4.0),
     "export": ("ratio", 2.0),
     "month": ("ratio", 1.5),
@@ -54,8 +62,10 @@ TARGETS = {  # stage -> (kind, limit): ratio to its floor, or absolute seconds
     "people": ("ratio", 2.0),
     "rings": ("ratio", 2.0),
 }
-ORDER = ("ingest", "month", "check", "export", "trace", "trace-cli", "people", "rings", "pandas")
+ORDER = ("ingest", "json", "month", "check", "export", "trace", "trace-cli", "people", "rings", "pandas")
 RSS_TARGET = 10 * 1000**3  # peak RSS under 10 GB (at 100M rows)
+#: Above this 1-minute load average (2 cores) a figure is noisy: --md refuses it without --noisy.
+LOAD_QUIET = 1.5
 
 
 # ---------------------------------------------------------------- sizes and formatting
@@ -88,6 +98,13 @@ def fmt_bytes(n: float | None) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
+def fmt_load(row) -> str:
+    """The load beside a figure: ``load 0.42`` or ``load 3.10 NOISY``."""
+    if row.load is None:
+        return "load ?"
+    return f"load {row.load:.2f}" + (" NOISY" if row.noisy else "")
+
+
 def fmt_secs(s: float | None) -> str:
     if s is None:
         return "—"
@@ -104,6 +121,7 @@ class Run:
     out: str
     err: str
     killed_at_rss: int = 0  # bytes: the bench killed it there (--rss-cap)
+    load: float = 0.0  # the higher 1-minute load average of the two taken before and after the run
 
 
 # The measured command is started by this small launcher, not by the bench process itself:
@@ -155,6 +173,7 @@ def run_measured(argv: list[str], log: Path, env: dict | None = None, cap_as: in
     out_path, err_path, rusage_path = log.with_suffix(".out"), log.with_suffix(".err"), log.with_suffix(".rusage")
     rusage_path.unlink(missing_ok=True)
     argv = [str(a) for a in argv]
+    load_before = os.getloadavg()[0]
     if not os.path.isabs(argv[0]):
         argv[0] = shutil.which(argv[0]) or argv[0]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -166,7 +185,7 @@ def run_measured(argv: list[str], log: Path, env: dict | None = None, cap_as: in
     usage = json.loads(rusage_path.read_text())
     run = Run(usage["wall"], usage["maxrss_kb"] * 1024, usage["rc"],
               out_path.read_text(errors="replace"), err_path.read_text(errors="replace"),
-              usage.get("killed_at_rss_kb", 0) * 1024)
+              usage.get("killed_at_rss_kb", 0) * 1024, max(load_before, os.getloadavg()[0]))
     if check and run.rc != 0:
         raise StageFailed(run, argv, err_path)
     return run
@@ -214,6 +233,35 @@ db, limit, tmp, *files = sys.argv[1:]
 con = connect(db, limit, tmp)
 con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv({sql_list(files)}, header = true, all_varchar = true, union_by_name = true)")
 print(json.dumps({"rows": con.execute("SELECT count(*) FROM t").fetchall()[0][0]}))
+"""
+
+FLOOR_JSON = DUCKDB_PRELUDE + """
+db, limit, tmp, *files = sys.argv[1:]
+con = connect(db, limit, tmp)
+con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({sql_list(files)}, format = 'newline_delimited')")
+print(json.dumps({"rows": con.execute("SELECT count(*) FROM t").fetchall()[0][0]}))
+"""
+
+# The sale rows of a synth CSV as NHSA 2025 3505 messages, one a line: the header fields (the
+# pharmacy code among them), input.selinfo with the price as finl_trns_pric, numbers as JSON
+# numbers and the codes as a drugtracinfo list.
+MAKE_JSON_2025 = DUCKDB_PRELUDE + """
+src, out = sys.argv[1:]
+con = duckdb.connect()
+con.execute("SET preserve_insertion_order = true")
+fields = ["med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name", "fixmedins_bchno", "rtal_docno",
+          "setl_id", "mdtrt_sn", "psn_no", "mdtrt_setl_type", "manu_lotnum", "manu_date", "expy_end", "trdn_flag",
+          "sel_retn_time"]
+selinfo = ", ".join(f"'{f}': {f}" for f in fields)
+q = (f"COPY (SELECT '3505' AS infno, fixmedins_code || rtal_docno AS msgid, '330100' AS mdtrtarea_admvs, "
+     f"'330100' AS insuplc_admdvs, 'YDXT' AS recer_sys_code, 'V1.0' AS infver, '1' AS opter_type, "
+     f"'0001' AS opter, '营业员' AS opter_name, sel_retn_time AS inf_time, fixmedins_code, fixmedins_name, "
+     f"{{'selinfo': {{{selinfo}, 'rx_flag': '0', 'sel_retn_opter_name': '营业员', "
+     f"'finl_trns_pric': TRY_CAST(price AS DOUBLE), 'sel_retn_cnt': TRY_CAST(sel_retn_cnt AS DOUBLE), "
+     f"'drugtracinfo': list_transform(string_split(drug_trac_codg, ','), lambda c: {{'drug_trac_codg': c}})}}}} AS input "
+     f"FROM read_csv({sql_list([src])}, header = true, all_varchar = true)) "
+     f"TO {sql_list([out])[1:-1]} (FORMAT json)")
+con.execute(q)
 """
 
 FLOOR_CHECK = DUCKDB_PRELUDE + """
@@ -370,6 +418,15 @@ class Row:
     met: bool | None = None
     note: str = ""
     runs: list = field(default_factory=list)
+    load: float | None = None  # the highest 1-minute load average around its runs (and its floor's)
+
+    def saw(self, *runs: "Run") -> None:
+        """Take the load of these runs into the row's."""
+        self.load = max([self.load or 0.0, *(r.load for r in runs)])
+
+    @property
+    def noisy(self) -> bool:
+        return self.load is not None and self.load > LOAD_QUIET
 
     @property
     def rate(self) -> float | None:
@@ -441,13 +498,15 @@ class Bench:
         row = Row(stage, rows, med(r.wall for r in tcs), max(r.rss for r in tcs), floor,
                   med(r.wall for r in floors) if floors else None,
                   max(r.rss for r in floors) if floors else None, note=note)
-        row.runs = [{"wall": r.wall, "rss": r.rss} for r in tcs]
+        row.runs = [{"wall": r.wall, "rss": r.rss, "load": round(r.load, 2)} for r in tcs]
+        row.saw(*tcs, *floors)
         if row.floor_wall:
             row.ratio = row.wall / row.floor_wall
         self.judge(row)
         self.rows.append(row)
         self.say(f"{stage}: {fmt_secs(row.wall)} s, floor {fmt_secs(row.floor_wall)} s, "
-                 f"ratio {row.ratio:.2f}" if row.ratio is not None else f"{stage}: {fmt_secs(row.wall)} s")
+                 f"ratio {row.ratio:.2f}, {fmt_load(row)}" if row.ratio is not None
+                 else f"{stage}: {fmt_secs(row.wall)} s, {fmt_load(row)}")
         return row
 
     @staticmethod
@@ -491,6 +550,8 @@ class Bench:
         if "ingest" in stages or not self.db.exists():
             if not self.guard("ingest", self.stage_ingest):
                 return self.report()
+        if "json" in stages:
+            self.guard("json", self.stage_json)
         self.events = self.query(self.db, "SELECT count(*) FROM events")[0][0]
         self.month_rows = dict(self.query(self.db, "SELECT month, count(*) FROM events GROUP BY month"))
         if "month" in stages and len(self.months) >= 2:
@@ -524,7 +585,7 @@ class Bench:
                 Path(a).name if i == 0 else a for i, a in enumerate(exc.argv[:2]))
             self.rows.append(Row(stage, wall=r.wall, rss=r.rss, met=False,
                                  note=f"FAILED: `{name}` exit {r.rc} after {r.wall:.0f} s at peak RSS "
-                                      f"{fmt_bytes(r.rss)}: {exc.last} (log {exc.log})"))
+                                      f"{fmt_bytes(r.rss)}: {exc.last} (log {exc.log})", load=r.load))
             self.say(f"{stage} FAILED: {exc}")
         if self.args.json:
             self.args.json.write_text(json.dumps(self.report() | {"partial": True}, indent=1, default=str))
@@ -553,14 +614,51 @@ class Bench:
         tcs, fls = self.pair("ingest", tc, fl)
         self.add("ingest", self.input_rows, tcs, fls, "read_csv → CREATE TABLE")
 
+    def json_files(self) -> list[Path]:
+        """The sale files as NHSA 2025 messages (made once, kept beside the cached CSVs)."""
+        folder = Path(self.data["dir"]) / "nhsa2025"
+        folder.mkdir(exist_ok=True)
+        out = []
+        for csv_path in self.sale_files:
+            target = folder / (csv_path.stem + ".jsonl")
+            if not target.exists():
+                partial = target.with_suffix(".partial")
+                subprocess.run([sys.executable, "-c", MAKE_JSON_2025, str(csv_path), str(partial)], check=True)
+                partial.rename(target)
+            out.append(target)
+        return out
+
+    def stage_json(self) -> None:
+        files = self.json_files()
+        messages = sum(count_lines(p) for p in files)
+        self.say(f"json: {len(files)} files, {messages:,} NHSA 2025 messages")
+        db = self.work / f"{self.data['key']}-json.duckdb"
+        floor_db = self.work / "floor-json.duckdb"
+
+        def tc():
+            self.drop_db(db)
+            return self.tracecode("ingest-json", "ingest", "--db", str(db), "--quiet", *map(str, files))
+
+        def fl():
+            self.drop_db(floor_db)
+            r = self.floor("floor-json", FLOOR_JSON, floor_db, self.limit, self.floor_tmp, *files)
+            self.drop_db(floor_db)
+            return r
+
+        tcs, fls = self.pair("json", tc, fl)
+        self.drop_db(db)
+        self.add("json", messages, tcs, fls, "read_json → CREATE TABLE",
+                 note="the sale rows as NHSA 2025 3505 messages, one a line (input.selinfo, drugtracinfo list)")
+
     def stage_ingest_floor(self) -> None:
         row = next(r for r in self.rows if r.stage == "ingest")
         self.say("ingest floor (run last)")
         fls = [self.ingest_floor() for _ in range(self.args.repeat)]
         row.floor_wall, row.floor_rss = med(r.wall for r in fls), max(r.rss for r in fls)
+        row.saw(*fls)
         row.ratio = row.wall / row.floor_wall
         self.judge(row)
-        self.say(f"ingest: ratio {row.ratio:.2f}")
+        self.say(f"ingest: ratio {row.ratio:.2f}, {fmt_load(row)}")
 
     def stage_check(self) -> None:
         self.say(f"check: {self.events:,} code rows")
@@ -638,9 +736,10 @@ class Bench:
                   note=f"warm process, median of {len(codes)} codes; max {max(wj['times']) * 1000:.0f} ms, "
                        f"first call {wj['cold'] * 1000:.0f} ms")
         row.ratio = row.wall / row.floor_wall if row.floor_wall else None
+        row.saw(warm, point)
         self.judge(row)
         self.rows.append(row)
-        self.say(f"trace warm: {row.wall * 1000:.1f} ms (max {max(wj['times']) * 1000:.0f} ms)")
+        self.say(f"trace warm: {row.wall * 1000:.1f} ms (max {max(wj['times']) * 1000:.0f} ms), {fmt_load(row)}")
         picks = [codes[0], codes[len(codes) // 2 + 1], codes[-1]]
         tcs, fls = [], []
         for _ in range(self.args.repeat):
@@ -666,6 +765,7 @@ class Bench:
         row = Row("pandas", sale_rows, run.wall, run.rss,
                   ("tracecode " + " + ".join(r.stage for r in parts) + " (ratio = pandas / tracecode)") if parts else "",
                   tc_total, max((r.rss for r in parts), default=None))
+        row.saw(run)
         if final.get("skipped"):
             row.note = f"skipped: {final['skipped']}"
             row.wall = row.rss = None
@@ -700,7 +800,9 @@ class Bench:
             "repeat": a.repeat,
             "peak_rss": peak,
             "peak_rss_met": peak < RSS_TARGET,
-            "rows": [asdict(r) | {"rate": r.rate}
+            "max_load": max((r.load for r in self.rows if r.load is not None), default=None),
+            "noisy_marked": bool(a.noisy),
+            "rows": [asdict(r) | {"rate": r.rate, "noisy": r.noisy}
                      for r in sorted(self.rows, key=lambda r: ORDER.index(r.stage))],
         }
 
@@ -746,7 +848,8 @@ def machine() -> dict:
         dirty = len([l for l in r.stdout.splitlines() if l.strip()])
         return f"{head} + {dirty} uncommitted file(s) in tracecode/, sql/" if dirty else head
 
-    from importlib.metadata import PackageNotFoundError, version as dist_version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
     try:
         tc_version = dist_version("tracecode")
     except PackageNotFoundError:
@@ -756,11 +859,21 @@ def machine() -> dict:
             "pandas": version("pandas"), "tracecode": f"{tc_version} ({git_head()})"}
 
 
+def _md_load(row: dict) -> str:
+    load = row.get("load")
+    if load is None:
+        return "—"
+    return f"{load:.2f}" + (" NOISY" if load > LOAD_QUIET else "")
+
+
 def markdown(result: dict) -> str:
     m, d = result["machine"], result["data"]
     load = result.get("load_average") or {"start": ["?"], "end": ["?"]}
+    max_load = result.get("max_load")
+    noisy = max_load is not None and max_load > LOAD_QUIET
     lines = [
-        f"### {short_count(d['rows_per_month'])} rows/month × {d['months']} month(s) — {result['date']}",
+        f"### {short_count(d['rows_per_month'])} rows/month × {d['months']} month(s) — {result['date']}"
+        + (" — NOISY (measured under load)" if noisy else ""),
         "",
         f"`{result['command']}`",
         "",
@@ -773,8 +886,14 @@ def markdown(result: dict) -> str:
         f"{'/'.join(map(str, load['start']))} at the start, "
         f"{'/'.join(map(str, load['end']))} at the end (other jobs share the machine).",
         "",
-        "| stage | rows | wall s | rows/s | peak RSS | floor (same run, same files) | floor s | floor RSS | ratio | target | met |",
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|",
+    ]
+    if noisy:
+        lines += [f"**Noisy: the 1-minute load reached {max_load:.2f} (quiet is ≤ {LOAD_QUIET:g} on this machine); "
+                  "the figures marked NOISY are not quiet-machine figures. Re-run them idle.**", ""]
+    lines += [
+        "| stage | rows | wall s | rows/s | peak RSS | floor (same run, same files) | floor s | floor RSS | ratio | target | met "
+        "| load (1 min) |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|---:|",
     ]
     for r in result["rows"]:
         ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—"
@@ -785,7 +904,7 @@ def markdown(result: dict) -> str:
             f"| {r['stage']} | {rows} | {fmt_secs(r['wall'])} | "
             f"{rate} | "
             f"{fmt_bytes(r['rss'])} | {r['floor']} | {fmt_secs(r['floor_wall'])} | {fmt_bytes(r['floor_rss'])} | "
-            f"{ratio} | {r['target']} | {met} |")
+            f"{ratio} | {r['target']} | {met} | {_md_load(r)} |")
     lines.append("")
     if result["peak_rss"]:
         lines.append(f"Peak RSS of any tracecode stage: {fmt_bytes(result['peak_rss'])} "
@@ -818,7 +937,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=HERE / "work", help="databases, outputs, logs (default bench/work)")
     p.add_argument("--cache", type=Path, default=HERE / "cache", help="generated data (default bench/cache)")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
-    p.add_argument("--md", type=Path, help="append the markdown section to this file (e.g. bench/RESULTS.md)")
+    p.add_argument("--md", type=Path, help="append the markdown section to this file (e.g. bench/RESULTS.md); "
+                   f"refused when a figure was taken at a 1-minute load above {LOAD_QUIET:g}, unless --noisy")
+    p.add_argument("--noisy", action="store_true",
+                   help="let --md append figures taken under load, marked NOISY")
     p.add_argument("--ingest-floor-last", action="store_true",
                    help="run the ingest floor after every other stage (long runs: the rest is saved first)")
     p.add_argument("--generate-only", action="store_true", help="only generate (or find) the cached data")
@@ -851,12 +973,25 @@ def main(argv: list[str] | None = None) -> int:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     json_path = a.json or (a.work / f"results-{result['data']['key']}-{stamp}.json")
     json_path.write_text(json.dumps(result, indent=1, default=str))
-    if a.md:
-        with open(a.md, "a", encoding="utf-8") as fh:
-            fh.write("\n" + text)
     if not a.keep_db:
         bench.drop_db(bench.db)
+    if a.md and not append_markdown(a.md, result, allow_noisy=a.noisy):
+        print(f"bench: NOT appended to {a.md}: the 1-minute load reached {result['max_load']:.2f} "
+              f"(> {LOAD_QUIET:g}) while measuring; re-run on a quiet machine, or pass --noisy to append it "
+              f"marked NOISY (results kept in {json_path})", file=sys.stderr)
+        return 3
     return 0
+
+
+def append_markdown(path: Path, result: dict, allow_noisy: bool = False) -> bool:
+    """Append the result's section to ``path`` (RESULTS.md); False, and nothing written, when a
+    figure was taken at a 1-minute load above LOAD_QUIET and ``allow_noisy`` is not set."""
+    max_load = result.get("max_load")
+    if max_load is not None and max_load > LOAD_QUIET and not allow_noisy:
+        return False
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n" + markdown(result))
+    return True
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ def test_bench_smoke(tmp_path):
         assert r["wall"] > 0 and r["rss"] > 0, r
         return r
 
-    for stage in ("ingest", "month", "check", "export", "trace", "trace-cli"):
+    for stage in ("ingest", "json", "month", "check", "export", "trace", "trace-cli"):
         r = measured(stage)
+        assert r["load"] is not None and r["load"] >= 0 and r["noisy"] is (r["load"] > 1.5), r
         assert isinstance(r["ratio"], float) and math.isfinite(r["ratio"]) and r["ratio"] > 0, r
         assert r["target"] and r["met"] is _verdict(r), r  # every stage has a target, judged by it
     for stage in ("people", "rings"):  # measured when the command exists

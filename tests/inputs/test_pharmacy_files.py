@@ -187,3 +187,29 @@ def test_tab_led_ids_of_chinese_systems_are_read_without_the_tab(db, tmp_path):
     ingest_files(db, [path])
     assert db.execute("SELECT DISTINCT fixmedins_code FROM events").fetchall() == [("P001",)]
     assert [r[1] for r in stored(db)] == ["R1", "R2"]
+
+
+def test_whitespace_only_rows_are_blank_whatever_the_whitespace(db, tmp_path):
+    path = tmp_path / "sales.csv"
+    blank = ["\u3000,\t, ,\u00a0,,\u2003,", "\t\t,,,,,,  "]
+    path.write_text("\n".join([HEADER, ROW1, *blank, ROW2]) + "\n", encoding="utf-8")
+    [res] = ingest_files(db, [path])
+    assert (res.rows_read, res.rows_stored, res.rows_rejected, res.rows_skipped) == (2, 2, 0, 2)
+    assert [r[2] for r in stored(db)] == [2, 5]
+
+
+def test_a_row_whose_only_value_is_in_its_last_column_is_a_record(db, tmp_path):
+    # the blank-row test looks at the columns in turn: a value far right still makes a record
+    path = tmp_path / "sales.csv"
+    path.write_text("\n".join([HEADER, ROW1, "\u3000,,,,,,2026-01-07 10:00:00", ROW2]) + "\n", encoding="utf-8")
+    [res] = ingest_files(db, [path])
+    assert (res.rows_read, res.rows_stored, res.rows_rejected, res.rows_skipped) == (3, 2, 1, 0)
+    assert db.execute("SELECT src_line, field FROM rejects").fetchall() == [(3, "fixmedins_code")]
+
+
+def test_tab_led_cells_lose_the_tab_and_tabs_inside_a_cell_stay(db, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("\n".join([HEADER, "P001,益民\t大药房,\t\tR1,81234567890123456789,0,1,2026-01-05 10:00:00"])
+                    + "\n", encoding="utf-8")
+    ingest_files(db, [path])
+    assert stored(db) == [("益民\t大药房", "R1", 2)]

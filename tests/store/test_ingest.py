@@ -84,6 +84,22 @@ def test_time_formats_seen_in_the_wild(db, tmp_path):
     assert got[4] == dt.datetime(2026, 10, 3, 12, 0)  # Excel serial day 46298 + half a day
 
 
+def test_sale_times_from_2000_up_to_the_end_of_2099_are_read_and_others_rejected(db, tmp_path):
+    times = {"2000-01-01 00:00:00": True, "2099-12-31 23:59:59.999999": True, "1999-12-31 23:59:59": False,
+             "2100-01-01 00:00:00": False, "   ": False}
+    f = write_csv(tmp_path / "s.csv", [sale(receipt=f"R{i}", code=f"8123456789012345678{i}", time=t)
+                                       for i, t in enumerate(times)])
+    [res] = ingest_files(db, [f])
+    assert (res.rows_stored, res.rows_rejected) == (2, 3)
+    assert db.execute("SELECT rtal_docno, sel_retn_time FROM events ORDER BY src_line").fetchall() == [
+        ("R0", dt.datetime(2000, 1, 1)), ("R1", dt.datetime(2099, 12, 31, 23, 59, 59, 999999))]
+    got = db.execute("SELECT src_line, field, reason FROM rejects ORDER BY src_line").fetchall()
+    assert [(line, field) for line, field, _ in got] == [(4, "sel_retn_time"), (5, "sel_retn_time"),
+                                                       (6, "sel_retn_time")]
+    assert [reason.split(" (")[0] for _, _, reason in got] == [
+        "unreadable sale/return time", "unreadable sale/return time", "missing sale/return time"]
+
+
 def test_rejects_name_file_line_field_and_reason(db, tmp_path):
     rows = [
         sale(),
@@ -257,3 +273,61 @@ def test_a_file_in_no_encoding_fails_cleanly(db, tmp_path):
         ingest_files(db, [f])
     assert db.execute("SELECT count(*) FROM events").fetchall()[0] == (0,)
     assert db.execute("SELECT count(*) FROM files").fetchall()[0] == (0,)
+
+
+def test_duckdb_gets_half_the_memory_limit_while_files_load_and_all_of_it_after(tmp_path):
+    from tracecode.store.database import open_store
+
+    con = open_store(tmp_path / "m.duckdb", memory_limit="4GB")
+    during = []
+    f = write_csv(tmp_path / "s.csv", [sale()])
+    ingest_files(con, [f, write_csv(tmp_path / "t.csv", [sale(receipt="R2")])],
+                 on_result=lambda _: during.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
+    after = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.close()
+    assert during == ["1.8 GiB", "1.8 GiB"]  # 2GB
+    assert after == "3.7 GiB"  # 4GB again, exactly as given (not DuckDB's rounded figure)
+
+
+def test_the_limit_is_restored_when_a_file_fails(tmp_path):
+    from tracecode.store.database import open_store
+
+    con = open_store(tmp_path / "m.duckdb", memory_limit="1GB")
+    with pytest.raises(InputFileError):
+        ingest_files(con, [write_csv(tmp_path / "s.csv", [sale()]), tmp_path / "missing.csv"])
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "953.6 MiB"
+    assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] == 1
+    con.close()
+
+
+def test_a_connection_not_opened_as_a_store_keeps_its_limit(tmp_path):
+    import duckdb
+
+    from tracecode.store.database import ensure_schema
+
+    con = duckdb.connect(str(tmp_path / "raw.duckdb"))
+    con.execute("SET memory_limit = '3GB'")
+    ensure_schema(con)
+    seen = []
+    ingest_files(con, [write_csv(tmp_path / "s.csv", [sale()])],
+                 on_result=lambda _: seen.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
+    assert seen == ["2.7 GiB"]
+    con.close()
+
+
+def test_loading_memory_nested_halves_once_and_the_outer_one_restores(tmp_path):
+    from tracecode.store.database import open_store
+    from tracecode.store.ingest import loading_memory
+
+    con = open_store(tmp_path / "m.duckdb", memory_limit="4GB")
+
+    def limit():
+        return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    during = []
+    with loading_memory(con):
+        ingest_files(con, [write_csv(tmp_path / "s.csv", [sale()])], on_result=lambda _: during.append(limit()))
+        still = limit()
+    assert during == ["1.8 GiB"] and still == "1.8 GiB"  # the inner one neither halved again nor restored
+    assert limit() == "3.7 GiB"
+    con.close()

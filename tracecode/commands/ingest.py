@@ -22,7 +22,7 @@ from tracecode.messages import stored_text
 from tracecode.outputs.textout import format_table
 from tracecode.rules.summaries import update_summaries
 from tracecode.store.database import open_store
-from tracecode.store.ingest import KINDS, FileResult, ingest_files
+from tracecode.store.ingest import KINDS, FileResult, ingest_files, loading_memory
 from tracecode.store.status import store_status
 
 
@@ -73,17 +73,19 @@ def ingest(db_path: str, kind: str, columns: dict[str, str] | None, parquet_dir:
         # The rules' summary tables (a narrow copy of the rows, the rows of repeating codes) are
         # brought up to date here, so that `check` never has to read the history; after Ctrl-C
         # the next ingest or check does it.
-        try:
-            ingest_files(con, files, kind=kind, columns=columns, progress=show_progress(quiet),
-                         on_result=_report_file)
-        except BaseException as exc:
-            if not is_interrupt(exc):
-                update_summaries(con)
-                # The files loaded before the failing one stay in the store: the lake gets them too.
-                _write_lake(con, parquet_dir)
-            raise
-        update_summaries(con)
-        _write_lake(con, parquet_dir)
+        # Python's share of the memory limit is still held after the load: DuckDB keeps its share.
+        with loading_memory(con):
+            try:
+                ingest_files(con, files, kind=kind, columns=columns, progress=show_progress(quiet),
+                             on_result=_report_file)
+            except BaseException as exc:
+                if not is_interrupt(exc):
+                    update_summaries(con)
+                    # The files loaded before the failing one stay in the store: the lake gets them too.
+                    _write_lake(con, parquet_dir)
+                raise
+            update_summaries(con)
+            _write_lake(con, parquet_dir)
     finally:
         con.close()
 

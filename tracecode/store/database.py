@@ -40,6 +40,8 @@ def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None, t
         except ValueError as exc:
             raise DatabaseError(f"TRACECODE_MEMORY_LIMIT: {exc}", hint="set it to a size such as 4GB, or unset it") from None
     con.execute(f"SET memory_limit = '{limit}'")
+    # kept as given: DuckDB shows its setting rounded ('3.7 GiB'); ingest lowers and restores it
+    con.execute(f"SET VARIABLE tracecode_memory_limit = '{limit}'")
     if temp_dir:
         # SET takes no bind parameters; the path is ours (derived from --db), quoted.
         con.execute(f"SET temp_directory = '{_quote(temp_dir)}'")
@@ -59,6 +61,12 @@ def checked_memory_limit(text: str) -> str:
     if float(number) * _UNIT_BYTES[unit.lower()] < MIN_MEMORY_BYTES:
         raise ValueError(f"{text!r} is too small: DuckDB needs at least 16MB")
     return f"{number}{unit}"
+
+
+def memory_limit_bytes(text: str) -> int:
+    """Bytes of a limit :func:`checked_memory_limit` accepts (``4GB`` -> 4000000000)."""
+    number, unit = _SIZE_RE.match(checked_memory_limit(text)).groups()
+    return int(float(number) * _UNIT_BYTES[unit.lower()])
 
 
 def _quote(text: str) -> str:
