@@ -84,6 +84,19 @@ def test_with_noisy_a_noisy_result_is_appended_and_marked(bench, tmp_path):
     assert "| 3.20 NOISY |" in text and "| 0.40 |" in text  # only the loaded figure is marked
 
 
-def test_the_launcher_records_the_load_around_a_run(bench, tmp_path):
+def test_the_launcher_records_the_load_before_a_run(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "SETTLE_S", 0)
     run = bench.run_measured([sys.executable, "-c", "pass"], tmp_path / "log")
     assert run.rc == 0 and run.load >= 0.0
+
+
+def test_the_load_is_taken_once_the_benchs_own_load_has_settled(bench, monkeypatch):
+    """A run waits for the 1-minute load to fall below LOAD_QUIET (the previous run's own load
+    decaying), up to --settle seconds; still above it then, the figure is noisy."""
+    loads = iter([2.4, 1.9, 1.2, 0.9])
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (next(loads), 0.0, 0.0))
+    monkeypatch.setattr(bench.time, "sleep", lambda s: None)
+    assert bench.settled_load(settle_s=60) == 1.2
+    busy = iter([3.0] * 1000)
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (next(busy), 0.0, 0.0))
+    assert bench.settled_load(settle_s=0) == 3.0
