@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -162,12 +163,14 @@ def write_workbook(folder: Path, summary: Summary, encoding: str, rule_labels: d
                     out[worksheet_part(index)] = Fill(rows, sheet.columns, stream.part(part))
             return out
 
+        written = Path(tmp) / target.name  # moved into place whole
         try:
             package.seek(0)
-            fill_package(package, target, fills)
+            fill_package(package, written, fills)
         finally:
             if con is not None:
                 con.close()
+        os.replace(written, target)
     return target
 
 
