@@ -199,3 +199,30 @@ def test_libreoffice_reads_the_generated_rows(tmp_path, monkeypatch):
     mine = cells(ours)["可疑追溯码"]["rows"]
     as_excel = [[[t, "_x0041_" if v == "_x005F_x0041_" else v] for t, v in row] for row in mine]  # the escape read
     assert theirs == as_excel and len(theirs) == 5
+
+
+@pytest.mark.parametrize("text", [h for h, _ in HOSTILE] + ["a\r\nb", "nul\x00byte", "\tend ", "\t", "x\u2003", "'@sum", "plain"])
+def test_each_text_takes_the_path_that_writes_it_exactly(tmp_path, text):
+    """Row by row, the generated XML is xlsxwriter's for the cell (the regex that picks rows for
+    the exact path misses none that need it: a missed one would lose xml:space or escaping)."""
+    from tracecode.outputs.sheet_rows import NUMBER, SheetRows, connect
+
+    write_csv(tmp_path / "one.csv", ["a", "b"], [[text, "\tP1"]])
+    con = connect()
+    try:
+        stream = SheetRows(con, tmp_path / "one.csv", 2, 1, 7, 10)
+        xml = b"".join(bytes(x) for x in stream.part(0)).decode("utf-8")
+    finally:
+        con.close()
+    if text == "":
+        cell = ""
+    elif text == "\t":
+        cell = '<c r="A2" s="7"/>'
+    elif text.startswith("\t"):
+        cell = f'<c r="A2" s="7" t="inlineStr"><is>{text_element(text[1:])}</is></c>'
+    elif re.fullmatch(NUMBER, text):
+        cell = f'<c r="A2"><v>{text}</v></c>'
+    else:
+        plain = text[1:] if text[:1] == "'" and text[1:2] in "=+-@\t\r" else text
+        cell = f'<c r="A2" t="inlineStr"><is>{text_element(plain)}</is></c>'
+    assert xml == f'<row r="2">{cell}<c r="B2" s="7" t="inlineStr"><is><t>P1</t></is></c></row>'
