@@ -1,25 +1,29 @@
 """The export's workbook against its CSV files: time to write N findings and M evidence rows as
 CSV (DuckDB COPY, as export writes them, code and id columns tab-led), as the export's workbook
-(tracecode.outputs.workbook: xlsxwriter, constant_memory) and as the same cells by openpyxl's
-write-only mode (the writer the workbook used before; kept here as the measurement that chose
-the library). Target (issue 16): 100k findings and 1M evidence rows, workbook within 2x the CSV
-time. Run on a quiet machine:
+(tracecode.outputs.workbook: xlsxwriter for the layout, the rows of large sheets by DuckDB) and,
+with --openpyxl, as the same cells by openpyxl's write-only mode (the writer the workbook used
+before). CSV and workbook alternate --repeat times, each figure with the 1-minute load beside it;
+the medians make the ratio. --stored also writes the workbook with its rows stored, not deflated
+(the compression's cost). Target (issue 16): 100k findings and 1M evidence rows, workbook within
+2x the CSV time. Run on a quiet machine:
 
-    python bench/bench_workbook.py --findings 100000 --evidence 1000000 [--json out.json] [--no-openpyxl]
+    python bench/bench_workbook.py --findings 100000 --evidence 1000000 [--repeat 3] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
+import statistics
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import duckdb
 
+from tracecode.outputs import xlsx_fill
 from tracecode.outputs.export_write import text_ids
 from tracecode.outputs.workbook import _NUMBER, SHEETS, Summary, _read, write_workbook
 
@@ -36,13 +40,37 @@ EVENTS_SQL = """SELECT 'cross_pharmacy_reuse' AS rule, lpad(CAST(810000000000000
  FROM range($n) t(i)"""
 
 
-def write_csvs(folder: Path, findings: int, evidence: int) -> float:
+def write_csvs(folder: Path, findings: int, evidence: int) -> tuple[float, dict[str, int]]:
+    """The two CSV files by COPY; the time and the rows of each (export hands these to the workbook)."""
     con = duckdb.connect()
+    rows = {}
     start = time.perf_counter()
     for name, sql, n in (("suspicious_codes.csv", CODES_SQL, findings), ("suspicious_events.csv", EVENTS_SQL, evidence)):
         names = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", {"n": 0}).description]
-        con.execute(f"COPY ({text_ids(sql, names)}) TO $t (FORMAT csv, HEADER true)", {"n": n, "t": str(folder / name)})
-    return time.perf_counter() - start
+        rows[name] = con.execute(f"COPY ({text_ids(sql, names)}) TO $t (FORMAT csv, HEADER true)",
+                                 {"n": n, "t": str(folder / name)}).fetchall()[0][0]
+    seconds = time.perf_counter() - start
+    con.close()
+    return seconds, rows
+
+
+def write_book(folder: Path, rows: dict[str, int], stored: bool = False) -> tuple[float, int]:
+    """The export's workbook of the CSV files in ``folder``: its time and size in bytes."""
+    compression = xlsx_fill.COMPRESSION
+    xlsx_fill.COMPRESSION = zipfile.ZIP_STORED if stored else compression
+    try:
+        start = time.perf_counter()
+        path = write_workbook(folder, Summary("2026-02", rows, []), "utf-8-sig", {})
+        seconds = time.perf_counter() - start
+    finally:
+        xlsx_fill.COMPRESSION = compression
+    size = path.stat().st_size
+    path.unlink()
+    return seconds, size
+
+
+def load() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 def write_openpyxl(folder: Path) -> float:
@@ -91,24 +119,33 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--findings", type=int, default=100_000)
     ap.add_argument("--evidence", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3, help="CSV and workbook alternately, this many times each")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--no-openpyxl", action="store_true", help="measure the CSV and the workbook only")
+    ap.add_argument("--stored", action="store_true", help="also the workbook with its rows stored, not deflated")
+    ap.add_argument("--openpyxl", action="store_true", help="also openpyxl's write-only mode (slow: minutes at 1M)")
     args = ap.parse_args(argv)
+    runs: dict[str, list[dict]] = {"csv": [], "workbook": [], **({"stored": []} if args.stored else {})}
+    sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        csv_s = write_csvs(folder, args.findings, args.evidence)
-        start = time.perf_counter()
-        write_workbook(folder, Summary("2026-02", {}, []), "utf-8-sig", {})
-        workbook_s = time.perf_counter() - start
-        openpyxl_s = None if args.no_openpyxl else write_openpyxl(folder)
-        with open(folder / "suspicious_events.csv", encoding="utf-8-sig") as f:
-            rows = sum(1 for _ in csv.reader(f)) - 1
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    result = {"findings": args.findings, "evidence": rows, "load_1min": None if load is None else round(load, 2),
-              "csv_s": round(csv_s, 3), "workbook_s": round(workbook_s, 3), "workbook_ratio": round(workbook_s / csv_s, 2),
-              "workbook_library": "xlsxwriter (constant_memory)",
+        for _ in range(args.repeat):
+            seconds, rows = write_csvs(folder, args.findings, args.evidence)
+            runs["csv"].append({"s": round(seconds, 3), "load": load()})
+            for name, stored in (("workbook", False), ("stored", True)):
+                if name in runs:
+                    seconds, sizes[name] = write_book(folder, rows, stored)
+                    runs[name].append({"s": round(seconds, 3), "load": load()})
+        sizes["csv"] = sum((folder / f).stat().st_size for f in rows)
+        openpyxl_s = write_openpyxl(folder) if args.openpyxl else None
+    median = {k: statistics.median(r["s"] for r in v) for k, v in runs.items()}
+    result = {"findings": args.findings, "evidence": rows["suspicious_events.csv"], "runs": runs,
+              "csv_s": round(median["csv"], 3), "workbook_s": round(median["workbook"], 3),
+              "workbook_ratio": round(median["workbook"] / median["csv"], 2),
+              "stored_s": round(median["stored"], 3) if "stored" in median else None,
+              "sizes_mb": {k: round(v / 1e6, 1) for k, v in sizes.items()},
+              "workbook_library": "xlsxwriter (layout, small sheets) + DuckDB sheet XML (large sheets), deflate 1",
               "openpyxl_s": None if openpyxl_s is None else round(openpyxl_s, 3),
-              "openpyxl_ratio": None if openpyxl_s is None else round(openpyxl_s / csv_s, 2), "target_ratio": 2}
+              "openpyxl_ratio": None if openpyxl_s is None else round(openpyxl_s / median["csv"], 2), "target_ratio": 2}
     print(json.dumps(result, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

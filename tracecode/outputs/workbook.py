@@ -3,14 +3,20 @@ of every month), written beside the CSV files from them: each sheet holds the ro
 (:data:`SHEETS`), so the two never disagree. Chinese headers; code and id cells (the CSV's
 tab-led cells, :data:`tracecode.outputs.export_write.TEXT_ID_COLUMNS`) typed as text with their
 exact value; numbers as numbers; a text that looks like a formula stays a plain string. Header
-row frozen, filters on, widths from the content. Written by xlsxwriter in its constant_memory
-mode (rows streamed to temporary files in the output folder, memory flat): 1.9-2.7 times faster
-than openpyxl's write-only mode here (bench/bench_workbook.py measures both against the CSV
-export)."""
+row frozen, filters on, widths from the content.
+
+xlsxwriter writes the workbook (its constant_memory mode: rows streamed through temporary files
+in the output folder) with every sheet's header, widths, frozen row and filter, and the rows of
+the small sheets. The rows of a sheet of :data:`SQL_ROWS` rows or more are generated as sheet
+XML by DuckDB from the CSV (:mod:`tracecode.outputs.sheet_rows`, the same cells) and streamed
+into the package after it (:mod:`tracecode.outputs.xlsx_fill`): xlsxwriter spends 10-20 µs a
+cell, which made 1M evidence rows take minutes (bench/bench_workbook.py)."""
 
 from __future__ import annotations
 
 import csv
+import io
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -18,10 +24,11 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import xlsxwriter
-from xlsxwriter.exceptions import FileCreateError
 
 from tracecode.faults import fault_point
 from tracecode.outputs.export_write import FORMULA_LEADS, TEXT_LEAD, label
+from tracecode.outputs.sheet_rows import NUMBER, SheetRows, clean, connect, count_rows
+from tracecode.outputs.xlsx_fill import Fill, fill_package, worksheet_part
 
 #: (sheet name, the CSV file whose rows it holds); a sheet whose CSV the export did not write is
 #: left out. 概况, the overview, comes first and is computed (:func:`overview_rows`).
@@ -35,11 +42,12 @@ SHEETS: tuple[tuple[str, str], ...] = (
 OVERVIEW = "概况"
 #: Rows a sheet holds at most (Excel's limit, less the header); more continue on 证据明细_2, ….
 MAX_ROWS = 1_048_575
+#: A sheet of this many rows or more has its rows written by DuckDB (below it, xlsxwriter's time
+#: is less than a query's start).
+SQL_ROWS = 1_000
 MAX_WIDTH = 60
-_NUMBER = re.compile(r"-?(0|[1-9]\d{0,14})(\.\d+)?")  # at most 15 digits: a float keeps them all
+_NUMBER = re.compile(NUMBER)
 _WIDTH_SAMPLE = 500
-#: Characters an xlsx file cannot hold (XML 1.0 forbids these control characters).
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def workbook_name(scope: str) -> str:
@@ -106,35 +114,96 @@ def overview_rows(summary: Summary, folder: Path, encoding: str) -> list[tuple[s
 
 
 def write_workbook(folder: Path, summary: Summary, encoding: str, rule_labels: dict[str, str]) -> Path:
-    """Write ``folder``/tracecode_<scope>.xlsx from the CSV files in ``folder``; returns its path."""
+    """Write ``folder``/tracecode_<scope>.xlsx from the CSV files in ``folder``; returns its path.
+    ``summary.rows`` gives each file's rows when known (else they are counted)."""
     target = folder / workbook_name(summary.scope)
-    # the rows wait in temporary files on the output's disk, removed whatever happens
-    with tempfile.TemporaryDirectory(prefix=".xlsx-", dir=folder) as rows_dir:
+    # temporary files (xlsxwriter's rows, a GBK file's UTF-8 copy) stay on the output's disk,
+    # removed whatever happens
+    with tempfile.TemporaryDirectory(prefix=".xlsx-", dir=folder) as tmp:
+        package = io.BytesIO()
         # strings are never read as formulas, numbers or links: every cell's type is chosen by _write
-        book = xlsxwriter.Workbook(str(target), {"constant_memory": True, "tmpdir": rows_dir,
-                                                 "strings_to_formulas": False, "strings_to_numbers": False,
-                                                 "strings_to_urls": False})
+        book = xlsxwriter.Workbook(package, {"constant_memory": True, "tmpdir": tmp,
+                                             "strings_to_formulas": False, "strings_to_numbers": False,
+                                             "strings_to_urls": False})
         styles = _Styles(book.add_format({"bold": True}), book.add_format({"num_format": "@"}))
         _sheet(book, OVERVIEW, ["项目", "数值"], iter(overview_rows(summary, folder, encoding)), styles)
+        big: list[_BigSheet] = []
+        con = None
         for sheet, file in SHEETS:
             path = folder / file
             if not path.exists():
                 continue
             header, body = _read(path, encoding)
             names = [label(h, "zh", rule_labels) for h in header]
-            part, rows = 1, iter(body)
-            while True:  # a sheet per MAX_ROWS rows; an empty CSV still gets its sheet
-                chunk = _take(rows, MAX_ROWS)
-                first = next(chunk, None)
-                if first is None and part > 1:
-                    break
-                _sheet(book, sheet if part == 1 else f"{sheet}_{part}", names, _chain(first, chunk), styles)
-                part += 1
+            rows = summary.rows.get(file)
+            utf8 = path if encoding == "utf-8-sig" else None
+            if rows is None:
+                con = con or connect()
+                utf8 = utf8 or _utf8_copy(path, encoding, Path(tmp))
+                rows = count_rows(con, utf8, len(header))
+            if rows < SQL_ROWS:
+                _small_sheets(book, sheet, names, body, styles)
+                continue
+            sample = list(_take(body, _WIDTH_SAMPLE))
+            body.close()
+            con = con or connect()
+            big.append(_BigSheet(utf8 or _utf8_copy(path, encoding, Path(tmp)), len(header), rows, []))
+            for part in range(max(1, -(-rows // MAX_ROWS))):
+                title = sheet if part == 0 else f"{sheet}_{part + 1}"
+                big[-1].sheets.append(len(book.worksheets()))
+                _sheet(book, title, names, iter(sample), styles, later=min(MAX_ROWS, rows - part * MAX_ROWS))
+        # the text format's index, which the generated rows name (xlsxwriter gives one to a
+        # format when a cell first uses it)
+        text_style = styles.text._get_xf_index()
+        book.close()
+
+        def fills() -> dict[str, Fill]:
+            out: dict[str, Fill] = {}
+            for sheet in big:
+                stream = SheetRows(con, sheet.path, sheet.columns, sheet.rows, text_style, MAX_ROWS)
+                for part, index in enumerate(sheet.sheets):
+                    rows = min(MAX_ROWS, sheet.rows - part * MAX_ROWS)
+                    out[worksheet_part(index)] = Fill(rows, sheet.columns, stream.part(part))
+            return out
+
+        written = Path(tmp) / target.name  # moved into place whole
         try:
-            book.close()
-        except FileCreateError as exc:  # the system's error (disk full, not writable) is what the user needs
-            raise exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else exc
+            package.seek(0)
+            fill_package(package, written, fills)
+        finally:
+            if con is not None:
+                con.close()
+        os.replace(written, target)
     return target
+
+
+@dataclass
+class _BigSheet:
+    path: Path  # the CSV, UTF-8
+    columns: int
+    rows: int
+    sheets: list[int]  # the worksheet index of each part
+
+
+def _small_sheets(book: xlsxwriter.Workbook, sheet: str, names: list[str], body: Iterator[list[str]],
+                  styles: _Styles) -> None:
+    part, rows = 1, iter(body)
+    while True:  # a sheet per MAX_ROWS rows; an empty CSV still gets its sheet
+        chunk = _take(rows, MAX_ROWS)
+        first = next(chunk, None)
+        if first is None and part > 1:
+            break
+        _sheet(book, sheet if part == 1 else f"{sheet}_{part}", names, _chain(first, chunk), styles)
+        part += 1
+
+
+def _utf8_copy(path: Path, encoding: str, folder: Path) -> Path:
+    """``path`` re-encoded as UTF-8 in ``folder`` (DuckDB reads no GBK)."""
+    copy = folder / (path.name + ".utf8")
+    with open(path, encoding=encoding, newline="") as src, open(copy, "w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(1 << 22):
+            dst.write(chunk)
+    return copy
 
 
 @dataclass
@@ -171,7 +240,9 @@ def _chain(first, rest: Iterator) -> Iterator:
 
 
 def _sheet(book: xlsxwriter.Workbook, title: str, names: Sequence[str], rows: Iterator[Sequence],
-           styles: _Styles) -> None:
+           styles: _Styles, *, later: int | None = None) -> None:
+    """A sheet of ``rows``; with ``later``, of its header and layout for ``later`` rows that
+    ``rows`` (a sample, for the widths) only begins and that are written into the package after."""
     ws = book.add_worksheet(title)
     sample = list(_take(rows, _WIDTH_SAMPLE))
     widths = [_width(n) for n in names]
@@ -182,12 +253,13 @@ def _sheet(book: xlsxwriter.Workbook, title: str, names: Sequence[str], rows: It
         ws.set_column(i, i, min(w + 2, MAX_WIDTH))
     ws.freeze_panes(1, 0)
     for c, name in enumerate(names):
-        ws.write_string(0, c, _clean(name), styles.header)
+        ws.write_string(0, c, clean(name), styles.header)
     r = 0
-    for r, row in enumerate(_chain_all(sample, rows), start=1):
-        for c, value in enumerate(row):
-            _write(ws, r, c, value, styles)
-    ws.autofilter(0, 0, r, max(len(names), 1) - 1)
+    if later is None:
+        for r, row in enumerate(_chain_all(sample, rows), start=1):
+            for c, value in enumerate(row):
+                _write(ws, r, c, value, styles)
+    ws.autofilter(0, 0, r if later is None else later, max(len(names), 1) - 1)
 
 
 def _chain_all(sample: list, rest: Iterator) -> Iterator:
@@ -203,7 +275,7 @@ def _write(ws, r: int, c: int, value: object, styles: _Styles) -> None:
             ws.write_number(r, c, value)
         return
     if value.startswith(TEXT_LEAD):
-        ws.write_string(r, c, _clean(value[1:]), styles.text)
+        ws.write_string(r, c, clean(value[1:]), styles.text)
     elif value == "":
         return
     elif _NUMBER.fullmatch(value):
@@ -211,12 +283,7 @@ def _write(ws, r: int, c: int, value: object, styles: _Styles) -> None:
     else:
         if value[:1] == "'" and value[1:2] in FORMULA_LEADS:
             value = value[1:]
-        ws.write_string(r, c, _clean(value))  # never a formula
-
-
-def _clean(text: str) -> str:
-    """Characters an xlsx file cannot hold (control characters) as U+FFFD."""
-    return _ILLEGAL.sub("\ufffd", text)
+        ws.write_string(r, c, clean(value))  # never a formula
 
 
 def _width(text: str) -> int:
