@@ -15,9 +15,8 @@ own escaping.
 
 from __future__ import annotations
 
-import queue
+import itertools
 import re
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -26,6 +25,7 @@ import pyarrow as pa
 from xlsxwriter.utility import xl_col_to_name
 
 from tracecode.outputs.export_write import FORMULA_LEADS, TEXT_LEAD, bound
+from tracecode.store.prefetch import prefetched
 
 #: A CSV text written as a number: at most 15 integer digits (a double keeps them all), no
 #: leading zero, an optional fraction. ASCII digits only.
@@ -52,7 +52,9 @@ SPECIAL = (rf"[&<>\x00-\x08\x0b-\x1f\x{{fffe}}\x{{ffff}}]|_x[0-9A-Fa-f]{{4}}_"
 _ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _PRESERVE = re.compile(r"^\s|\s$")
-_BATCH_ROWS = 20_000
+#: Rows a fetch takes: smaller batches leave DuckDB's second core idle (bench/RESULTS.md).
+_BATCH_ROWS = 100_000
+_TABLES = itertools.count(1)
 
 
 def clean(text: str) -> str:
@@ -117,10 +119,12 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def rows_sql(columns: int) -> str:
-    """The query of a CSV of ``columns`` columns (bound: $path, $max_rows, $text_style,
-    $number, $special, $separator): one row per CSV record, its <row> element numbered within
-    its sheet (sheets of $max_rows rows after the header), in file order."""
+def rows_sql(columns: int, table: str) -> str:
+    """The query of the CSV rows held in ``table`` (columns c0, c1, …; bound: $max_rows,
+    $text_style, $number, $special, $separator): one row per CSV record, its <row> element
+    numbered within its sheet (sheets of $max_rows rows after the header), in file order. The
+    number is the table's rowid, which a parallel scan knows: ``row_number() OVER ()`` would make
+    the whole query single-threaded (bench/RESULTS.md)."""
     names = [f"c{i}" for i in range(columns)]
     letters = [xl_col_to_name(i) for i in range(columns)]
     exact = ", ".join(_exact_cell(n, c) for n, c in zip(names, letters))
@@ -128,9 +132,9 @@ def rows_sql(columns: int) -> str:
     return (f"SELECT CASE WHEN strlen(cells) > {MAX_TEXT // 2} OR regexp_matches(cells, $special)\n"
             f"  THEN concat('<row r=\"', r, '\">', {exact}, '</row>')\n"
             f"  ELSE concat('<row r=\"', r, '\">', {plain}, '</row>') END AS xml\n"
-            f"FROM (SELECT CAST((row_number() OVER () - 1) % $max_rows + 2 AS VARCHAR) AS r, *,\n"
+            f"FROM (SELECT CAST(rowid % $max_rows + 2 AS VARCHAR) AS r, *,\n"
             f"             concat_ws($separator, {', '.join(names)}) AS cells\n"
-            f"      FROM {_read_csv(columns)})")
+            f"      FROM {table})")
 
 
 def _read_csv(columns: int) -> str:
@@ -141,9 +145,17 @@ def _read_csv(columns: int) -> str:
             f" buffer_size = 134217728)")
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that can run :func:`rows_sql` (it knows xlsx_text_element)."""
-    con = duckdb.connect()
+#: What the connection of :func:`connect` holds in memory; the CSV rows it loads beyond that
+#: spill into its temporary folder.
+MEMORY_LIMIT = "2GB"
+
+
+def connect(spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can run :func:`rows_sql` (it knows xlsx_text_element),
+    spilling into the folder ``spill``."""
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT})
+    if spill is not None:
+        con.execute("SET temp_directory = ?", [str(spill)])
     con.create_function("xlsx_text_element", text_element, ["VARCHAR"], "VARCHAR", side_effects=False)
     return con
 
@@ -151,7 +163,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 class SheetRows:
     """The <row> elements of the UTF-8 CSV ``path`` (``rows`` records of ``columns`` cells),
     dealt into sheets of ``max_rows`` rows: :meth:`part` gives each sheet's XML in turn. Rows
-    are fetched on a thread while the caller writes them (DuckDB and zlib both let go of
+    are fetched on a thread while the caller writes them (DuckDB and deflate both let go of
     Python's lock)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, columns: int, rows: int, text_style: int,
@@ -188,24 +200,30 @@ class SheetRows:
 
     def _read(self, con: duckdb.DuckDBPyConnection, path: Path, columns: int,
               text_style: int) -> Iterator[tuple[int, memoryview]]:
-        params = {"path": str(path), "max_rows": self.max_rows, "text_style": str(text_style), "number": NUMBER,
+        params = {"max_rows": self.max_rows, "text_style": str(text_style), "number": NUMBER,
                   "special": SPECIAL, "separator": SEPARATOR}
-        sql = rows_sql(columns)
-        reader = con.sql(sql, params=bound(sql, params)).to_arrow_reader(_BATCH_ROWS)
-        seen = 0
-        for batch in _prefetched(reader):
-            column = batch.column(0)
-            start = 0
-            while start < len(column):
-                part, room = divmod(seen, self.max_rows)
-                take = min(len(column) - start, self.max_rows - room)
-                yield part, _bytes(column, start, take)
-                start += take
-                seen += take
-            if seen > self.rows:
-                break
-        if seen != self.rows:
-            raise RuntimeError(f"{path} holds {seen:,} rows where {self.rows:,} were counted")
+        table = f"sheet_rows_{next(_TABLES)}"
+        # loaded first (a parallel read) so that the query numbers its rows by rowid
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM {_read_csv(columns)}", {"path": str(path)})
+        try:
+            sql = rows_sql(columns, table)
+            reader = con.sql(sql, params=bound(sql, params)).to_arrow_reader(_BATCH_ROWS)
+            seen = 0
+            for batch in prefetched(reader, depth=1):
+                column = batch.column(0)
+                start = 0
+                while start < len(column):
+                    part, room = divmod(seen, self.max_rows)
+                    take = min(len(column) - start, self.max_rows - room)
+                    yield part, _bytes(column, start, take)
+                    start += take
+                    seen += take
+                if seen > self.rows:
+                    break
+            if seen != self.rows:
+                raise RuntimeError(f"{path} holds {seen:,} rows where {self.rows:,} were counted")
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def count_rows(con: duckdb.DuckDBPyConnection, path: Path, columns: int) -> int:
@@ -221,44 +239,3 @@ def _bytes(column: pa.Array, start: int, length: int) -> memoryview:
     view = memoryview(offsets).cast("q" if width == 8 else "i")
     first = column.offset + start
     return memoryview(column.buffers()[2])[view[first]:view[first + length]]
-
-
-def _prefetched(reader: pa.RecordBatchReader, depth: int = 3) -> Iterator[pa.RecordBatch]:
-    """The batches of ``reader``, read ahead on a thread (at most ``depth`` waiting)."""
-    batches: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def fetch() -> None:
-        try:
-            for batch in reader:
-                while not stop.is_set():
-                    try:
-                        batches.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            batches.put(done)
-        except BaseException as exc:  # handed to the caller below
-            batches.put(exc)
-
-    thread = threading.Thread(target=fetch, name="tracecode-sheet-rows", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = batches.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # let a blocked put see the stop
-            try:
-                batches.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
-        reader.close()

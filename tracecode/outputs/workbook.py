@@ -138,7 +138,7 @@ def write_workbook(folder: Path, summary: Summary, encoding: str, rule_labels: d
             rows = summary.rows.get(file)
             utf8 = path if encoding == "utf-8-sig" else None
             if rows is None:
-                con = con or connect()
+                con = con or connect(Path(tmp))
                 utf8 = utf8 or _utf8_copy(path, encoding, Path(tmp))
                 rows = count_rows(con, utf8, len(header))
             if rows < SQL_ROWS:
@@ -146,7 +146,7 @@ def write_workbook(folder: Path, summary: Summary, encoding: str, rule_labels: d
                 continue
             sample = list(_take(body, _WIDTH_SAMPLE))
             body.close()
-            con = con or connect()
+            con = con or connect(Path(tmp))
             big.append(_BigSheet(utf8 or _utf8_copy(path, encoding, Path(tmp)), len(header), rows, []))
             for part in range(max(1, -(-rows // MAX_ROWS))):
                 title = sheet if part == 0 else f"{sheet}_{part + 1}"
