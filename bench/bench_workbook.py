@@ -18,7 +18,6 @@ import os
 import statistics
 import tempfile
 import time
-import zipfile
 import zlib
 from pathlib import Path
 
