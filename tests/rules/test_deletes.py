@@ -166,3 +166,22 @@ def test_evidence_lists_the_withdrawn_row_marked(tmp_path):
     assert ("cross_pharmacy_reuse", "P001", "3", "0", "1") in rows
     assert {r[0] for r in rows} == {"cross_pharmacy_reuse"}  # B2 withdrawn: no duplicate_upload
     assert [r for r in rows if r[4] == "1"] == [("cross_pharmacy_reuse", "P001", "3", "0", "1")]
+
+
+def test_a_withdrawn_sale_is_no_vote_for_its_products_drug(tmp_path):
+    """product_mismatch's majority: product 8100001 sold 3 times as drug A and twice as B flags
+    the B rows; with one A sale deleted (3507) the vote is a tie and nothing is flagged."""
+    rows = [("A", "B501"), ("A", "B502"), ("A", "B503"), ("B", "B504"), ("B", "B505")]
+    sales = write(tmp_path / "sales.csv", "fixmedins_code,rtal_docno,fixmedins_bchno,med_list_codg,trdn_flag,"
+                  "sel_retn_cnt,sel_retn_time,drug_trac_codg\n" + "".join(
+                      f"P001,R{i},{bchno},{drug},0,1,2026-03-0{i + 1}09:00:00,8100001000000000310{i}\n"
+                      for i, (drug, bchno) in enumerate(rows)))
+    deletes = write(tmp_path / "d.csv", "fixmedins_code,fixmedins_bchno,inv_data_type\nP001,B501,4\n")
+    con = open_store(str(tmp_path / "t.duckdb"))
+    ingest_files(con, [sales])
+    run_checks(con)
+    assert con.execute("SELECT count(*) FROM events WHERE code_status = 'valid'").fetchall() == [(5,)]
+    assert findings(con) == [("product_mismatch", "81000010000000003103"), ("product_mismatch", "81000010000000003104")]
+    ingest_files(con, [deletes], kind="delete")
+    run_checks(con)
+    assert findings(con) == []
