@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tracecode.inputs.nhsa_json import china_time, trace_codes
+from tracecode.inputs.nhsa_json import china_time, record_columns, trace_codes
 from tracecode.rules.runner import run_checks
 from tracecode.store.ingest import ingest_files
 
@@ -155,3 +155,23 @@ def test_china_time(value, expected):
 ])
 def test_trace_codes(value, expected):
     assert trace_codes(value) == expected
+
+
+def test_record_columns_header_then_record_first_name_wins():
+    """The record's field overrides the header's; of two spellings of one column the first in
+    header-then-record order wins, and the time is converted from that one. The cache of field
+    names read across records gives the same columns as no cache."""
+    header = {"infno": "3505", "fixmedins_code": "H1", "定点医药机构编号": "H2", "inf_time": "2025-06-10 10:00:00",
+              "input": {"selinfo": []}}
+    first = {"fixmedins_code": "R1", "sel_retn_time": 1749522900000, "销售/退货时间": "2020-01-01 00:00:00",
+             "drugtracinfo": [{"drug_trac_codg": "81000010000000000801"}]}
+    second = {"fixmedins_code": {"nested": "x"}, "sel_retn_time": "2025-06-10T02:35:00Z",
+              "drugtracinfo": "81000010000000000802"}
+    names: dict = {}
+    got = [record_columns(header, item, None, names) for item in (first, second)]
+    assert got == [record_columns(header, item, None) for item in (first, second)]
+    assert got[0]["fixmedins_code"] == "R1"  # the record's own value, in the header's place
+    assert got[1]["fixmedins_code"] == "H1"  # an object is no value: the header's stands
+    assert got[0]["sel_retn_time"] == got[1]["sel_retn_time"] == "2025-06-10 10:35:00"
+    assert (got[0]["drug_trac_codg"], got[1]["drug_trac_codg"]) == ("81000010000000000801", "81000010000000000802")
+    assert names["定点医药机构编号"] == "fixmedins_code"

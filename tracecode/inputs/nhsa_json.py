@@ -141,22 +141,31 @@ def message_records(message: dict) -> tuple[str | None, list | None, str | None]
     return infno, None, "no sale or return record (input.selinfo) in the message"
 
 
-def record_columns(header: dict, item: dict, extra: dict[str, str] | None) -> dict[str, str]:
+def record_columns(header: dict, item: dict, extra: dict[str, str] | None,
+                   names: dict[str, str | None] | None = None) -> dict[str, str]:
     """The canonical columns of one record: the header's plain fields (the pharmacy code is
-    often only there), overridden by the record's own."""
+    often only there), overridden by the record's own. ``names`` caches the canonical name of
+    each field name met (every message of a file repeats the same few dozen)."""
     merged = {k: v for k, v in header.items() if not isinstance(v, (dict, list))}
     merged.update({k: v for k, v in item.items() if k != "drugtracinfo" and not isinstance(v, (dict, list))})
+    if names is None:
+        names = {}
     canonical: dict[str, str] = {}
+    time_value: object = None
     for key, value in merged.items():
-        col = canonical_name(str(key), extra)
+        try:
+            col = names[key]
+        except KeyError:
+            col = names[key] = canonical_name(str(key), extra)
         if col and col not in canonical:
             canonical[col] = "" if value is None else str(value)
+            if col == "sel_retn_time":
+                time_value = value
     codes = trace_codes(item.get("drugtracinfo"))
     if codes:
         canonical["drug_trac_codg"] = ",".join(codes)
     if "sel_retn_time" in canonical:
-        canonical["sel_retn_time"] = china_time(merged.get(next(
-            k for k in merged if canonical_name(str(k), extra) == "sel_retn_time")))
+        canonical["sel_retn_time"] = china_time(time_value)
     elif str(header.get("infno", "")).strip() == "3507" and header.get("inf_time") not in (None, ""):
         canonical["sel_retn_time"] = china_time(header["inf_time"])  # when the delete was sent
     return canonical
@@ -252,6 +261,9 @@ def _lines(fh) -> Iterator[str | None]:
 def _unpaired_surrogate(canonical: dict[str, str]) -> str | None:
     """The column whose value holds an unpaired surrogate (JSON's \\ud800 escape; no text can
     hold one), or None."""
+    values = "".join(canonical.values())
+    if values.isascii() or not _SURROGATE.search(values):
+        return None
     for col, value in canonical.items():
         if not value.isascii() and _SURROGATE.search(value):
             return col
@@ -275,6 +287,8 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> I
         return pa.RecordBatch.from_arrays(arrays, names=list(columns) + ["__line", "__kind"])
 
     source.columns = list(INPUT_COLUMNS)
+    names: dict[str, str | None] = {}
+    column_lists = list(columns.items())
     for number, message in _messages(path, source):
         if isinstance(message, BadRecord):
             source.records += 1
@@ -296,14 +310,15 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> I
                 source.bad_records.append(BadRecord(number, "input.selinfo", "selinfo item is not an object",
                                                     str(item)[:500]))
                 continue
-            canonical = record_columns(message, item, extra)
+            canonical = record_columns(message, item, extra, names)
             bad_column = _unpaired_surrogate(canonical)
             if bad_column is not None:
                 source.bad_records.append(BadRecord(number, bad_column, SURROGATE_REASON,
                                                     json.dumps(item, ensure_ascii=True)[:500]))
                 continue
-            for col in columns:
-                columns[col].append(canonical.get(col, ""))
+            get = canonical.get
+            for col, values in column_lists:
+                values.append(get(col, ""))
             lines.append(number)
             kinds.append(KINDS.get(infno) if infno else None)
             if len(lines) >= BATCH_ROWS:
