@@ -82,3 +82,25 @@ def test_one_huge_line_is_read_in_one_pass(tmp_path, monkeypatch):
     monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 100)
     assert nhsa_json._chunks(path) is None
     assert read(path, monkeypatch, parallel=True, chunk=100) == read(path, monkeypatch, parallel=False, chunk=100)
+
+
+def test_ingest_stores_the_same_rows_and_rejects_either_way(tmp_path, monkeypatch):
+    from tracecode.store.database import open_store
+    from tracecode.store.ingest import ingest_files
+
+    path = mixed_file(tmp_path, "\r\n")
+    sample = ROOT / "data/sample/sales_2026-01.jsonl"
+    both = tmp_path / "both.jsonl"
+    both.write_bytes(sample.read_bytes() + path.read_bytes())
+    stored = []
+    for parallel in (False, True):
+        monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 62)
+        monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
+        con = open_store(tmp_path / f"p{parallel}.duckdb")
+        [result] = ingest_files(con, [both])
+        stored.append((result.rows_read, result.rows_stored, result.rows_rejected,
+                       con.execute("SELECT * FROM events ORDER BY event_id").fetchall(),
+                       con.execute("SELECT * FROM rejects ORDER BY ALL").fetchall()))
+        con.close()
+    assert stored[0] == stored[1]
+    assert stored[0][1] > 100 and stored[0][2] > 5
