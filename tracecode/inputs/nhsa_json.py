@@ -9,6 +9,7 @@ lines, and the time forms DOMAIN.md lists (converted to China time, +08:00).
 One record per sale/return line (``selinfo`` item); a 3507 delete (``input.data``) is one
 record of kind ``delete``, its time the header's ``inf_time``. A message tracecode does not use
 (3501, 3502) or cannot read (an encrypted ``input``) is a reject whose reason says exactly that.
+A large file is read in pieces by worker processes, with the same records, lines and rejects.
 """
 
 from __future__ import annotations
@@ -53,10 +54,11 @@ MAX_MESSAGE_CHARS = 10 << 20
 #: A JSON array is parsed whole (Python objects take about ten times the file's bytes); a larger
 #: one must be written one message per line, which is read message by message.
 MAX_ARRAY_BYTES = 64 << 20
-#: A file of messages larger than this is read by PARALLEL_WORKERS processes, CHUNK_BYTES at a
-#: time: the reader is Python, one message at a time, and is what an ingest of messages waits for.
+#: A file of messages larger than this is read by worker processes (one per core but one, 2 to
+#: MAX_WORKERS), CHUNK_BYTES at a time: the reader is Python, one message at a time, and is what
+#: an ingest of messages waits for.
 PARALLEL_MIN_BYTES = 32 << 20
-PARALLEL_WORKERS = 2
+MAX_WORKERS = 8
 CHUNK_BYTES = 8 << 20
 #: Encodings where a line break and ``{`` are single bytes no other character contains.
 PARALLEL_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
@@ -358,7 +360,7 @@ def _parallel_batches(path: Path, encoding: str, extra: dict[str, str] | None, s
                       pieces: list[tuple[int, int, int]]) -> Iterator[pa.RecordBatch]:
     """The file's pieces read by worker processes, their results taken in file order: the same
     records, lines and rejects as reading it in one pass."""
-    workers = min(PARALLEL_WORKERS, os.cpu_count() or 1)
+    workers = max(2, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_ignore_interrupt)
     pending: deque = deque()
