@@ -9,14 +9,21 @@ lines, and the time forms DOMAIN.md lists (converted to China time, +08:00).
 One record per sale/return line (``selinfo`` item); a 3507 delete (``input.data``) is one
 record of kind ``delete``, its time the header's ``inf_time``. A message tracecode does not use
 (3501, 3502) or cannot read (an encrypted ``input``) is a reject whose reason says exactly that.
+A large file is read in pieces by worker processes, with the same records, lines and rejects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import multiprocessing
+import os
 import re
-from collections.abc import Iterator
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,6 +54,14 @@ MAX_MESSAGE_CHARS = 10 << 20
 #: A JSON array is parsed whole (Python objects take about ten times the file's bytes); a larger
 #: one must be written one message per line, which is read message by message.
 MAX_ARRAY_BYTES = 64 << 20
+#: A file of messages larger than this is read by worker processes (one per core but one, 2 to
+#: MAX_WORKERS), CHUNK_BYTES at a time: the reader is Python, one message at a time, and is what
+#: an ingest of messages waits for.
+PARALLEL_MIN_BYTES = 32 << 20
+MAX_WORKERS = 8
+CHUNK_BYTES = 8 << 20
+#: Encodings where a line break and ``{`` are single bytes no other character contains.
+PARALLEL_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 SURROGATE_REASON = ("encoding: a JSON string holds an unpaired UTF-16 surrogate escape (ud800 to udfff), "
                     "not a character")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -171,13 +186,9 @@ def record_columns(header: dict, item: dict, extra: dict[str, str] | None,
     return canonical
 
 
-def _messages(path: Path, source: Source) -> Iterator[tuple[int, object]]:
+def _messages(path: Path, encoding: str) -> Iterator[tuple[int, object]]:
     """(line where it starts, message or BadRecord) for every message of the file: a JSON
     array, one message per line, or messages pretty-printed over many lines."""
-    encoding = detect_encoding(path)
-    source.encoding = encoding
-    if encoding == MIXED_ENCODING:
-        raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")
     try:
         with open(path, encoding=encoding, errors="strict") as fh:
             head = fh.read(4096)
@@ -202,7 +213,7 @@ def _messages(path: Path, source: Source) -> Iterator[tuple[int, object]]:
         raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
 
 
-def _message_lines(fh) -> Iterator[tuple[int, object]]:
+def _message_lines(fh, first_line: int = 1) -> Iterator[tuple[int, object]]:
     """Messages one per line, or pretty-printed over many lines (copied from an HIS log
     dialog). A line starting with ``{`` at its first column starts a new message."""
     buffer: list[str] = []
@@ -211,7 +222,7 @@ def _message_lines(fh) -> Iterator[tuple[int, object]]:
     def broken(reason: str) -> BadRecord:
         return BadRecord(start, "(record)", reason, "".join(buffer)[:500])
 
-    for number, line in enumerate(_lines(fh), start=1):
+    for number, line in enumerate(_lines(fh), start=first_line):
         if line is None:
             if buffer:
                 yield start, broken("invalid JSON: the message is not complete")
@@ -277,6 +288,107 @@ def _reject_field(reason: str) -> str:
 
 
 def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
+    encoding = detect_encoding(path)
+    source.encoding = encoding
+    if encoding == MIXED_ENCODING:
+        raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")
+    source.columns = list(INPUT_COLUMNS)
+    pieces = _chunks(path) if _read_in_parallel(path, encoding) else None
+    if pieces and len(pieces) > 1:
+        yield from _parallel_batches(path, encoding, extra, source, pieces)
+    else:
+        yield from _record_batches(_messages(path, encoding), extra, source)
+
+
+def _read_in_parallel(path: Path, encoding: str) -> bool:
+    """A large file of messages one per line (or pretty-printed), in an encoding where a line
+    break and ``{`` are single bytes that no character contains, on a machine of 2+ cores."""
+    if encoding not in PARALLEL_ENCODINGS or (os.cpu_count() or 1) < 2:
+        return False
+    if path.stat().st_size < PARALLEL_MIN_BYTES:
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    return not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
+
+def _chunks(path: Path) -> list[tuple[int, int, int]] | None:
+    """(start, end, number of the first line) of pieces of about CHUNK_BYTES, cut only before a
+    line that starts with ``{``, where the line-by-line reader starts a new message anyway; None
+    when a piece would grow past 4 x CHUNK_BYTES without such a line (one huge line or message:
+    read in one pass, in bounded memory)."""
+    pieces = []
+    start = 0
+    line = 1
+    with open(path, "rb") as fh:
+        data = b""
+        while block := fh.read(CHUNK_BYTES):
+            data += block
+            cut = data.rfind(b"\n{") + 1
+            if cut <= 0:
+                if len(data) > 4 * CHUNK_BYTES:
+                    return None
+                continue
+            piece = data[:cut]
+            pieces.append((start, start + cut, line))
+            # as the text reader counts lines: \n, \r\n and a lone \r each end one
+            line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+            start += cut
+            data = data[cut:]
+        if data:
+            pieces.append((start, start + len(data), line))
+    return pieces
+
+
+def _chunk_batches(path: Path, start: int, end: int, first_line: int, encoding: str,
+                   extra: dict[str, str] | None) -> tuple[list[pa.RecordBatch], int, list[BadRecord]]:
+    """In a worker process: the batches, records read and bad records of one piece of the file."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    source = Source(path, "json")
+    fh = io.StringIO(data.decode(encoding), newline=None)
+    batches = list(_record_batches(_message_lines(fh, first_line), extra, source))
+    return batches, source.records, source.bad_records
+
+
+def _ignore_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def _parallel_batches(path: Path, encoding: str, extra: dict[str, str] | None, source: Source,
+                      pieces: list[tuple[int, int, int]]) -> Iterator[pa.RecordBatch]:
+    """The file's pieces read by worker processes, their results taken in file order: the same
+    records, lines and rejects as reading it in one pass."""
+    workers = max(2, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_interrupt)
+    pending: deque = deque()
+    try:
+        for start, end, first_line in pieces:
+            pending.append(pool.submit(_chunk_batches, path, start, end, first_line, encoding, extra))
+            if len(pending) > workers:
+                yield from _taken(pending.popleft(), path, encoding, source)
+        while pending:
+            yield from _taken(pending.popleft(), path, encoding, source)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _taken(future, path: Path, encoding: str, source: Source) -> Iterator[pa.RecordBatch]:
+    try:
+        batches, records, bad = future.result()
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
+    source.records += records
+    source.bad_records.extend(bad)
+    yield from batches
+
+
+def _record_batches(messages: Iterable[tuple[int, object]], extra: dict[str, str] | None,
+                    source: Source) -> Iterator[pa.RecordBatch]:
+    """The records of numbered messages as batches of the canonical columns; each bad one a
+    BadRecord of ``source``."""
     columns: dict[str, list[str]] = {c: [] for c in INPUT_COLUMNS}
     lines: list[int] = []
     kinds: list[str | None] = []
@@ -286,10 +398,9 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> I
         arrays += [pa.array(lines, pa.int64()), pa.array(kinds, pa.string())]
         return pa.RecordBatch.from_arrays(arrays, names=list(columns) + ["__line", "__kind"])
 
-    source.columns = list(INPUT_COLUMNS)
     names: dict[str, str | None] = {}
     column_lists = list(columns.items())
-    for number, message in _messages(path, source):
+    for number, message in messages:
         if isinstance(message, BadRecord):
             source.records += 1
             source.bad_records.append(message)

@@ -1,0 +1,106 @@
+"""A large file of NHSA messages is read by worker processes in pieces cut before a line that
+starts with ``{``: the records, their line numbers, the rejects and the count read must be the
+ones reading it in one pass gives, whatever the cuts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tracecode.errors import InputFileError
+from tracecode.inputs import nhsa_json
+from tracecode.inputs.readers import Source
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = sorted((ROOT / "tests/inputs/fixtures/nhsa").glob("*.json*")) + sorted(
+    (ROOT / "tests/faults/corpus").glob("json_*")) + [ROOT / "data/sample/sales_2026-01.jsonl",
+                                                      ROOT / "data/sample/sales_2026-01_2021.json",
+                                                      ROOT / "data/sample/deletes_2026-01.jsonl"]
+
+
+def read(path: Path, monkeypatch, *, parallel: bool, chunk: int = 700):
+    monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 62)
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", chunk)
+    source = Source(path, "json")
+    try:
+        batches = list(nhsa_json.read_messages(path, None, source))
+    except InputFileError as exc:
+        return "error", str(exc)
+    table = pa.Table.from_batches(batches).combine_chunks() if batches else None
+    return table, source.records, source.bad_records, source.encoding
+
+
+def mixed_file(tmp_path: Path, newline: str) -> Path:
+    """Every kind of line the one-pass reader handles, twice over so that cuts fall among them."""
+    good = [line for line in (ROOT / "tests/inputs/fixtures/nhsa/3505_variants.jsonl").read_text("utf-8").splitlines()
+            if line.strip()]
+    pretty = (ROOT / "tests/inputs/fixtures/nhsa/pretty.json").read_text("utf-8").splitlines()
+    odd = ['{"infno": "3505", "input": {"selinfo": [', '{"infno": "3501", "input": {"invinfo": {}}}', "",
+           '{"infno": "3505", "input": "c2VjcmV0"}', "[1, 2]", "not json", "a lone\rcarriage return", '{"a": 1']
+    lines = (good + pretty + odd) * 3 + good
+    path = tmp_path / f"mixed{len(newline)}.jsonl"
+    path.write_bytes(newline.join(lines).encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_pieces_read_as_one_pass(path, monkeypatch):
+    serial = read(path, monkeypatch, parallel=False)
+    assert read(path, monkeypatch, parallel=True) == serial
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("chunk", [50, 700, 5000])
+def test_mixed_lines_and_line_ends(tmp_path, monkeypatch, newline, chunk):
+    path = mixed_file(tmp_path, newline)
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", chunk)
+    pieces = nhsa_json._chunks(path)
+    if newline == "\r" or chunk == 50:  # no "\n{" to cut at, or lines longer than 4 pieces: one pass
+        assert pieces is None or len(pieces) == 1
+    else:
+        assert len(pieces) >= 2
+    serial = read(path, monkeypatch, parallel=False, chunk=chunk)
+    parallel = read(path, monkeypatch, parallel=True, chunk=chunk)
+    assert parallel == serial
+    assert serial[2], "the odd lines are rejects"
+
+
+def test_a_bad_byte_after_a_bom_names_the_file(tmp_path, monkeypatch):
+    good = (ROOT / "data/sample/sales_2026-01.jsonl").read_bytes()
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + good + b'{"infno": "3505", "x": "\xff"}\n' + good)
+    serial = read(path, monkeypatch, parallel=False)
+    assert serial[0] == "error" and "bom.jsonl: not valid utf-8-sig text" in serial[1]
+    assert read(path, monkeypatch, parallel=True, chunk=4096) == serial
+
+
+def test_one_huge_line_is_read_in_one_pass(tmp_path, monkeypatch):
+    path = tmp_path / "huge.jsonl"
+    path.write_text('{"infno": "3505", "input": {"selinfo": {"drug_trac_codg": "' + "8" * 5000 + '"}}}\n', "utf-8")
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 100)
+    assert nhsa_json._chunks(path) is None
+    assert read(path, monkeypatch, parallel=True, chunk=100) == read(path, monkeypatch, parallel=False, chunk=100)
+
+
+def test_ingest_stores_the_same_rows_and_rejects_either_way(tmp_path, monkeypatch):
+    from tracecode.store.database import open_store
+    from tracecode.store.ingest import ingest_files
+
+    path = mixed_file(tmp_path, "\r\n")
+    sample = ROOT / "data/sample/sales_2026-01.jsonl"
+    both = tmp_path / "both.jsonl"
+    both.write_bytes(sample.read_bytes() + path.read_bytes())
+    stored = []
+    for parallel in (False, True):
+        monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 62)
+        monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
+        con = open_store(tmp_path / f"p{parallel}.duckdb")
+        [result] = ingest_files(con, [both])
+        stored.append((result.rows_read, result.rows_stored, result.rows_rejected,
+                       con.execute("SELECT * FROM events ORDER BY event_id").fetchall(),
+                       con.execute("SELECT * FROM rejects ORDER BY ALL").fetchall()))
+        con.close()
+    assert stored[0] == stored[1]
+    assert stored[0][1] > 100 and stored[0][2] > 5
