@@ -25,7 +25,7 @@ def read(path: Path, monkeypatch, *, parallel: bool, chunk: int = 700):
     monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", chunk)
     source = Source(path, "json")
     try:
-        batches = list(nhsa_json.read_messages(path, None, source))
+        batches = list(nhsa_json.read_messages(path, None, source, processes=parallel))
     except InputFileError as exc:
         return "error", str(exc)
     table = pa.Table.from_batches(batches).combine_chunks() if batches else None
@@ -97,10 +97,48 @@ def test_ingest_stores_the_same_rows_and_rejects_either_way(tmp_path, monkeypatc
         monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 62)
         monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
         con = open_store(tmp_path / f"p{parallel}.duckdb")
-        [result] = ingest_files(con, [both])
+        [result] = ingest_files(con, [both], reader_processes=parallel)
         stored.append((result.rows_read, result.rows_stored, result.rows_rejected,
                        con.execute("SELECT * FROM events ORDER BY event_id").fetchall(),
                        con.execute("SELECT * FROM rejects ORDER BY ALL").fetchall()))
         con.close()
     assert stored[0] == stored[1]
     assert stored[0][1] > 100 and stored[0][2] > 5
+
+
+def test_library_callers_read_in_one_pass_unless_they_ask(tmp_path, monkeypatch):
+    """Worker processes are started by spawn, which imports the caller's main module again: only
+    the tracecode command (guarded) and callers that ask get them."""
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started")
+
+    monkeypatch.setattr(nhsa_json, "_parallel_batches", no_workers)
+    monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
+    path = ROOT / "data/sample/sales_2026-01.jsonl"
+    assert len(nhsa_json._chunks(path)) > 1
+    source = Source(path, "json")
+    assert sum(b.num_rows for b in nhsa_json.read_messages(path, None, source)) > 100
+    with pytest.raises(AssertionError, match="worker processes started"):
+        list(nhsa_json.read_messages(path, None, Source(path, "json"), processes=True))
+
+
+def test_the_ingest_command_reads_a_large_file_with_workers(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tracecode.cli import main
+
+    used = []
+    real = nhsa_json._parallel_batches
+
+    def spy(*args, **kwargs):
+        used.append(len(args[-1]))
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(nhsa_json, "_parallel_batches", spy)
+    monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
+    result = CliRunner().invoke(main, ["ingest", "--quiet", "--db", str(tmp_path / "c.duckdb"),
+                                       str(ROOT / "data/sample/sales_2026-01.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert used and used[0] > 1

@@ -77,7 +77,7 @@ def ingest(db_path: str, kind: str, columns: dict[str, str] | None, parquet_dir:
         with loading_memory(con):
             try:
                 ingest_files(con, files, kind=kind, columns=columns, progress=show_progress(quiet),
-                             on_result=_report_file)
+                             on_result=_report_file, reader_processes=True)
             except BaseException as exc:
                 if not is_interrupt(exc):
                     update_summaries(con)

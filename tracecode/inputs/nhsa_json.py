@@ -287,13 +287,16 @@ def _reject_field(reason: str) -> str:
     return "input" if reason.startswith("input is") else "input.selinfo"
 
 
-def read_messages(path: Path, extra: dict[str, str] | None, source: Source) -> Iterator[pa.RecordBatch]:
+def read_messages(path: Path, extra: dict[str, str] | None, source: Source,
+                  processes: bool = False) -> Iterator[pa.RecordBatch]:
+    """The records of a file of NHSA messages; with ``processes``, a large one is read by worker
+    processes (see :func:`_read_in_parallel`)."""
     encoding = detect_encoding(path)
     source.encoding = encoding
     if encoding == MIXED_ENCODING:
         raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")
     source.columns = list(INPUT_COLUMNS)
-    pieces = _chunks(path) if _read_in_parallel(path, encoding) else None
+    pieces = _chunks(path) if processes and _read_in_parallel(path, encoding) else None
     if pieces and len(pieces) > 1:
         yield from _parallel_batches(path, encoding, extra, source, pieces)
     else:

@@ -222,10 +222,11 @@ class Ingestor:
     """Loads files into an open store, one transaction per file."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, *, columns: dict[str, str] | None = None,
-                 progress: bool = False):
+                 progress: bool = False, reader_processes: bool = False):
         self.con = con
         self.columns = columns
         self.progress = progress
+        self.reader_processes = reader_processes
 
     def ingest_file(self, path: Path, kind: str = "auto") -> FileResult:
         path = Path(path)
@@ -257,7 +258,12 @@ class Ingestor:
             params = {"file_id": file_id, "kind": kind}
             events = rejected = 0
             reader = READERS[fmt]
-            batches = reader(path, self.columns, source, exact=exact) if fmt == "csv" else reader(path, self.columns, source)
+            if fmt == "csv":
+                batches = reader(path, self.columns, source, exact=exact)
+            elif fmt == "json":
+                batches = reader(path, self.columns, source, processes=self.reader_processes)
+            else:
+                batches = reader(path, self.columns, source)
             deletes: list[pa.RecordBatch] = []
             batches = split_deletes(batches, kind, deletes)
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
@@ -326,10 +332,14 @@ def _storable(raw: str) -> str:
 
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, kind: str = "auto",
                  columns: dict[str, str] | None = None, progress: bool = False,
-                 on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+                 on_result: Callable[[FileResult], None] | None = None,
+                 reader_processes: bool = False) -> list[FileResult]:
     """Ingest each file in its own transaction. A file that cannot be read raises
-    InputFileError after the files before it were committed; nothing of it is written."""
-    ingestor = Ingestor(con, columns=columns, progress=progress)
+    InputFileError after the files before it were committed; nothing of it is written.
+    ``reader_processes``: a large file of NHSA messages is read by worker processes (started by
+    spawn, which imports the main module again: a script that calls this with True needs an
+    ``if __name__ == "__main__":`` guard, as the tracecode command has)."""
+    ingestor = Ingestor(con, columns=columns, progress=progress, reader_processes=reader_processes)
     results = []
     try:
         with loading_memory(con):
