@@ -29,6 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tracecode.errors import InputFileError
+from tracecode.inputs.nhsa_arrow import plain_message_batches
 from tracecode.inputs.columns import INPUT_COLUMNS, canonical_name
 from tracecode.inputs.readers import (
     BATCH_ROWS,
@@ -296,23 +297,33 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source,
     if encoding == MIXED_ENCODING:
         raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")
     source.columns = list(INPUT_COLUMNS)
-    pieces = _chunks(path) if processes and _read_in_parallel(path, encoding) else None
-    if pieces and len(pieces) > 1:
+    pieces = _chunks(path) if _readable_in_pieces(path, encoding) else None
+    if pieces is None:
+        yield from _record_batches(_messages(path, encoding), extra, source)
+    elif processes and len(pieces) > 1 and _worth_processes(path):
         yield from _parallel_batches(path, encoding, extra, source, pieces)
     else:
-        yield from _record_batches(_messages(path, encoding), extra, source)
+        for start, end, first_line in pieces:
+            try:
+                result = _chunk_batches(path, start, end, first_line, encoding, extra)
+            except UnicodeDecodeError as exc:
+                raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
+            yield from _taken_result(result, source)
 
 
-def _read_in_parallel(path: Path, encoding: str) -> bool:
-    """A large file of messages one per line (or pretty-printed), in an encoding where a line
-    break and ``{`` are single bytes that no character contains, on a machine of 2+ cores."""
-    if encoding not in PARALLEL_ENCODINGS or (os.cpu_count() or 1) < 2:
-        return False
-    if path.stat().st_size < PARALLEL_MIN_BYTES:
+def _readable_in_pieces(path: Path, encoding: str) -> bool:
+    """Messages one per line (or pretty-printed), not a JSON array, in an encoding where a line
+    break and ``{`` are single bytes that no character contains."""
+    if encoding not in PARALLEL_ENCODINGS:
         return False
     with open(path, "rb") as fh:
         head = fh.read(4096)
     return not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
+
+def _worth_processes(path: Path) -> bool:
+    """A file large enough to share among worker processes, on a machine of 2+ cores."""
+    return (os.cpu_count() or 1) >= 2 and path.stat().st_size >= PARALLEL_MIN_BYTES
 
 
 def _chunks(path: Path) -> list[tuple[int, int, int]] | None:
@@ -345,10 +356,16 @@ def _chunks(path: Path) -> list[tuple[int, int, int]] | None:
 
 def _chunk_batches(path: Path, start: int, end: int, first_line: int, encoding: str,
                    extra: dict[str, str] | None) -> tuple[list[pa.RecordBatch], int, list[BadRecord]]:
-    """In a worker process: the batches, records read and bad records of one piece of the file."""
+    """The batches, records read and bad records of one piece of the file (in a worker process,
+    or in the caller's): by Arrow's JSON reader when every line of it is a plain sale or return
+    message, else by the Python reader."""
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
+    if encoding in ("utf-8", "utf-8-sig"):
+        plain = plain_message_batches(data, first_line, extra, MAX_MESSAGE_CHARS)
+        if plain is not None:
+            return plain[0], plain[1], []
     source = Source(path, "json")
     fh = io.StringIO(data.decode(encoding), newline=None)
     batches = list(_record_batches(_message_lines(fh, first_line), extra, source))
@@ -380,9 +397,14 @@ def _parallel_batches(path: Path, encoding: str, extra: dict[str, str] | None, s
 
 def _taken(future, path: Path, encoding: str, source: Source) -> Iterator[pa.RecordBatch]:
     try:
-        batches, records, bad = future.result()
+        result = future.result()
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
+    yield from _taken_result(result, source)
+
+
+def _taken_result(result: tuple[list[pa.RecordBatch], int, list[BadRecord]], source: Source) -> Iterator[pa.RecordBatch]:
+    batches, records, bad = result
     source.records += records
     source.bad_records.extend(bad)
     yield from batches
