@@ -14,6 +14,7 @@ from tracecode.inputs import nhsa_json
 from tracecode.inputs.readers import Source
 
 ROOT = Path(__file__).resolve().parents[2]
+READABLE_IN_PIECES = nhsa_json._readable_in_pieces
 FILES = sorted((ROOT / "tests/inputs/fixtures/nhsa").glob("*.json*")) + sorted(
     (ROOT / "tests/faults/corpus").glob("json_*")) + [ROOT / "data/sample/sales_2026-01.jsonl",
                                                       ROOT / "data/sample/sales_2026-01_2021.json",
@@ -21,8 +22,12 @@ FILES = sorted((ROOT / "tests/inputs/fixtures/nhsa").glob("*.json*")) + sorted(
 
 
 def read(path: Path, monkeypatch, *, parallel: bool, chunk: int = 700):
+    """The file read in one pass by the Python reader, or in pieces by worker processes (each
+    piece by Arrow's JSON reader where it can)."""
     monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 62)
     monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(nhsa_json, "_readable_in_pieces",
+                        READABLE_IN_PIECES if parallel else lambda path, encoding: False)
     source = Source(path, "json")
     try:
         batches = list(nhsa_json.read_messages(path, None, source, processes=parallel))

@@ -29,8 +29,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from tracecode.errors import InputFileError
-from tracecode.inputs.nhsa_arrow import plain_message_batches
 from tracecode.inputs.columns import INPUT_COLUMNS, canonical_name
+from tracecode.inputs.nhsa_arrow import plain_message_batches
 from tracecode.inputs.readers import (
     BATCH_ROWS,
     MIXED_ENCODING,
@@ -338,6 +338,8 @@ def _chunks(path: Path) -> list[tuple[int, int, int]] | None:
         data = b""
         while block := fh.read(CHUNK_BYTES):
             data += block
+            if len(block) < CHUNK_BYTES:
+                break  # the end of the file: what is left is the last piece
             cut = data.rfind(b"\n{") + 1
             if cut <= 0:
                 if len(data) > 4 * CHUNK_BYTES:
