@@ -245,3 +245,46 @@ def test_the_arrow_reader_is_what_reads_a_plain_file(tmp_path, monkeypatch, stor
     path.write_bytes(jsonl(*TAKEN["many messages"]))
     ingest_files(store, [path])
     assert taken == [True]  # one piece, read by Arrow
+
+
+def read_all(path: Path, processes: bool):
+    source = Source(path, "json")
+    batches = list(nhsa_json.read_messages(path, None, source, processes=processes))
+    return pa.Table.from_batches(batches).to_pylist(), source.records, source.bad_records
+
+
+def test_plain_pieces_start_no_worker_processes(tmp_path, monkeypatch):
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started")
+
+    monkeypatch.setattr(nhsa_json, "_parallel_batches", no_workers)
+    monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
+    path = tmp_path / "sales.jsonl"
+    path.write_bytes(jsonl(*TAKEN["many messages"]))
+    assert len(nhsa_json._chunks(path)) > 5
+    rows, records, bad = read_all(path, processes=True)
+    assert records == len(rows) == 300 and bad == []
+
+
+def test_workers_take_over_from_the_first_piece_arrow_cannot_read(tmp_path, monkeypatch):
+    sample = Path(__file__).resolve().parents[2] / "data/sample/sales_2026-01.jsonl"
+    path = tmp_path / "both.jsonl"
+    path.write_bytes(jsonl(*TAKEN["many messages"]) + sample.read_bytes())
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
+    pieces = nhsa_json._chunks(path)
+    handed = []
+    real = nhsa_json._parallel_batches
+
+    def spy(*args):
+        handed.append(args[-1][0])
+        yield from real(*args)
+
+    monkeypatch.setattr(nhsa_json, "_parallel_batches", spy)
+    monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0)
+    pieced = read_all(path, processes=True)
+    first_taken = next(p for p in pieces if nhsa_json._plain_piece(
+        nhsa_json._piece_bytes(path, p[0], p[1]), p[2], "utf-8", None) is None)
+    assert handed == [first_taken] and first_taken != pieces[0]
+    monkeypatch.setattr(nhsa_json, "_readable_in_pieces", lambda path, encoding: False)
+    assert pieced == read_all(path, processes=False)

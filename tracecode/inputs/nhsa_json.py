@@ -290,8 +290,9 @@ def _reject_field(reason: str) -> str:
 
 def read_messages(path: Path, extra: dict[str, str] | None, source: Source,
                   processes: bool = False) -> Iterator[pa.RecordBatch]:
-    """The records of a file of NHSA messages; with ``processes``, a large one is read by worker
-    processes (see :func:`_read_in_parallel`)."""
+    """The records of a file of NHSA messages, piece by piece where it can be cut (see
+    :func:`_chunks`); with ``processes``, the pieces of a large one that Arrow's JSON reader
+    cannot read are read by worker processes."""
     encoding = detect_encoding(path)
     source.encoding = encoding
     if encoding == MIXED_ENCODING:
@@ -300,15 +301,21 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source,
     pieces = _chunks(path) if _readable_in_pieces(path, encoding) else None
     if pieces is None:
         yield from _record_batches(_messages(path, encoding), extra, source)
-    elif processes and len(pieces) > 1 and _worth_processes(path):
-        yield from _parallel_batches(path, encoding, extra, source, pieces)
-    else:
-        for start, end, first_line in pieces:
+        return
+    # Piece by piece in this process while Arrow reads them; from the first piece it cannot,
+    # by worker processes where asked (Python, one message at a time, is what they share).
+    for number, (start, end, first_line) in enumerate(pieces):
+        data = _piece_bytes(path, start, end)
+        result = _plain_piece(data, first_line, encoding, extra)
+        if result is None and processes and len(pieces) - number > 1 and _worth_processes(path):
+            yield from _parallel_batches(path, encoding, extra, source, pieces[number:])
+            return
+        if result is None:
             try:
-                result = _chunk_batches(path, start, end, first_line, encoding, extra)
+                result = _python_piece(path, data, first_line, encoding, extra)
             except UnicodeDecodeError as exc:
                 raise InputFileError(f"{path}: not valid {encoding} text: {exc.reason}") from None
-            yield from _taken_result(result, source)
+        yield from _taken_result(result, source)
 
 
 def _readable_in_pieces(path: Path, encoding: str) -> bool:
@@ -356,18 +363,33 @@ def _chunks(path: Path) -> list[tuple[int, int, int]] | None:
     return pieces
 
 
+PieceResult = tuple[list[pa.RecordBatch], int, list[BadRecord]]
+
+
 def _chunk_batches(path: Path, start: int, end: int, first_line: int, encoding: str,
-                   extra: dict[str, str] | None) -> tuple[list[pa.RecordBatch], int, list[BadRecord]]:
-    """The batches, records read and bad records of one piece of the file (in a worker process,
-    or in the caller's): by Arrow's JSON reader when every line of it is a plain sale or return
-    message, else by the Python reader."""
+                   extra: dict[str, str] | None) -> PieceResult:
+    """In a worker process: the batches, records read and bad records of one piece of the file."""
+    data = _piece_bytes(path, start, end)
+    return _plain_piece(data, first_line, encoding, extra) or _python_piece(path, data, first_line, encoding, extra)
+
+
+def _piece_bytes(path: Path, start: int, end: int) -> bytes:
     with open(path, "rb") as fh:
         fh.seek(start)
-        data = fh.read(end - start)
-    if encoding in ("utf-8", "utf-8-sig"):
-        plain = plain_message_batches(data, first_line, extra, MAX_MESSAGE_CHARS)
-        if plain is not None:
-            return plain[0], plain[1], []
+        return fh.read(end - start)
+
+
+def _plain_piece(data: bytes, first_line: int, encoding: str, extra: dict[str, str] | None) -> PieceResult | None:
+    """A piece read by Arrow's JSON reader, when every line of it is a plain sale or return
+    message (:mod:`tracecode.inputs.nhsa_arrow`); else None."""
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return None
+    plain = plain_message_batches(data, first_line, extra, MAX_MESSAGE_CHARS)
+    return None if plain is None else (plain[0], plain[1], [])
+
+
+def _python_piece(path: Path, data: bytes, first_line: int, encoding: str, extra: dict[str, str] | None) -> PieceResult:
+    """A piece read by the Python reader, one message at a time."""
     source = Source(path, "json")
     fh = io.StringIO(data.decode(encoding), newline=None)
     batches = list(_record_batches(_message_lines(fh, first_line), extra, source))
@@ -405,7 +427,7 @@ def _taken(future, path: Path, encoding: str, source: Source) -> Iterator[pa.Rec
     yield from _taken_result(result, source)
 
 
-def _taken_result(result: tuple[list[pa.RecordBatch], int, list[BadRecord]], source: Source) -> Iterator[pa.RecordBatch]:
+def _taken_result(result: PieceResult, source: Source) -> Iterator[pa.RecordBatch]:
     batches, records, bad = result
     source.records += records
     source.bad_records.extend(bad)
