@@ -47,25 +47,29 @@ def plain_message_batches(data: bytes, first_line: int, extra: dict[str, str] | 
     raw = np.frombuffer(data, dtype=np.uint8)
     if not len(raw):
         return None
-    breaks, returns = data.count(b"\n"), data.count(b"\r")
-    # no control character but line ends (json.loads refuses them inside strings), and no lone \r
-    # (a line end to the Python reader)
-    if np.count_nonzero(raw < 32) != breaks + returns or returns != data.count(b"\r\n"):
-        return None
     size = len(raw) - (raw[-1] == 10)  # the text before a last line break
     ends = np.flatnonzero(raw[:size] == 10)
+    returns = data.count(b"\r")
+    # no control character but line ends (json.loads refuses them inside strings), and no lone \r
+    # (a line end to the Python reader)
+    if np.count_nonzero(raw < 32) != len(ends) + (size < len(raw)) + returns:
+        return None
+    if returns and returns != data.count(b"\r\n"):
+        return None
     starts = np.r_[0, ends + 1]
     stops = np.r_[ends, size]
     last = stops - 1 - (raw[np.maximum(stops - 1, 0)] == 13)
     if (raw[starts] != ord("{")).any() or (raw[np.maximum(last, 0)] != ord("}")).any():
         return None
-    if (stops - starts).max() > max_line_bytes:
+    lengths = stops - starts
+    if lengths.max() > max_line_bytes:
         return None
     # Arrow's parser recurses, and overflows its stack some 10,000 levels deep; the brackets a
     # line holds bound its depth (json.loads gives up near 1,000: the Python reader's reject)
-    brackets = np.flatnonzero((raw == ord("{")) | (raw == ord("[")))
-    if len(brackets) > MAX_BRACKETS and np.bincount(np.searchsorted(ends, brackets), minlength=len(starts)).max() > MAX_BRACKETS:
-        return None
+    for line in np.flatnonzero(lengths > MAX_BRACKETS):
+        start, stop = int(starts[line]), int(stops[line])
+        if data.count(b"{", start, stop) + data.count(b"[", start, stop) > MAX_BRACKETS:
+            return None
     table = _parsed(data)
     if table is None or table.num_rows != len(starts) or _depth(table.schema) > _MAX_DEPTH:
         return None
@@ -78,8 +82,7 @@ def _parsed(data: bytes) -> pa.Table | None:
         schema = pa.schema([pa.field("input", pa.struct([pa.field("selinfo", selinfo)]))])
         options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
         try:
-            table = pajson.read_json(pa.py_buffer(data), parse_options=options,
-                                     read_options=pajson.ReadOptions(block_size=1 << 22))
+            table = pajson.read_json(pa.py_buffer(data), parse_options=options)
             # pyarrow 26 leaves out a null that leads a list of text ([null, "x"]): the array
             # is then invalid, and the piece is the Python reader's
             table.validate(full=True)

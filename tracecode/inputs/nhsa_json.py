@@ -352,10 +352,11 @@ def _chunks(path: Path) -> list[tuple[int, int, int]] | None:
                 if len(data) > 4 * CHUNK_BYTES:
                     return None
                 continue
-            piece = data[:cut]
             pieces.append((start, start + cut, line))
             # as the text reader counts lines: \n, \r\n and a lone \r each end one
-            line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+            line += data.count(b"\n", 0, cut)
+            if returns := data.count(b"\r", 0, cut):
+                line += returns - data.count(b"\r\n", 0, cut)
             start += cut
             data = data[cut:]
         if data:
