@@ -147,3 +147,15 @@ def test_the_ingest_command_reads_a_large_file_with_workers(tmp_path, monkeypatc
                                        str(ROOT / "data/sample/sales_2026-01.jsonl")])
     assert result.exit_code == 0, result.output
     assert used and used[0] > 1
+
+
+def test_a_tail_longer_than_a_piece_without_a_cut_is_the_last_piece(tmp_path, monkeypatch):
+    good = (ROOT / "tests/inputs/fixtures/nhsa/3505_2025.jsonl").read_bytes()
+    long_line = good.splitlines()[0].replace(b'"input"', b'"note": "' + b"x" * 1500 + b'", "input"') + b"\n"
+    path = tmp_path / "tail.jsonl"
+    path.write_bytes(good + long_line)
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 700)
+    pieces = nhsa_json._chunks(path)
+    assert pieces is not None and pieces[-1][1] == path.stat().st_size
+    assert pieces[-1][1] - pieces[-1][0] > 700
+    assert read(path, monkeypatch, parallel=True) == read(path, monkeypatch, parallel=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import mmap
 import multiprocessing
 import os
 import re
@@ -26,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from tracecode.errors import InputFileError
@@ -338,30 +340,37 @@ def _chunks(path: Path) -> list[tuple[int, int, int]] | None:
     line that starts with ``{``, where the line-by-line reader starts a new message anyway; None
     when a piece would grow past 4 x CHUNK_BYTES without such a line (one huge line or message:
     read in one pass, in bounded memory)."""
+    size = path.stat().st_size
+    if not size:
+        return [(0, 0, 1)]
     pieces = []
-    start = 0
-    line = 1
-    with open(path, "rb") as fh:
-        data = b""
-        while block := fh.read(CHUNK_BYTES):
-            data += block
-            if len(block) < CHUNK_BYTES:
-                break  # the end of the file: what is left is the last piece
-            cut = data.rfind(b"\n{") + 1
-            if cut <= 0:
-                if len(data) > 4 * CHUNK_BYTES:
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        start, line = 0, 1
+        while start < size:
+            end, reach = size, CHUNK_BYTES
+            while start + reach < size:  # else the rest of the file is the last piece
+                if (cut := view.rfind(b"\n{", start, start + reach) + 1) > 0:
+                    end = cut
+                    break
+                if reach > 4 * CHUNK_BYTES:
                     return None
-                continue
-            pieces.append((start, start + cut, line))
-            # as the text reader counts lines: \n, \r\n and a lone \r each end one
-            line += data.count(b"\n", 0, cut)
-            if returns := data.count(b"\r", 0, cut):
-                line += returns - data.count(b"\r\n", 0, cut)
-            start += cut
-            data = data[cut:]
-        if data:
-            pieces.append((start, start + len(data), line))
+                reach += CHUNK_BYTES
+            pieces.append((start, end, line))
+            line += _line_ends(view, start, end)
+            start = end
     return pieces
+
+
+def _line_ends(view: mmap.mmap, start: int, end: int) -> int:
+    """How many lines end in ``view[start:end]`` as the text reader counts them: \n, \r\n and
+    a lone \r each end one."""
+    data = np.frombuffer(view, dtype=np.uint8, count=end - start, offset=start)
+    breaks = int(np.count_nonzero(data == 10))
+    if view.find(b"\r", start, end) >= 0:
+        returns = data == 13
+        breaks += int(np.count_nonzero(returns)) - int(np.count_nonzero(returns[:-1] & (data[1:] == 10)))
+    del data  # a view into the map must be gone before it closes
+    return breaks
 
 
 PieceResult = tuple[list[pa.RecordBatch], int, list[BadRecord]]
