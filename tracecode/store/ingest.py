@@ -265,13 +265,16 @@ class Ingestor:
             else:
                 batches = reader(path, self.columns, source)
             deletes: list[pa.RecordBatch] = []
-            # Three stages, each in its own thread: reading the file (Arrow's parsers), exploding,
-            # normalising and hashing the codes (Python), and DuckDB writing them. Reading and
-            # normalising in one thread took turns: 1M CSV rows 4.67 -> 4.07 s, 300k NHSA
-            # messages 3.02 -> 2.76 s apart (issue 18).
-            batches = prefetched(split_deletes(batches, kind, deletes), depth=1)
+            batches = split_deletes(batches, kind, deletes)
+            if fmt == "json":
+                # Messages are read in a thread of their own, apart from the normalising: for them
+                # reading is the slow stage (300k messages 3.97 -> 3.67 s, medians of 5
+                # alternating). A CSV gains nothing so (5M rows 24.1 vs 24.8 s): DuckDB's writing
+                # is its slow stage (issue 18).
+                batches = prefetched(batches, depth=1)
             with tqdm(desc=path.name, unit=" rows", disable=not self.progress, leave=False, file=sys.stderr) as bar:
-                # At most two chunks and two read batches are alive at once.
+                # Reading and normalising the next chunk (Python) overlaps with DuckDB writing
+                # this one; at most two chunks are alive at once.
                 chunks = exploded_chunks(batches, store_lookup(con))
                 for batch_rows, records in prefetched(chunks, depth=1):
                     # DuckDB finds `batch_rows` by a replacement scan of this local variable. Not
