@@ -99,6 +99,8 @@ TAKEN = {
     "no drugtracinfo": [message(drugtracinfo=..., drug_trac_codg=CODE)],
     "full-width digits": [message(drugtracinfo=[{"drug_trac_codg": "８３０７５７７８０６１２４０３４６７４０"}])],
     "record overrides the header": [message(fixmedins_name="另一家药店", fixmedins_code="P3302")],
+    "a field in one record, only in the header of the others": [message(), message(fixmedins_name="另一家药店"),
+                                                                message()],
     "numbers for text and counts": [message(psn_no=330101185850526210, trdn_flag=0, sel_retn_cnt=2,
                                             finl_trns_pric=32),
                                     message(psn_no=7, trdn_flag=1, sel_retn_cnt=0.5, finl_trns_pric=1e-3)],
@@ -155,6 +157,8 @@ LEFT = {
     "a key twice": b'{"infno": "3505", "infno": "3506", "input": {"selinfo": {"rtal_docno": "X"}}}\n',
     "a field in two spellings": jsonl(message(**{"定点医药机构编号": "P9999"})),
     "a record's null over the header's value": jsonl(message(fixmedins_code=None)),
+    "a null over the header's value, another record without the field": jsonl(message(fixmedins_code=None),
+                                                                              message()),
     "an id too large for 64 bits": jsonl(message(psn_no=2**70)),
     "true for a field": jsonl(message(trdn_flag=True)),
     "a time as epoch milliseconds": jsonl(message(sel_retn_time=1767578400000)),
@@ -288,3 +292,26 @@ def test_workers_take_over_from_the_first_piece_arrow_cannot_read(tmp_path, monk
     assert handed == [first_taken] and first_taken != pieces[0]
     monkeypatch.setattr(nhsa_json, "_readable_in_pieces", lambda path, encoding: False)
     assert pieced == read_all(path, processes=False)
+
+
+def test_gbk_messages_are_read_by_arrow_too(tmp_path, monkeypatch):
+    path = tmp_path / "gbk.jsonl"
+    path.write_bytes(jsonl(*TAKEN["many messages"], message(fixmedins_name="仁和堂大药房（解放路店）")).decode("utf-8")
+                     .encode("gbk"))
+    taken = []
+    real = nhsa_json._plain_piece
+
+    def spy(*args):
+        found = real(*args)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(nhsa_json, "_plain_piece", spy)
+    pieced = read_all(path, processes=False)
+    assert taken == [True] and pieced[1] == 301
+    assert pieced[0][-1]["fixmedins_name"] == "仁和堂大药房（解放路店）"
+    monkeypatch.setattr(nhsa_json, "_readable_in_pieces", lambda path, encoding: False)
+    source = Source(path, "json")
+    one_pass = list(nhsa_json.read_messages(path, None, source))
+    assert source.encoding == "gb18030"
+    assert pieced == (pa.Table.from_batches(one_pass).to_pylist(), source.records, source.bad_records)

@@ -73,7 +73,8 @@ def plain_message_batches(data: bytes, first_line: int, extra: dict[str, str] | 
     table = _parsed(data)
     if table is None or table.num_rows != len(starts) or _depth(table.schema) > _MAX_DEPTH:
         return None
-    return _records(table, first_line, extra)
+    # with no null in the text, a field Arrow gives as null was absent from that record
+    return _records(table, first_line, extra, nulls_sent=b"null" in data)
 
 
 def _parsed(data: bytes) -> pa.Table | None:
@@ -104,7 +105,8 @@ def _depth(schema_or_type) -> int:
     return 1 + max((_depth(f.type) for f in fields), default=0)
 
 
-def _records(table: pa.Table, first_line: int, extra: dict[str, str] | None) -> tuple[list[pa.RecordBatch], int] | None:
+def _records(table: pa.Table, first_line: int, extra: dict[str, str] | None,
+             nulls_sent: bool) -> tuple[list[pa.RecordBatch], int] | None:
     table = table.combine_chunks()
     if "infno" not in table.column_names or "input" not in table.column_names:
         return None
@@ -157,11 +159,14 @@ def _records(table: pa.Table, first_line: int, extra: dict[str, str] | None) -> 
         if own is not None and not _plain_type(own.type, col):
             return None
         if own is not None and inherited is not None:
-            # a record's field wins over the header's, even when null (Python: ""), but Arrow
-            # cannot tell a null from an absent field
-            if pc.any(pc.and_(own.is_null(), inherited.is_valid())).as_py():
+            # a record's field wins over the header's, even when null (Python: ""); Arrow gives
+            # an absent field as null too
+            if not pc.any(pc.and_(own.is_null(), inherited.is_valid())).as_py():
+                value = own
+            elif not nulls_sent and own.type == inherited.type:
+                value = pc.coalesce(own, inherited)
+            else:
                 return None
-            value = own
         else:
             value = own if own is not None else inherited
         text = _time_text(value) if col == "sel_retn_time" else _text(value)

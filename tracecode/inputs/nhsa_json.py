@@ -392,7 +392,12 @@ def _piece_bytes(path: Path, start: int, end: int) -> bytes:
 def _plain_piece(data: bytes, first_line: int, encoding: str, extra: dict[str, str] | None) -> PieceResult | None:
     """A piece read by Arrow's JSON reader, when every line of it is a plain sale or return
     message (:mod:`tracecode.inputs.nhsa_arrow`); else None."""
-    if encoding not in ("utf-8", "utf-8-sig"):
+    if encoding == "gb18030":
+        try:  # Arrow reads UTF-8 only; the Python reader decodes the same way
+            data = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    elif encoding not in ("utf-8", "utf-8-sig"):
         return None
     plain = plain_message_batches(data, first_line, extra, MAX_MESSAGE_CHARS)
     return None if plain is None else (plain[0], plain[1], [])
