@@ -9,7 +9,9 @@ lines, and the time forms DOMAIN.md lists (converted to China time, +08:00).
 One record per sale/return line (``selinfo`` item); a 3507 delete (``input.data``) is one
 record of kind ``delete``, its time the header's ``inf_time``. A message tracecode does not use
 (3501, 3502) or cannot read (an encrypted ``input``) is a reject whose reason says exactly that.
-A large file is read in pieces by worker processes, with the same records, lines and rejects.
+A file of messages one per line is read in pieces: a piece of plain sale and return messages
+by Arrow's JSON reader (:mod:`tracecode.inputs.nhsa_arrow`), any other by the Python reader
+here (by worker processes in a large file), with the same records, lines and rejects.
 """
 
 from __future__ import annotations
