@@ -257,13 +257,7 @@ def read_all(path: Path, processes: bool):
     return pa.Table.from_batches(batches).to_pylist(), source.records, source.bad_records
 
 
-def test_plain_pieces_start_no_worker_processes(tmp_path, monkeypatch):
-    def no_workers(*args, **kwargs):
-        raise AssertionError("worker processes started")
-
-    monkeypatch.setattr(nhsa_json, "_parallel_batches", no_workers)
-    monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
+def test_plain_pieces_start_no_worker_processes(tmp_path, no_worker_processes):
     path = tmp_path / "sales.jsonl"
     path.write_bytes(jsonl(*TAKEN["many messages"]))
     assert len(nhsa_json._chunks(path)) > 5

@@ -111,15 +111,9 @@ def test_ingest_stores_the_same_rows_and_rejects_either_way(tmp_path, monkeypatc
     assert stored[0][1] > 100 and stored[0][2] > 5
 
 
-def test_library_callers_read_in_one_pass_unless_they_ask(tmp_path, monkeypatch):
+def test_library_callers_read_in_one_pass_unless_they_ask(tmp_path, no_worker_processes):
     """Worker processes are started by spawn, which imports the caller's main module again: only
     the tracecode command (guarded) and callers that ask get them."""
-    def no_workers(*args, **kwargs):
-        raise AssertionError("worker processes started")
-
-    monkeypatch.setattr(nhsa_json, "_parallel_batches", no_workers)
-    monkeypatch.setattr(nhsa_json, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 4096)
     path = ROOT / "data/sample/sales_2026-01.jsonl"
     assert len(nhsa_json._chunks(path)) > 1
     source = Source(path, "json")
