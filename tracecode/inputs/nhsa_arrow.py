@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from tracecode.inputs.columns import INPUT_COLUMNS, canonical_name
+from tracecode.inputs.nhsa_time import china_time
 from tracecode.inputs.readers import BATCH_ROWS
 
 #: infno read here, with the kind of their records (3503/3504, 3507 and the rest: Python reader).
@@ -210,11 +211,9 @@ def _text(values: pa.Array) -> pa.Array | None:
 
 
 def _time_text(values: pa.Array) -> pa.Array | None:
-    """The sale time as :func:`tracecode.inputs.nhsa_json.china_time` writes it: the usual
+    """The sale time as :func:`tracecode.inputs.nhsa_time.china_time` writes it: the usual
     ``yyyy-MM-dd HH:mm:ss`` text as it is, the other forms (epoch numbers, ISO with an offset,
     no space) through china_time itself."""
-    from tracecode.inputs.nhsa_json import china_time
-
     if pa.types.is_null(values.type):
         return _text(values)
     if pa.types.is_string(values.type):

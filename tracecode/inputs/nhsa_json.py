@@ -16,7 +16,6 @@ here (by worker processes in a large file), with the same records, lines and rej
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import mmap
@@ -35,6 +34,7 @@ import pyarrow as pa
 from tracecode.errors import InputFileError
 from tracecode.inputs.columns import INPUT_COLUMNS, canonical_name
 from tracecode.inputs.nhsa_arrow import plain_message_batches
+from tracecode.inputs.nhsa_time import china_time
 from tracecode.inputs.readers import (
     BATCH_ROWS,
     MIXED_ENCODING,
@@ -70,35 +70,6 @@ PARALLEL_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 SURROGATE_REASON = ("encoding: a JSON string holds an unpaired UTF-16 surrogate escape (ud800 to udfff), "
                     "not a character")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-CHINA = dt.timezone(dt.timedelta(hours=8))
-_ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
-_NO_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2})(\d{2}:\d{2}:\d{2}(\.\d+)?)$")
-
-
-def china_time(value: object) -> str:
-    """A time as NHSA messages send it, as ``yyyy-MM-dd HH:mm:ss`` text in China time where the
-    form is certain: epoch milliseconds (13 digits) or seconds (10 digits), ISO with an offset
-    (converted to +08:00), ``yyyy-MM-ddHH:mm:ss`` (no space). Other forms pass unchanged (the
-    ingest's SQL reads them)."""
-    if value is None or isinstance(value, bool):
-        return "" if value is None else str(value)
-    text = str(value).strip()
-    if isinstance(value, (int, float)) or text.isdigit() and len(text) in (10, 13):
-        try:
-            seconds = float(text) / (1000 if len(text.split(".")[0]) >= 13 else 1)
-            return dt.datetime.fromtimestamp(seconds, CHINA).strftime("%Y-%m-%d %H:%M:%S")
-        except (ValueError, OverflowError, OSError):
-            return text
-    if _ISO_OFFSET.match(text):
-        try:
-            moment = dt.datetime.fromisoformat(text.replace(" ", "T"))
-        except ValueError:
-            return text
-        return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-    match = _NO_SPACE.match(text)
-    return f"{match.group(1)} {match.group(2)}" if match else text
-
-
 def trace_codes(value: object) -> list[str] | None:
     """The codes a ``drugtracinfo`` value holds (list, object, JSON string, plain code string);
     None when it holds none (empty or absent: a flat code of the record then stands)."""
