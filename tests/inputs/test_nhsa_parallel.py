@@ -4,6 +4,7 @@ ones reading it in one pass gives, whatever the cuts."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pyarrow as pa
@@ -153,3 +154,41 @@ def test_a_tail_longer_than_a_piece_without_a_cut_is_the_last_piece(tmp_path, mo
     assert pieces is not None and pieces[-1][1] == path.stat().st_size
     assert pieces[-1][1] - pieces[-1][0] > 700
     assert read(path, monkeypatch, parallel=True) == read(path, monkeypatch, parallel=False)
+
+
+def test_pieces_are_found_reading_a_piece_at_a_time(tmp_path, monkeypatch):
+    """Finding the cuts holds a few pieces of the file, not the file (a map of the whole file
+    counted all of it as resident memory)."""
+    path = mixed_file(tmp_path, "\n")
+    monkeypatch.setattr(nhsa_json, "CHUNK_BYTES", 700)
+    reads: list[int] = []
+    real_open = open
+
+    class Recorded:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def read(self, size=-1):
+            data = self.fh.read(size)
+            reads.append(len(data))
+            return data
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    monkeypatch.setattr(nhsa_json, "open", lambda *a, **k: Recorded(real_open(*a, **k)), raising=False)
+    pieces = nhsa_json._chunks(path)
+    assert len(pieces) > 5
+    assert max(reads) <= 700 and sum(reads) >= path.stat().st_size
+    monkeypatch.undo()
+    # each piece starts a message, at the line the text reader (\n, \r\n, a lone \r) gives it
+    text = path.read_bytes()
+    for start, _end, first_line in pieces:
+        assert text[start:start + 1] == b"{"
+        assert first_line == len(io.StringIO(text[:start].decode("utf-8"), newline=None).readlines()) + 1
