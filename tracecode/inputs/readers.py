@@ -205,8 +205,9 @@ def _decodes_whole(path: Path, encoding: str) -> bool:
 def is_utf8(path: Path) -> bool:
     """Whether every byte of the file is UTF-8, judged as Python's strict decoder judges it
     (surrogates, overlong forms and code points above U+10FFFF refused) but by Arrow's validator,
-    ten times faster (a 1.46 GB CSV: 1.7 s -> 0.2 s). Read in pieces cut before a byte that starts
-    a character, so that no character is split between two of them."""
+    which checks a piece ten times faster (a 4.7 GB file: 2.35 -> 1.5 s, most of it now the
+    reading). Read in pieces cut before a byte that starts a character, so that no character is
+    split between two of them."""
     carry = b""
     with open(path, "rb") as fh:
         while chunk := fh.read(UTF8_CHECK_BYTES):
