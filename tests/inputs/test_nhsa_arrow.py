@@ -309,3 +309,13 @@ def test_gbk_messages_are_read_by_arrow_too(tmp_path, monkeypatch):
     one_pass = list(nhsa_json.read_messages(path, None, source))
     assert source.encoding == "gb18030"
     assert pieced == (pa.Table.from_batches(one_pass).to_pylist(), source.records, source.bad_records)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False),
+                          st.integers(-2**60, 2**60).map(float),
+                          st.sampled_from([0.0, -0.0, 1e-4, 9.999e-5, 1e16, 9999999999999998.0, 1e15, 5e-324,
+                                           1.7976931348623157e308, 0.1, 32.4, 100000.0, 1 / 3])), max_size=40))
+def test_floats_are_written_as_python_writes_them(xs):
+    got = nhsa_arrow.float_text(pa.array(xs, pa.float64())).to_pylist()
+    assert got == [None if x is None else str(x) for x in xs]

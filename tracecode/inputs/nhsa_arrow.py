@@ -206,8 +206,27 @@ def _text(values: pa.Array) -> pa.Array | None:
     if pa.types.is_null(values.type):
         return pa.array([""] * len(values), pa.string())
     if pa.types.is_floating(values.type):
-        return pa.array(["" if v is None else str(v) for v in values.to_pylist()], pa.string())
+        return pc.fill_null(float_text(values), "")
     return pc.fill_null(values.cast(pa.string()), "")
+
+
+def float_text(values: pa.Array) -> pa.Array:
+    """Doubles as Python's ``str()`` writes them. Arrow writes the same shortest digits, and the
+    same text where Python writes a fraction (1e-4 <= |x| < 1e16), but ``2`` for ``2.0``: that
+    ".0" is added; the rest (exponents, where the two choose differently) goes through ``str``."""
+    text = values.cast(pa.string())
+    whole = pc.match_substring_regex(text, r"^-?[0-9]+$")
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    size = pc.abs(values)
+    tiny = pc.and_(pc.less(size, 1e-4), pc.not_equal(size, 0))
+    odd = pc.or_(pc.or_(tiny, pc.greater_equal(size, 1e16)), pc.match_substring(text, "e"))
+    rows = np.flatnonzero(odd.fill_null(False).to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return text
+    fixed = pa.array([str(v) for v in values.take(pa.array(rows)).to_pylist()], pa.string())
+    mask = np.zeros(len(values), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(text, pa.array(mask), fixed)
 
 
 def _time_text(values: pa.Array) -> pa.Array | None:
@@ -254,7 +273,6 @@ def _trace_codes(cells: pa.Array | None, records: int) -> tuple[pa.Array, pa.Arr
     present = pc.fill_null(pc.not_equal(values, ""), False)
     if pc.any(pc.starts_with(values, "[")).as_py() or pc.any(pc.starts_with(values, "{")).as_py():
         return False  # JSON text in a code cell: trace_codes parses it
-        return False
     keep = present.to_numpy(zero_copy_only=False)
     counts = np.bincount(owners[keep], minlength=records)
     offsets = pa.array(np.r_[0, np.cumsum(counts)], pa.int32())
