@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracecode.inputs import readers
-from tracecode.inputs.readers import detect_encoding, is_utf8
+from tracecode.inputs.readers import Utf8Check, detect_encoding, is_utf8
+from tracecode.store.ingest import fingerprint
 
 #: bytes at the edges of UTF-8's classes: ASCII, continuation, lead bytes of 2/3/4, never-valid
 EDGE_BYTES = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0,
@@ -51,15 +52,25 @@ def test_every_short_sequence_of_edge_bytes_is_judged_as_python_judges_it(tmp_pa
 @given(parts=st.lists(st.one_of(st.text(max_size=8).map(lambda t: t.encode("utf-8", "surrogatepass")),
                                 st.binary(max_size=4),
                                 st.lists(st.sampled_from(EDGE_BYTES), max_size=5).map(bytes)), max_size=12),
-       piece=st.integers(min_value=1, max_value=9))
-def test_pieces_cut_anywhere_give_python_s_verdict(tmp_path_factory, parts, piece):
-    # tiny pieces put a cut inside every kind of character, valid or not
+       cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=8))
+def test_pieces_cut_anywhere_give_python_s_verdict(parts, cuts):
+    # pieces cut at any byte put a cut inside every kind of character, valid or not
     data = b"".join(parts)
-    path = tmp_path_factory.mktemp("u") / "f.csv"
+    check = Utf8Check()
+    start = 0
+    for cut in sorted(set(cuts)) + [len(data)]:
+        check.feed(data[start:max(start, cut)])
+        start = max(start, cut)
+    assert check.valid() == python_says(data)
+
+
+@pytest.mark.parametrize("data", [("a,b\n" + "1,益民\n" * 40).encode(), "益民大药房".encode("gbk") * 9])
+def test_ingest_reads_the_file_once_for_its_fingerprint_and_its_encoding(tmp_path, data):
+    path = tmp_path / "f.csv"
     path.write_bytes(data)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(readers, "UTF8_CHECK_BYTES", piece)
-        assert is_utf8(path) == python_says(data)
+    check = Utf8Check()
+    assert fingerprint(path, check) == fingerprint(path)
+    assert check.valid() == python_says(data) == is_utf8(path)
 
 
 def test_a_bad_byte_past_the_first_piece_makes_the_file_gbk(tmp_path, monkeypatch):

@@ -267,7 +267,7 @@ def read_messages(path: Path, extra: dict[str, str] | None, source: Source,
     """The records of a file of NHSA messages, piece by piece where it can be cut (see
     :func:`_chunks`); with ``processes``, the pieces of a large one that Arrow's JSON reader
     cannot read are read by worker processes."""
-    encoding = detect_encoding(path)
+    encoding = detect_encoding(path, source.utf8)
     source.encoding = encoding
     if encoding == MIXED_ENCODING:
         raise InputFileError(f"{path}: mixes UTF-8 and GBK text", hint="save the messages in one encoding (UTF-8)")

@@ -29,8 +29,10 @@ from tracecode.faults import fault_point
 from tracecode.inputs.columns import CANONICAL_COLUMNS, INPUT_COLUMNS
 from tracecode.inputs.formats import READERS
 from tracecode.inputs.readers import (
+    UTF8_CHECK_BYTES,
     NeedExactReader,
     Source,
+    Utf8Check,
     check_readable,
     detect_format,
 )
@@ -76,11 +78,15 @@ class FileResult:
     deletes: int = 0  # 3507 delete records kept (in table deletes)
 
 
-def fingerprint(path: Path) -> str:
+def fingerprint(path: Path, utf8: Utf8Check | None = None) -> str:
+    """The xxh3_128 of the file's bytes; each piece read is fed to ``utf8`` too (one reading of
+    the file for both)."""
     digest = xxhash.xxh3_128()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 23):
+        while chunk := fh.read(UTF8_CHECK_BYTES):
             digest.update(chunk)
+            if utf8 is not None:
+                utf8.feed(chunk)
     return digest.hexdigest()
 
 
@@ -233,21 +239,23 @@ class Ingestor:
         fault_point("ingest.file")
         check_readable(path)
         fmt = detect_format(path)
-        digest = fingerprint(path)
+        utf8 = Utf8Check() if fmt in ("csv", "json") else None
+        digest = fingerprint(path, utf8)
         known = self.con.execute(
             "SELECT file_id, name, loaded_at FROM files WHERE fingerprint = ?", [digest]).fetchall()
         known = known[0] if known else None
         if known:
             return FileResult(path, "skipped", file_id=known[0], format=fmt,
                               message=f"already loaded as file #{known[0]} ({known[1]}, {known[2]:%Y-%m-%d %H:%M}); nothing added")
+        is_utf8 = utf8.valid() if utf8 is not None else None
         try:
-            return self._load(path, fmt, digest, guess_kind(path, kind), exact=False)
+            return self._load(path, fmt, digest, guess_kind(path, kind), exact=False, utf8=is_utf8)
         except NeedExactReader:
-            return self._load(path, fmt, digest, guess_kind(path, kind), exact=True)
+            return self._load(path, fmt, digest, guess_kind(path, kind), exact=True, utf8=is_utf8)
 
-    def _load(self, path: Path, fmt: str, digest: str, kind: str, exact: bool) -> FileResult:
+    def _load(self, path: Path, fmt: str, digest: str, kind: str, exact: bool, utf8: bool | None = None) -> FileResult:
         con = self.con
-        source = Source(path, fmt, kind=kind)
+        source = Source(path, fmt, kind=kind, utf8=utf8)
         con.execute("BEGIN TRANSACTION")
         try:
             file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchall()[0][0]
