@@ -53,3 +53,15 @@ def test_bench_smoke(tmp_path):
     pandas = rows["pandas"]
     assert pandas["note"].startswith("skipped") or isinstance(pandas["ratio"], float), pandas
     assert not (tmp_path / "work" / f"{result['data']['key']}.duckdb").exists()  # not kept without --keep-db
+
+
+def test_native_bound_loads_the_sample_and_times_it_against_the_floor():
+    script = BENCH.parent / "native_bound.py"
+    sample = BENCH.parents[1] / "data" / "sample" / "sales_2026-01.csv"
+    proc = subprocess.run([sys.executable, str(script), str(sample), "--repeat", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ratio = re.search(r"in-DuckDB / floor: ([\d.]+)x wall", proc.stdout)
+    assert ratio and float(ratio[1]) > 0
+    rows = re.search(r"in-DuckDB +wall [\d.]+ s, cpu [\d.]+ s \(median of 1\), ([\d,]+) rows", proc.stdout)
+    assert rows and int(rows[1].replace(",", "")) > 100
