@@ -239,19 +239,19 @@ class Ingestor:
         fault_point("ingest.file")
         check_readable(path)
         fmt = detect_format(path)
-        utf8 = Utf8Check() if fmt in ("csv", "json") else None
-        digest = fingerprint(path, utf8)
+        utf8_check = Utf8Check() if fmt in ("csv", "json") else None
+        digest = fingerprint(path, utf8_check)
         known = self.con.execute(
             "SELECT file_id, name, loaded_at FROM files WHERE fingerprint = ?", [digest]).fetchall()
         known = known[0] if known else None
         if known:
             return FileResult(path, "skipped", file_id=known[0], format=fmt,
                               message=f"already loaded as file #{known[0]} ({known[1]}, {known[2]:%Y-%m-%d %H:%M}); nothing added")
-        is_utf8 = utf8.valid() if utf8 is not None else None
+        utf8 = utf8_check.valid() if utf8_check is not None else None
         try:
-            return self._load(path, fmt, digest, guess_kind(path, kind), exact=False, utf8=is_utf8)
+            return self._load(path, fmt, digest, guess_kind(path, kind), exact=False, utf8=utf8)
         except NeedExactReader:
-            return self._load(path, fmt, digest, guess_kind(path, kind), exact=True, utf8=is_utf8)
+            return self._load(path, fmt, digest, guess_kind(path, kind), exact=True, utf8=utf8)
 
     def _load(self, path: Path, fmt: str, digest: str, kind: str, exact: bool, utf8: bool | None = None) -> FileResult:
         con = self.con
